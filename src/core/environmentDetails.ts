@@ -1,0 +1,41 @@
+import { promises as fs } from 'node:fs';
+import * as path from 'node:path';
+import { describeError } from './errors';
+import { TracEnvironment } from './environment';
+import { measureTree } from './fileTree';
+import { readDatabaseVersion } from './tracDatabase';
+
+export interface EnvironmentDetails {
+  /** All regular files in the environment folder. */
+  files: number;
+  bytes: number;
+  database?: {
+    file: string;
+    bytes?: number;
+    /** Trac's database_version, when the database could be read. */
+    version?: string;
+    /** Why the database could not be read (binding missing, not a database, …). */
+    error?: string;
+  };
+  attachments: { files: number; bytes: number };
+}
+
+/** Sizes and versions worth seeing at a glance. Reads the database read-only. */
+export async function readEnvironmentDetails(environment: TracEnvironment): Promise<EnvironmentDetails> {
+  const [all, attachments] = await Promise.all([
+    measureTree(environment.path),
+    measureTree(path.join(environment.path, 'files', 'attachments')),
+  ]);
+  const details: EnvironmentDetails = { ...all, attachments };
+  const database = environment.database;
+  if (database?.kind === 'sqlite') {
+    details.database = { file: database.file };
+    try {
+      details.database.bytes = (await fs.stat(database.file)).size;
+      details.database.version = readDatabaseVersion(database.file);
+    } catch (error) {
+      details.database.error = describeError(error);
+    }
+  }
+  return details;
+}

@@ -1,0 +1,65 @@
+/**
+ * Errors a user can cause. Each names the path involved and says what to do,
+ * so that the CLI can print it as one line and the extension can show it as is.
+ */
+export type TracBackupErrorCode =
+  | 'NOT_AN_ENVIRONMENT'
+  | 'CONFIG_UNREADABLE'
+  | 'DATABASE_MISSING'
+  | 'DATABASE_UNSUPPORTED'
+  | 'DATABASE_UNREADABLE'
+  | 'SQLITE_UNAVAILABLE'
+  | 'DESTINATION_EXISTS'
+  | 'DESTINATION_INSIDE_SOURCE'
+  | 'SOURCE_INSIDE_DESTINATION'
+  | 'DESTINATION_UNWRITABLE'
+  | 'DISK_FULL'
+  | 'SOURCE_UNREADABLE'
+  | 'CANCELLED'
+  | 'INVALID_ARGUMENT';
+
+export class TracBackupError extends Error {
+  override readonly name = 'TracBackupError';
+
+  constructor(
+    readonly code: TracBackupErrorCode,
+    message: string,
+    readonly path?: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+export class CancelledError extends TracBackupError {
+  constructor(what = 'The operation') {
+    super('CANCELLED', `${what} was cancelled; nothing was changed.`);
+  }
+}
+
+export function isCancelled(error: unknown): boolean {
+  return error instanceof TracBackupError && error.code === 'CANCELLED';
+}
+
+/** Throws CancelledError when the signal has fired. */
+export function throwIfAborted(signal: AbortSignal | undefined, what?: string): void {
+  if (signal?.aborted) {
+    throw new CancelledError(what);
+  }
+}
+
+/** The message of anything thrown, for logs and one-line reports. */
+export function describeError(error: unknown): string {
+  if (error instanceof Error) {
+    return error.message;
+  }
+  return String(error);
+}
+
+/** The errno code of a Node.js system error, if it has one. */
+export function errnoCode(error: unknown): string | undefined {
+  if (error && typeof error === 'object' && 'code' in error && typeof error.code === 'string') {
+    return error.code;
+  }
+  return undefined;
+}

@@ -1,0 +1,44 @@
+/** 1536 → "1.5 KB": binary multiples with the short names people read in file managers. */
+export function formatBytes(bytes: number): string {
+  const units = ['B', 'KB', 'MB', 'GB', 'TB'];
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  const digits = unit === 0 || value >= 100 ? 0 : 1;
+  return `${value.toFixed(digits)} ${units[unit]}`;
+}
+
+/** 1234 → "1.2 s", 45 → "45 ms". */
+export function formatDuration(ms: number): string {
+  if (ms < 1000) {
+    return `${Math.round(ms)} ms`;
+  }
+  if (ms < 60_000) {
+    return `${(ms / 1000).toFixed(1)} s`;
+  }
+  const minutes = Math.floor(ms / 60_000);
+  return `${minutes} min ${Math.round((ms % 60_000) / 1000)} s`;
+}
+
+/** How long ago `then` was, in the largest sensible unit: "just now", "5 minutes ago", "3 days ago". */
+export function formatAge(then: Date, now: Date = new Date()): string {
+  const seconds = Math.max(0, Math.round((now.getTime() - then.getTime()) / 1000));
+  const steps: Array<[number, string]> = [
+    [60 * 60 * 24 * 365, 'year'],
+    [60 * 60 * 24 * 30, 'month'],
+    [60 * 60 * 24 * 7, 'week'],
+    [60 * 60 * 24, 'day'],
+    [60 * 60, 'hour'],
+    [60, 'minute'],
+  ];
+  for (const [size, name] of steps) {
+    if (seconds >= size) {
+      const count = Math.floor(seconds / size);
+      return `${count} ${name}${count === 1 ? '' : 's'} ago`;
+    }
+  }
+  return 'just now';
+}

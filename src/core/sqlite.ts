@@ -1,0 +1,68 @@
+import type BetterSqlite3 from 'better-sqlite3';
+import { TracBackupError } from './errors';
+
+export type SqliteDatabase = BetterSqlite3.Database;
+type SqliteModule = typeof BetterSqlite3;
+
+/** Node-API version that better-sqlite3 13 is built for. */
+const REQUIRED_NAPI = 10;
+const REQUIRED_NODE_MAJOR = 22;
+
+let loaded: SqliteModule | undefined;
+
+/** Platform, Node and Node-API versions: what decides whether the binding loads. */
+export function runtimeDescription(): string {
+  return `platform ${process.platform}-${process.arch}, Node ${process.versions.node}, ` +
+    `N-API ${process.versions.napi ?? 'unknown'}` +
+    (process.versions.electron ? `, Electron ${process.versions.electron}` : '');
+}
+
+/**
+ * Loads better-sqlite3 on first use. On a Node older than 22 its binding crashes the
+ * process at require (no try/catch can catch that), so the runtime is checked first.
+ */
+export function loadSqlite(): SqliteModule {
+  if (loaded) {
+    return loaded;
+  }
+  const nodeMajor = Number(process.versions.node.split('.')[0]);
+  const napi = Number(process.versions.napi ?? 0);
+  if (nodeMajor < REQUIRED_NODE_MAJOR || napi < REQUIRED_NAPI) {
+    throw new TracBackupError(
+      'SQLITE_UNAVAILABLE',
+      `The SQLite binding needs Node ${REQUIRED_NODE_MAJOR}+ with N-API ${REQUIRED_NAPI} (VS Code 1.101 or newer); ` +
+        `this is ${runtimeDescription()}. Update VS Code (or run the CLI with Node 22) to read and back up databases.`,
+    );
+  }
+  try {
+    loaded = require('better-sqlite3') as SqliteModule;
+  } catch (error) {
+    throw new TracBackupError(
+      'SQLITE_UNAVAILABLE',
+      `The SQLite binding (better-sqlite3) could not be loaded on ${runtimeDescription()}: ` +
+        `${(error as Error).message}. Reinstall the extension; if it persists, report this platform.`,
+      undefined,
+      { cause: error },
+    );
+  }
+  return loaded;
+}
+
+/** How long a connection waits for another process's lock before giving up. */
+export const BUSY_TIMEOUT_MS = 10_000;
+
+/** Opens an existing database without ever writing to it. */
+export function openReadOnly(file: string): SqliteDatabase {
+  const Database = loadSqlite();
+  return new Database(file, { readonly: true, fileMustExist: true, timeout: BUSY_TIMEOUT_MS });
+}
+
+/** Runs fn with a read-only connection that is always closed afterwards. */
+export function withReadOnlyDatabase<T>(file: string, fn: (db: SqliteDatabase) => T): T {
+  const db = openReadOnly(file);
+  try {
+    return fn(db);
+  } finally {
+    db.close();
+  }
+}

@@ -1,0 +1,185 @@
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import { FoundEnvironment, discoverEnvironments } from '../core/discovery';
+import { TracEnvironment, readEnvironment } from '../core/environment';
+import { EnvironmentDetails, readEnvironmentDetails } from '../core/environmentDetails';
+import { describeError } from '../core/errors';
+import { SECTION, settings } from './settings';
+
+export interface ListedEnvironment {
+  found: FoundEnvironment;
+  environment: TracEnvironment;
+  /** Problems from discovery and from reading the files, for the row's tooltip. */
+  problems: string[];
+  details?: EnvironmentDetails;
+}
+
+const HIDDEN_KEY = 'tracBackup.hiddenEnvironments';
+const REFRESH_DELAY_MS = 300;
+
+/**
+ * The environments the tree shows: found in the workspace, named in settings, or under
+ * parent folders. Re-discovers when settings, workspace folders, or any VERSION or
+ * trac.ini change, and tells listeners.
+ */
+export class EnvironmentRegistry implements vscode.Disposable {
+  private readonly changed = new vscode.EventEmitter<void>();
+  readonly onDidChange = this.changed.event;
+
+  private listed: ListedEnvironment[] = [];
+  private running: Promise<void> | undefined;
+  private again = false;
+  private timer: NodeJS.Timeout | undefined;
+  private outsideWatchers: vscode.Disposable[] = [];
+  private readonly disposables: vscode.Disposable[] = [];
+
+  constructor(
+    private readonly state: vscode.Memento,
+    private readonly log: vscode.LogOutputChannel,
+  ) {
+    const watcher = vscode.workspace.createFileSystemWatcher('**/{VERSION,conf/trac.ini}');
+    this.disposables.push(
+      watcher,
+      watcher.onDidCreate((uri) => this.fileChanged(uri)),
+      watcher.onDidChange((uri) => this.fileChanged(uri)),
+      watcher.onDidDelete((uri) => this.fileChanged(uri)),
+      vscode.workspace.onDidChangeConfiguration((event) => {
+        if (event.affectsConfiguration(SECTION)) {
+          this.scheduleRefresh('settings changed');
+        }
+      }),
+      vscode.workspace.onDidChangeWorkspaceFolders(() => this.scheduleRefresh('workspace folders changed')),
+      this.changed,
+    );
+  }
+
+  get environments(): readonly ListedEnvironment[] {
+    return this.listed;
+  }
+
+  find(envPath: string): ListedEnvironment | undefined {
+    return this.listed.find((entry) => entry.environment.path === envPath);
+  }
+
+  /** Runs discovery now (or once more after the one under way) and resolves when it is done. */
+  refresh(): Promise<void> {
+    if (this.running) {
+      this.again = true;
+      return this.running;
+    }
+    this.running = (async () => {
+      do {
+        this.again = false;
+        await this.discover();
+      } while (this.again);
+    })().finally(() => {
+      this.running = undefined;
+    });
+    return this.running;
+  }
+
+  async hide(envPath: string): Promise<void> {
+    const removedFromSetting = await settings.removeEnvironment(envPath);
+    if (!removedFromSetting || this.find(envPath)?.found.origin !== 'setting') {
+      const hidden = new Set(this.hiddenPaths());
+      hidden.add(envPath);
+      await this.state.update(HIDDEN_KEY, [...hidden]);
+    }
+    await this.refresh();
+  }
+
+  async add(envPath: string): Promise<void> {
+    await this.state.update(HIDDEN_KEY, this.hiddenPaths().filter((hidden) => hidden !== envPath));
+    await settings.addEnvironment(envPath);
+    await this.refresh();
+  }
+
+  private hiddenPaths(): string[] {
+    return this.state.get<string[]>(HIDDEN_KEY, []);
+  }
+
+  private fileChanged(uri: vscode.Uri): void {
+    this.scheduleRefresh(`${uri.fsPath} changed`);
+  }
+
+  private scheduleRefresh(reason: string): void {
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => {
+      this.log.debug(`Refreshing environments: ${reason}`);
+      void this.refresh();
+    }, REFRESH_DELAY_MS);
+  }
+
+  private async discover(): Promise<void> {
+    const started = Date.now();
+    const roots = (vscode.workspace.workspaceFolders ?? [])
+      .filter((folder) => folder.uri.scheme === 'file')
+      .map((folder) => folder.uri.fsPath);
+    const hidden = new Set(this.hiddenPaths());
+    const found = (
+      await discoverEnvironments({
+        roots,
+        depth: settings.searchDepth(),
+        environments: settings.environments(),
+        parents: settings.environmentParents(),
+      })
+    ).filter((entry) => !hidden.has(entry.path));
+
+    this.listed = await Promise.all(found.map((entry) => this.describe(entry)));
+    this.listed.sort((a, b) => a.environment.name.localeCompare(b.environment.name) || a.environment.path.localeCompare(b.environment.path));
+    this.watchOutsideWorkspace(roots);
+    await vscode.commands.executeCommand('setContext', 'tracBackup.discoveryDone', true);
+    this.log.info(
+      `Found ${this.listed.length} Trac environment(s) in ${Date.now() - started} ms` +
+        (this.listed.length ? `: ${this.listed.map((entry) => entry.environment.path).join(', ')}` : ''),
+    );
+    for (const entry of this.listed.filter((listed) => listed.problems.length)) {
+      this.log.warn(`${entry.environment.path}: ${entry.problems.join(' ')}`);
+    }
+    this.changed.fire();
+  }
+
+  private async describe(found: FoundEnvironment): Promise<ListedEnvironment> {
+    const environment = await readEnvironment(found.path);
+    if (found.problem) {
+      return { found, environment, problems: [found.problem] };
+    }
+    const listed: ListedEnvironment = { found, environment, problems: [...environment.problems] };
+    try {
+      listed.details = await readEnvironmentDetails(environment);
+      if (listed.details.database?.error) {
+        this.log.error(`Reading the database of ${environment.path}: ${listed.details.database.error}`);
+      }
+    } catch (error) {
+      listed.problems.push(`Its files could not be measured: ${describeError(error)}`);
+    }
+    return listed;
+  }
+
+  /** Environments outside the workspace folders need watchers of their own. */
+  private watchOutsideWorkspace(roots: string[]): void {
+    vscode.Disposable.from(...this.outsideWatchers).dispose();
+    this.outsideWatchers = [];
+    const inside = (candidate: string) =>
+      roots.some((root) => {
+        const relative = path.relative(root, candidate);
+        return !relative.startsWith('..') && !path.isAbsolute(relative);
+      });
+    const folders = new Set([...settings.environments(), ...settings.environmentParents()].filter((folder) => !inside(folder)));
+    for (const folder of folders) {
+      const pattern = new vscode.RelativePattern(vscode.Uri.file(folder), '{VERSION,conf/trac.ini,*/VERSION,*/conf/trac.ini}');
+      const watcher = vscode.workspace.createFileSystemWatcher(pattern);
+      this.outsideWatchers.push(
+        watcher,
+        watcher.onDidCreate((uri) => this.fileChanged(uri)),
+        watcher.onDidChange((uri) => this.fileChanged(uri)),
+        watcher.onDidDelete((uri) => this.fileChanged(uri)),
+      );
+    }
+  }
+
+  dispose(): void {
+    clearTimeout(this.timer);
+    vscode.Disposable.from(...this.outsideWatchers, ...this.disposables).dispose();
+  }
+}

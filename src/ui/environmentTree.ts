@@ -1,0 +1,142 @@
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import { formatBytes } from '../core/format';
+import { EnvironmentRegistry, ListedEnvironment } from './environmentRegistry';
+import { displayPath } from './settings';
+
+export const VIEW_ID = 'tracBackup.environments';
+
+/** contextValue of environment rows; package.json menus match on these prefixes. */
+export const ENVIRONMENT_CONTEXT = { ok: 'tracEnvironment.ok', broken: 'tracEnvironment.broken' } as const;
+
+export class EnvironmentNode {
+  readonly kind = 'environment';
+  constructor(readonly listed: ListedEnvironment) {}
+  get path(): string {
+    return this.listed.environment.path;
+  }
+}
+
+export class DetailNode {
+  readonly kind = 'detail';
+  constructor(
+    readonly label: string,
+    readonly description: string,
+    readonly icon: vscode.ThemeIcon,
+    readonly tooltip?: string,
+  ) {}
+}
+
+export type TreeNode = EnvironmentNode | DetailNode;
+
+/** The rows a person sees: one per environment, details underneath. */
+export class EnvironmentTreeProvider implements vscode.TreeDataProvider<TreeNode>, vscode.Disposable {
+  private readonly changed = new vscode.EventEmitter<TreeNode | undefined>();
+  readonly onDidChangeTreeData = this.changed.event;
+  private readonly subscription: vscode.Disposable;
+
+  constructor(private readonly registry: EnvironmentRegistry) {
+    this.subscription = registry.onDidChange(() => this.changed.fire(undefined));
+  }
+
+  getChildren(element?: TreeNode): TreeNode[] {
+    if (!element) {
+      return this.registry.environments.map((listed) => new EnvironmentNode(listed));
+    }
+    if (element instanceof EnvironmentNode) {
+      return detailsOf(element.listed);
+    }
+    return [];
+  }
+
+  getTreeItem(element: TreeNode): vscode.TreeItem {
+    if (element instanceof EnvironmentNode) {
+      return environmentItem(element.listed);
+    }
+    const item = new vscode.TreeItem(element.label, vscode.TreeItemCollapsibleState.None);
+    item.description = element.description;
+    item.iconPath = element.icon;
+    item.tooltip = element.tooltip;
+    item.contextValue = 'tracDetail';
+    return item;
+  }
+
+  dispose(): void {
+    this.subscription.dispose();
+    this.changed.dispose();
+  }
+}
+
+export function environmentItem(listed: ListedEnvironment): vscode.TreeItem {
+  const { environment, problems } = listed;
+  const item = new vscode.TreeItem(environment.name, vscode.TreeItemCollapsibleState.Collapsed);
+  item.id = `environment:${environment.path}`;
+  item.description = displayPath(environment.path);
+  item.resourceUri = vscode.Uri.file(environment.path);
+  item.contextValue = `${problems.length ? ENVIRONMENT_CONTEXT.broken : ENVIRONMENT_CONTEXT.ok}.${listed.found.origin}`;
+  item.iconPath = problems.length
+    ? new vscode.ThemeIcon('warning', new vscode.ThemeColor('list.warningForeground'))
+    : new vscode.ThemeIcon('database');
+  item.tooltip = environmentTooltip(listed);
+  return item;
+}
+
+export function environmentTooltip(listed: ListedEnvironment): vscode.MarkdownString {
+  const { environment, problems, details } = listed;
+  const lines = [`**${escape(environment.name)}**`, '', `Path: \`${environment.path}\``];
+  if (environment.database) {
+    lines.push(`Database: \`${environment.database.display}\``);
+  }
+  if (details?.database?.version) {
+    lines.push(`Trac database version: ${details.database.version}`);
+  }
+  if (details) {
+    lines.push(`Size: ${formatBytes(details.bytes)} in ${details.files} files`);
+  }
+  if (problems.length) {
+    lines.push('', ...problems.map((problem) => `$(warning) ${escape(problem)}`));
+  }
+  const markdown = new vscode.MarkdownString(lines.join('  \n'), true);
+  return markdown;
+}
+
+function detailsOf(listed: ListedEnvironment): DetailNode[] {
+  const rows: DetailNode[] = listed.problems.map(
+    (problem) => new DetailNode('Problem', problem, new vscode.ThemeIcon('warning'), problem),
+  );
+  const { environment, details } = listed;
+  const database = environment.database;
+  if (database?.kind === 'other') {
+    rows.push(
+      new DetailNode('Database', `${database.display} (not SQLite: backups not supported yet)`, new vscode.ThemeIcon('database')),
+    );
+  } else if (database && details?.database) {
+    const info = details.database;
+    const shown = database.external ? database.file : path.relative(environment.path, database.file);
+    const parts = [shown];
+    if (info.bytes !== undefined) {
+      parts.push(formatBytes(info.bytes));
+    }
+    if (info.version) {
+      parts.push(`version ${info.version}`);
+    }
+    rows.push(
+      new DetailNode('Database', parts.join(' · '), new vscode.ThemeIcon('database'), info.error ? `Cannot read it: ${info.error}` : database.file),
+    );
+  }
+  if (details) {
+    rows.push(
+      new DetailNode(
+        'Attachments',
+        `${details.attachments.files} files · ${formatBytes(details.attachments.bytes)}`,
+        new vscode.ThemeIcon('file-binary'),
+      ),
+      new DetailNode('Total', `${details.files} files · ${formatBytes(details.bytes)}`, new vscode.ThemeIcon('folder')),
+    );
+  }
+  return rows;
+}
+
+function escape(text: string): string {
+  return text.replace(/[\\`*_{}[\]()#+\-.!|<>]/g, '\\$&');
+}
