@@ -21,11 +21,18 @@ const builds = [
   { ...common, entryPoints: ['src/cli.ts'], outfile: 'dist/cli.js', banner: { js: '#!/usr/bin/env node' } },
 ];
 
+// --only=cli (or extension) builds one bundle: the CLI tests rebuild dist/cli.js alone.
+const only = process.argv.find((arg) => arg.startsWith('--only='))?.slice('--only='.length);
+const selected = only ? builds.filter((options) => options.outfile === `dist/${only}.js`) : builds;
+if (only && selected.length === 0) {
+  throw new Error(`--only=${only}: no such bundle (cli, extension)`);
+}
+
 if (watch) {
-  for (const options of builds) {
+  for (const options of selected) {
     const context = await esbuild.context(options);
     await context.watch();
   }
 } else {
-  await Promise.all(builds.map((options) => esbuild.build(options)));
+  await Promise.all(selected.map((options) => esbuild.build(options)));
 }

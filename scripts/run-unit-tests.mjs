@@ -1,13 +1,24 @@
 // Compiles the TypeScript tests and runs the unit layer with Node's own test runner
 // (Node 22 from the node@22 devDependency, so better-sqlite3 13 loads).
-import { execFileSync, spawnSync } from 'node:child_process';
-import { readdirSync } from 'node:fs';
+// Records the counts in test-results/unit.json (from a TAP copy of the report).
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, readdirSync, rmSync } from 'node:fs';
 import * as path from 'node:path';
+import { tapCounts, writeLayerResults } from './tapCounts.mjs';
 
-execFileSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.test.json'], { stdio: 'inherit' });
+const ROOT = path.resolve(import.meta.dirname, '..');
+const TAP = path.join(ROOT, 'test-results', 'unit.tap');
+mkdirSync(path.dirname(TAP), { recursive: true });
+rmSync(TAP, { force: true });
+
+const compiled = spawnSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.test.json'], { cwd: ROOT, stdio: 'inherit' });
+if (compiled.status !== 0) {
+  writeLayerResults(ROOT, 'unit', { passed: 0, failed: 1, skipped: 0, error: 'the tests did not compile (tsc)' });
+  process.exit(1);
+}
 
 const dir = path.join('out', 'test', 'unit');
-const files = readdirSync(dir, { recursive: true })
+const files = readdirSync(path.join(ROOT, dir), { recursive: true })
   .map(String)
   .filter((name) => name.endsWith('.test.js'))
   .map((name) => path.join(dir, name))
@@ -17,7 +28,18 @@ const selected = filter.length ? files.filter((file) => filter.some((part) => fi
 
 const result = spawnSync(
   process.execPath,
-  ['--test', '--test-concurrency=2', '--test-reporter=spec', ...selected],
-  { stdio: 'inherit' },
+  [
+    '--test',
+    '--test-concurrency=2',
+    '--test-reporter=spec',
+    '--test-reporter-destination=stdout',
+    '--test-reporter=tap',
+    `--test-reporter-destination=${TAP}`,
+    ...selected,
+  ],
+  { cwd: ROOT, stdio: 'inherit' },
 );
-process.exit(result.status ?? 1);
+const counts = tapCounts(TAP);
+writeLayerResults(ROOT, 'unit', counts);
+console.log(`unit: ${counts.passed} passed, ${counts.failed} failed, ${counts.skipped} skipped`);
+process.exit(result.status === 0 && counts.failed === 0 ? 0 : 1);

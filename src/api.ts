@@ -1,5 +1,5 @@
 import { EnvironmentRegistry } from './ui/environmentRegistry';
-import { environmentItem } from './ui/environmentTree';
+import { backupItem, environmentItem } from './ui/environmentTree';
 
 /** What a row of the Environments view says, as tests and other extensions read it. */
 export interface EnvironmentRow {
@@ -12,8 +12,18 @@ export interface EnvironmentRow {
 }
 
 /** Returned by activate(): a small, stable surface for tests and other extensions. */
+/** What a backup row under an environment says. */
+export interface BackupRow {
+  path: string;
+  label: string;
+  description: string;
+  contextValue: string;
+}
+
 export interface TracBackupApi {
   listEnvironments(): Promise<EnvironmentRow[]>;
+  /** The backup rows under an environment, newest first (empty when it is not listed). */
+  listBackups(environmentPath: string): Promise<BackupRow[]>;
   refresh(): Promise<void>;
 }
 
@@ -21,6 +31,7 @@ export function createApi(registry: EnvironmentRegistry, ready: Promise<void>): 
   return {
     async listEnvironments() {
       await ready;
+      await registry.ready();
       return registry.environments.map((listed) => {
         const item = environmentItem(listed);
         return {
@@ -29,6 +40,18 @@ export function createApi(registry: EnvironmentRegistry, ready: Promise<void>): 
           description: String(item.description ?? ''),
           tooltip: typeof item.tooltip === 'string' ? item.tooltip : (item.tooltip?.value ?? ''),
           problems: [...listed.problems],
+          contextValue: item.contextValue ?? '',
+        };
+      });
+    },
+    async listBackups(environmentPath) {
+      await registry.ready();
+      return (registry.find(environmentPath)?.backups ?? []).map((backup) => {
+        const item = backupItem(backup);
+        return {
+          path: backup.path,
+          label: String(item.label),
+          description: String(item.description ?? ''),
           contextValue: item.contextValue ?? '',
         };
       });

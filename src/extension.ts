@@ -1,5 +1,6 @@
 import * as vscode from 'vscode';
 import { TracBackupApi, createApi } from './api';
+import { registerBackupCommand } from './ui/commands/backupCommand';
 import { registerEnvironmentCommands } from './ui/commands/environmentCommands';
 import { EnvironmentRegistry } from './ui/environmentRegistry';
 import { EnvironmentTreeProvider, VIEW_ID } from './ui/environmentTree';
@@ -9,7 +10,7 @@ export function activate(context: vscode.ExtensionContext): TracBackupApi {
   const registry = new EnvironmentRegistry(context.workspaceState, log);
   const tree = new EnvironmentTreeProvider(registry);
   const view = vscode.window.createTreeView(VIEW_ID, { treeDataProvider: tree, showCollapseAll: true });
-  context.subscriptions.push(log, registry, tree, view, ...registerEnvironmentCommands(registry, log));
+  context.subscriptions.push(log, registry, tree, view, ...registerEnvironmentCommands(registry, log), registerBackupCommand(registry, log));
 
   log.info(`Trac Backup ${context.extension.packageJSON.version} activated in VS Code ${vscode.version}`);
   const ready = registry.refresh();

@@ -1,6 +1,7 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { whyNotAnEnvironment } from './environment';
+import { MANIFEST_FILE } from './manifest';
 
 /** Folders never searched: tool caches, VCS data, dependencies. */
 const SKIPPED_FOLDERS = new Set([
@@ -16,8 +17,6 @@ const SKIPPED_FOLDERS = new Set([
   '.cache',
 ]);
 
-/** A backup made by this extension carries this file; it is a copy, not an environment to list. */
-export const BACKUP_MARKER_FILE = '.trac-backup.json';
 
 export type EnvironmentOrigin = 'workspace' | 'setting' | 'parent';
 
@@ -115,9 +114,10 @@ export async function searchFolder(root: string, depth: number): Promise<string[
   return results;
 }
 
+/** A backup made by this tool carries its metadata file: it is a copy, not an environment to list. */
 async function isBackup(dir: string): Promise<boolean> {
   try {
-    await fs.access(path.join(dir, BACKUP_MARKER_FILE));
+    await fs.access(path.join(dir, MANIFEST_FILE));
     return true;
   } catch {
     return false;

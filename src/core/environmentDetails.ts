@@ -1,6 +1,6 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import { describeError } from './errors';
+import { TracBackupError, describeError } from './errors';
 import { TracEnvironment } from './environment';
 import { measureTree } from './fileTree';
 import { readDatabaseVersion } from './tracDatabase';
@@ -16,6 +16,8 @@ export interface EnvironmentDetails {
     version?: string;
     /** Why the database could not be read (binding missing, not a database, …). */
     error?: string;
+    /** Set when the SQLite binding itself cannot load here, rather than this database being bad. */
+    bindingUnavailable?: boolean;
   };
   attachments: { files: number; bytes: number };
 }
@@ -35,6 +37,7 @@ export async function readEnvironmentDetails(environment: TracEnvironment): Prom
       details.database.version = readDatabaseVersion(database.file);
     } catch (error) {
       details.database.error = describeError(error);
+      details.database.bindingUnavailable = error instanceof TracBackupError && error.code === 'SQLITE_UNAVAILABLE';
     }
   }
   return details;

@@ -18,21 +18,31 @@ export function runtimeDescription(): string {
 }
 
 /**
- * Loads better-sqlite3 on first use. On a Node older than 22 its binding crashes the
- * process at require (no try/catch can catch that), so the runtime is checked first.
+ * Why better-sqlite3 13 cannot load on this runtime, or undefined when it can. On a Node older
+ * than 22 its binding crashes the process at require (no try/catch can catch that), so this
+ * is checked before requiring it.
  */
+export function runtimeProblem(versions: NodeJS.ProcessVersions = process.versions): string | undefined {
+  const nodeMajor = Number(versions.node.split('.')[0]);
+  const napi = Number(versions.napi ?? 0);
+  if (nodeMajor >= REQUIRED_NODE_MAJOR && napi >= REQUIRED_NAPI) {
+    return undefined;
+  }
+  return (
+    `The SQLite binding needs Node ${REQUIRED_NODE_MAJOR}+ with N-API ${REQUIRED_NAPI} (VS Code 1.101 or newer); ` +
+    `this is Node ${versions.node} with N-API ${versions.napi ?? 'unknown'}. ` +
+    'Update VS Code (or run the CLI with Node 22) to read and back up databases.'
+  );
+}
+
+/** Loads better-sqlite3 on first use, with a clear error where it cannot load. */
 export function loadSqlite(): SqliteModule {
   if (loaded) {
     return loaded;
   }
-  const nodeMajor = Number(process.versions.node.split('.')[0]);
-  const napi = Number(process.versions.napi ?? 0);
-  if (nodeMajor < REQUIRED_NODE_MAJOR || napi < REQUIRED_NAPI) {
-    throw new TracBackupError(
-      'SQLITE_UNAVAILABLE',
-      `The SQLite binding needs Node ${REQUIRED_NODE_MAJOR}+ with N-API ${REQUIRED_NAPI} (VS Code 1.101 or newer); ` +
-        `this is ${runtimeDescription()}. Update VS Code (or run the CLI with Node 22) to read and back up databases.`,
-    );
+  const problem = runtimeProblem();
+  if (problem) {
+    throw new TracBackupError('SQLITE_UNAVAILABLE', problem);
   }
   try {
     loaded = require('better-sqlite3') as SqliteModule;

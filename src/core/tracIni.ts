@@ -104,3 +104,55 @@ export class IniReadError extends Error {
     super(`${file} ${reason}`);
   }
 }
+
+/**
+ * Returns text with `[section] option = value` set, every other byte unchanged: an existing
+ * option line (and its continuation lines) is replaced, else the option is added under the
+ * section header, else the section is appended.
+ */
+export function setIniOption(text: string, section: string, option: string, value: string): string {
+  const eol = text.includes('\r\n') ? '\r\n' : '\n';
+  const lines = text.split(/(?<=\n)/);
+  const key = option.toLowerCase();
+  const out: string[] = [];
+  let inSection = false;
+  let skippingContinuation = false;
+  let replaced = false;
+  let headerIndex = -1;
+  for (const line of lines) {
+    const trimmed = line.trim();
+    if (skippingContinuation && /^\s/.test(line) && trimmed !== '') {
+      continue;
+    }
+    skippingContinuation = false;
+    const header = /^\[([^\]]+)\]/.exec(trimmed);
+    if (header) {
+      inSection = header[1] === section;
+      if (inSection && headerIndex < 0) {
+        headerIndex = out.length;
+      }
+    } else if (inSection && !/^\s/.test(line)) {
+      const equals = trimmed.indexOf('=');
+      if (equals > 0 && trimmed.slice(0, equals).trim().toLowerCase() === key) {
+        out.push(`${option} = ${value}${line.endsWith('\n') ? eol : ''}`);
+        replaced = true;
+        skippingContinuation = true;
+        continue;
+      }
+    }
+    out.push(line);
+  }
+  if (replaced) {
+    return out.join('');
+  }
+  if (headerIndex >= 0) {
+    if (!out[headerIndex].endsWith('\n')) {
+      out[headerIndex] += eol;
+    }
+    out.splice(headerIndex + 1, 0, `${option} = ${value}${eol}`);
+    return out.join('');
+  }
+  const body = out.join('');
+  const separator = body === '' || body.endsWith('\n') ? '' : eol;
+  return `${body}${separator}${eol}[${section}]${eol}${option} = ${value}${eol}`;
+}

@@ -1,9 +1,11 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
+import { BackupInfo, defaultBackupFolder, listBackups } from '../core/backupCatalog';
 import { FoundEnvironment, discoverEnvironments } from '../core/discovery';
 import { TracEnvironment, readEnvironment } from '../core/environment';
 import { EnvironmentDetails, readEnvironmentDetails } from '../core/environmentDetails';
 import { describeError } from '../core/errors';
+import { runtimeDescription } from '../core/sqlite';
 import { SECTION, settings } from './settings';
 
 export interface ListedEnvironment {
@@ -12,6 +14,9 @@ export interface ListedEnvironment {
   /** Problems from discovery and from reading the files, for the row's tooltip. */
   problems: string[];
   details?: EnvironmentDetails;
+  /** Where this environment's backups go, and those found there, newest first. */
+  backupFolder: string;
+  backups: BackupInfo[];
 }
 
 const HIDDEN_KEY = 'tracBackup.hiddenEnvironments';
@@ -31,6 +36,8 @@ export class EnvironmentRegistry implements vscode.Disposable {
   private again = false;
   private timer: NodeJS.Timeout | undefined;
   private outsideWatchers: vscode.Disposable[] = [];
+  private watchedOutside = '';
+  private bindingWarned = false;
   private readonly disposables: vscode.Disposable[] = [];
 
   constructor(
@@ -59,6 +66,11 @@ export class EnvironmentRegistry implements vscode.Disposable {
 
   find(envPath: string): ListedEnvironment | undefined {
     return this.listed.find((entry) => entry.environment.path === envPath);
+  }
+
+  /** Resolves once the discovery under way, if any, is done. */
+  async ready(): Promise<void> {
+    await this.running;
   }
 
   /** Runs discovery now (or once more after the one under way) and resolves when it is done. */
@@ -133,6 +145,7 @@ export class EnvironmentRegistry implements vscode.Disposable {
       `Found ${this.listed.length} Trac environment(s) in ${Date.now() - started} ms` +
         (this.listed.length ? `: ${this.listed.map((entry) => entry.environment.path).join(', ')}` : ''),
     );
+    this.warnIfBindingUnavailable();
     for (const entry of this.listed.filter((listed) => listed.problems.length)) {
       this.log.warn(`${entry.environment.path}: ${entry.problems.join(' ')}`);
     }
@@ -141,10 +154,18 @@ export class EnvironmentRegistry implements vscode.Disposable {
 
   private async describe(found: FoundEnvironment): Promise<ListedEnvironment> {
     const environment = await readEnvironment(found.path);
+    const backupFolder = settings.backupFolder() ?? defaultBackupFolder(environment.path);
     if (found.problem) {
-      return { found, environment, problems: [found.problem] };
+      return { found, environment, problems: [found.problem], backupFolder, backups: [] };
     }
-    const listed: ListedEnvironment = { found, environment, problems: [...environment.problems] };
+    const listed: ListedEnvironment = { found, environment, problems: [...environment.problems], backupFolder, backups: [] };
+    try {
+      listed.backups = (await listBackups(backupFolder)).filter((backup) =>
+        backup.sourcePath ? backup.sourcePath === environment.path : backupFolder === defaultBackupFolder(environment.path),
+      );
+    } catch (error) {
+      this.log.warn(`Listing the backups in ${backupFolder}: ${describeError(error)}`);
+    }
     try {
       listed.details = await readEnvironmentDetails(environment);
       if (listed.details.database?.error) {
@@ -156,19 +177,51 @@ export class EnvironmentRegistry implements vscode.Disposable {
     return listed;
   }
 
-  /** Environments outside the workspace folders need watchers of their own. */
+  /**
+   * Without the SQLite binding the tree still lists environments from their files; say once,
+   * clearly, what is wrong and what to do, with the runtime in the log.
+   */
+  private warnIfBindingUnavailable(): void {
+    const failed = this.listed.find((entry) => entry.details?.database?.bindingUnavailable);
+    if (!failed || this.bindingWarned) {
+      return;
+    }
+    this.bindingWarned = true;
+    const message = failed.details?.database?.error ?? 'The SQLite binding could not be loaded.';
+    this.log.error(`SQLite binding unavailable on ${runtimeDescription()}: ${message}`);
+    void vscode.window.showErrorMessage(`Trac Backup cannot read databases: ${message}`, 'Open Log').then((choice) => {
+      if (choice === 'Open Log') {
+        this.log.show();
+      }
+    });
+  }
+
+  /**
+   * Environments outside the workspace folders, and every backup folder (a backup appears by a
+   * folder rename, which workspace-wide file watchers do not report), need watchers of their own.
+   */
   private watchOutsideWorkspace(roots: string[]): void {
-    vscode.Disposable.from(...this.outsideWatchers).dispose();
-    this.outsideWatchers = [];
     const inside = (candidate: string) =>
       roots.some((root) => {
         const relative = path.relative(root, candidate);
         return !relative.startsWith('..') && !path.isAbsolute(relative);
       });
-    const folders = new Set([...settings.environments(), ...settings.environmentParents()].filter((folder) => !inside(folder)));
-    for (const folder of folders) {
-      const pattern = new vscode.RelativePattern(vscode.Uri.file(folder), '{VERSION,conf/trac.ini,*/VERSION,*/conf/trac.ini}');
-      const watcher = vscode.workspace.createFileSystemWatcher(pattern);
+    const patterns = new Map<string, string>();
+    for (const folder of [...settings.environments(), ...settings.environmentParents()].filter((folder) => !inside(folder))) {
+      patterns.set(folder, '{VERSION,conf/trac.ini,*/VERSION,*/conf/trac.ini}');
+    }
+    for (const listed of this.listed) {
+      patterns.set(listed.backupFolder, '*');
+    }
+    const key = JSON.stringify([...patterns].sort());
+    if (key === this.watchedOutside) {
+      return;
+    }
+    this.watchedOutside = key;
+    vscode.Disposable.from(...this.outsideWatchers).dispose();
+    this.outsideWatchers = [];
+    for (const [folder, glob] of patterns) {
+      const watcher = vscode.workspace.createFileSystemWatcher(new vscode.RelativePattern(vscode.Uri.file(folder), glob));
       this.outsideWatchers.push(
         watcher,
         watcher.onDidCreate((uri) => this.fileChanged(uri)),

@@ -1,6 +1,7 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { formatBytes } from '../core/format';
+import { BackupInfo } from '../core/backupCatalog';
+import { formatAge, formatBytes, formatDuration } from '../core/format';
 import { EnvironmentRegistry, ListedEnvironment } from './environmentRegistry';
 import { displayPath } from './settings';
 
@@ -27,7 +28,26 @@ export class DetailNode {
   ) {}
 }
 
-export type TreeNode = EnvironmentNode | DetailNode;
+export class BackupsGroupNode {
+  readonly kind = 'backups';
+  constructor(readonly listed: ListedEnvironment) {}
+}
+
+export class BackupNode {
+  readonly kind = 'backup';
+  constructor(
+    readonly backup: BackupInfo,
+    readonly listed: ListedEnvironment,
+  ) {}
+  get path(): string {
+    return this.backup.path;
+  }
+}
+
+export type TreeNode = EnvironmentNode | DetailNode | BackupsGroupNode | BackupNode;
+
+/** contextValue of backup rows. */
+export const BACKUP_CONTEXT = 'tracBackup';
 
 /** The rows a person sees: one per environment, details underneath. */
 export class EnvironmentTreeProvider implements vscode.TreeDataProvider<TreeNode>, vscode.Disposable {
@@ -44,7 +64,14 @@ export class EnvironmentTreeProvider implements vscode.TreeDataProvider<TreeNode
       return this.registry.environments.map((listed) => new EnvironmentNode(listed));
     }
     if (element instanceof EnvironmentNode) {
-      return detailsOf(element.listed);
+      const rows: TreeNode[] = detailsOf(element.listed);
+      if (element.listed.backups.length) {
+        rows.push(new BackupsGroupNode(element.listed));
+      }
+      return rows;
+    }
+    if (element instanceof BackupsGroupNode) {
+      return element.listed.backups.map((backup) => new BackupNode(backup, element.listed));
     }
     return [];
   }
@@ -52,6 +79,12 @@ export class EnvironmentTreeProvider implements vscode.TreeDataProvider<TreeNode
   getTreeItem(element: TreeNode): vscode.TreeItem {
     if (element instanceof EnvironmentNode) {
       return environmentItem(element.listed);
+    }
+    if (element instanceof BackupsGroupNode) {
+      return backupsGroupItem(element.listed);
+    }
+    if (element instanceof BackupNode) {
+      return backupItem(element.backup);
     }
     const item = new vscode.TreeItem(element.label, vscode.TreeItemCollapsibleState.None);
     item.description = element.description;
@@ -98,6 +131,58 @@ export function environmentTooltip(listed: ListedEnvironment): vscode.MarkdownSt
   }
   const markdown = new vscode.MarkdownString(lines.join('  \n'), true);
   return markdown;
+}
+
+function backupsGroupItem(listed: ListedEnvironment): vscode.TreeItem {
+  const { backups } = listed;
+  const item = new vscode.TreeItem('Backups', vscode.TreeItemCollapsibleState.Expanded);
+  item.id = `backups:${listed.environment.path}`;
+  item.description = `${backups.length} · newest ${formatAge(backups[0].createdAt)}`;
+  item.tooltip = `Backups in ${listed.backupFolder}`;
+  item.iconPath = new vscode.ThemeIcon('history');
+  item.contextValue = 'tracBackups';
+  return item;
+}
+
+export function backupItem(backup: BackupInfo): vscode.TreeItem {
+  const item = new vscode.TreeItem(formatTimestamp(backup.createdAt), vscode.TreeItemCollapsibleState.None);
+  item.id = `backup:${backup.path}`;
+  item.description = `${formatBytes(backup.bytes)} · ${formatAge(backup.createdAt)}`;
+  item.resourceUri = vscode.Uri.file(backup.path);
+  item.contextValue = BACKUP_CONTEXT;
+  item.iconPath = backup.problem
+    ? new vscode.ThemeIcon('warning', new vscode.ThemeColor('list.warningForeground'))
+    : new vscode.ThemeIcon('archive');
+  const lines = [
+    `**${escape(backup.name)}**`,
+    '',
+    `Path: \`${backup.path}\``,
+    `Made: ${backup.createdAt.toLocaleString()}`,
+    `Size: ${formatBytes(backup.bytes)} in ${backup.files} files`,
+  ];
+  if (backup.kind === 'trac-admin') {
+    lines.push('A plain environment copy (as `trac-admin hotcopy` makes): no checksums.');
+  }
+  if (backup.databaseIncluded === false) {
+    lines.push('Made without the database (--no-database).');
+  }
+  if (backup.lockMs !== undefined) {
+    lines.push(`Trac's writers were held for ${formatDuration(backup.lockMs)}.`);
+  }
+  if (backup.problem) {
+    lines.push('', `$(warning) ${escape(backup.problem)}`);
+  }
+  item.tooltip = new vscode.MarkdownString(lines.join('  \n'), true);
+  return item;
+}
+
+/** 2026-11-26 11:40:03, in local time: sortable and unambiguous. */
+function formatTimestamp(date: Date): string {
+  const two = (value: number) => String(value).padStart(2, '0');
+  return (
+    `${date.getFullYear()}-${two(date.getMonth() + 1)}-${two(date.getDate())} ` +
+    `${two(date.getHours())}:${two(date.getMinutes())}:${two(date.getSeconds())}`
+  );
 }
 
 function detailsOf(listed: ListedEnvironment): DetailNode[] {

@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { after, test } from 'node:test';
-import { BACKUP_MARKER_FILE, discoverEnvironments } from '../../src/core/discovery';
+import { discoverEnvironments } from '../../src/core/discovery';
+import { MANIFEST_FILE } from '../../src/core/manifest';
 import { copyFixture, makeTempDir, removeTempDir } from '../support/fixtures';
 
 const temps: string[] = [];
@@ -23,7 +24,7 @@ test('finds environments in a workspace down to the depth, not in node_modules o
   await fs.mkdir(path.join(root, 'node_modules'));
   await copyFixture('trac-1.6-fresh', 'vendored', path.join(root, 'node_modules'));
   const backup = await copyFixture('trac-1.6-fresh', 'a-backup', root);
-  await fs.writeFile(path.join(backup, BACKUP_MARKER_FILE), '{}');
+  await fs.writeFile(path.join(backup, MANIFEST_FILE), '{}');
 
   const found = await discoverEnvironments({ roots: [root], depth: 2, environments: [], parents: [] });
   assert.deepEqual(

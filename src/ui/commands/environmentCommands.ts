@@ -4,7 +4,7 @@ import { whyNotAnEnvironment } from '../../core/environment';
 import { TracBackupError } from '../../core/errors';
 import { registerCommand } from '../commandRunner';
 import { EnvironmentRegistry } from '../environmentRegistry';
-import { EnvironmentNode } from '../environmentTree';
+import { BackupNode, EnvironmentNode } from '../environmentTree';
 
 /** Add Environment…, Remove from List, Refresh, Reveal. */
 export function registerEnvironmentCommands(registry: EnvironmentRegistry, log: vscode.LogOutputChannel): vscode.Disposable[] {
@@ -26,15 +26,19 @@ export function registerEnvironmentCommands(registry: EnvironmentRegistry, log: 
       log.info(`Adding environment ${envPath}`);
       await registry.add(envPath);
     }),
-    registerCommand('tracBackup.environment.remove', log, async (node?: EnvironmentNode) => {
-      if (!node) {
+    registerCommand('tracBackup.environment.remove', log, async (target?: EnvironmentNode | vscode.Uri) => {
+      const envPath = target instanceof vscode.Uri ? path.resolve(target.fsPath) : target?.path;
+      if (!envPath) {
         return;
       }
-      log.info(`Removing ${node.path} from the list`);
-      await registry.hide(node.path);
+      log.info(`Removing ${envPath} from the list`);
+      await registry.hide(envPath);
     }),
     registerCommand('tracBackup.environments.refresh', log, () => registry.refresh()),
     registerCommand('tracBackup.environment.reveal', log, (node?: EnvironmentNode) =>
+      node ? vscode.commands.executeCommand('revealFileInOS', vscode.Uri.file(node.path)) : undefined,
+    ),
+    registerCommand('tracBackup.backup.reveal', log, (node?: BackupNode) =>
       node ? vscode.commands.executeCommand('revealFileInOS', vscode.Uri.file(node.path)) : undefined,
     ),
     registerCommand('tracBackup.showLog', log, () => log.show()),

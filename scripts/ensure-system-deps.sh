@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Installs the Debian packages the tests need, only those missing:
+# chromium (the browser Playwright drives), ripgrep (VS Code's search, instead of the download
+# code-server's postinstall would do), libkrb5-dev (headers for VS Code's kerberos module),
+# and the toolchain node-gyp uses to build code-server's native modules.
+set -euo pipefail
+
+PACKAGES=(chromium ripgrep libkrb5-dev python3 make g++ fonts-liberation)
+
+missing=()
+for pkg in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")
+done
+if [[ ${#missing[@]} -eq 0 ]]; then
+  echo "system packages present: ${PACKAGES[*]}"
+  exit 0
+fi
+
+SUDO=()
+[[ "$(id -u)" -eq 0 ]] || SUDO=(sudo)
+echo "installing system packages: ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+"${SUDO[@]}" apt-get update
+"${SUDO[@]}" apt-get install -y --no-install-recommends "${missing[@]}"

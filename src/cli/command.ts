@@ -1,0 +1,40 @@
+/** Where a command writes: process.stdout / process.stderr, or a test's buffers. */
+export interface CliStream {
+  write(text: string): unknown;
+  isTTY?: boolean;
+  columns?: number;
+}
+
+export interface CliContext {
+  stdout: CliStream;
+  stderr: CliStream;
+  /** Fires on Ctrl-C: a command stops, cleans up and throws CancelledError. */
+  signal: AbortSignal;
+}
+
+/** One verb of `trac-backup <verb> …`: each lives in its own file and is listed in main.ts. */
+export interface CliCommand {
+  name: string;
+  /** One line for the command list. */
+  summary: string;
+  /** The full text of `trac-backup <verb> --help`. */
+  help: string;
+  /** Returns the exit code. Throws UsageError for bad arguments, TracBackupError for refusals. */
+  run(args: string[], context: CliContext): Promise<number>;
+}
+
+/** Bad arguments: exit code 2, with a pointer to --help. */
+export class UsageError extends Error {
+  constructor(
+    message: string,
+    readonly command?: string,
+  ) {
+    super(message);
+  }
+}
+
+export const EXIT_OK = 0;
+export const EXIT_FAILURE = 1;
+export const EXIT_USAGE = 2;
+/** What a shell reports for a process stopped by Ctrl-C (128 + SIGINT). */
+export const EXIT_CANCELLED = 130;

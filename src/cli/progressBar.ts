@@ -1,0 +1,48 @@
+import { formatBytes } from '../core/format';
+import { HotcopyProgress } from '../core/progress';
+import { CliStream } from './command';
+
+const REDRAW_MS = 100;
+const BAR_WIDTH = 20;
+
+/**
+ * A one-line progress bar redrawn in place on a terminal, at most ten times a second.
+ * Draws nothing when the stream is not a terminal (a log file, a pipe, cron).
+ */
+export class ProgressBar {
+  private lastDraw = 0;
+  private lastPhase = '';
+  private drawn = false;
+
+  constructor(private readonly stream: CliStream) {}
+
+  get enabled(): boolean {
+    return this.stream.isTTY === true;
+  }
+
+  update(event: HotcopyProgress): void {
+    const now = Date.now();
+    if (!this.enabled || (event.phase === this.lastPhase && now - this.lastDraw < REDRAW_MS)) {
+      return;
+    }
+    this.lastDraw = now;
+    this.lastPhase = event.phase;
+    const ratio = event.bytesTotal > 0 ? Math.min(1, event.bytesDone / event.bytesTotal) : 0;
+    const filled = Math.round(ratio * BAR_WIDTH);
+    const bar = `${'#'.repeat(filled)}${'-'.repeat(BAR_WIDTH - filled)}`;
+    const line =
+      `${event.phase.padEnd(8)} [${bar}] ${String(Math.floor(ratio * 100)).padStart(3)}%  ` +
+      `${formatBytes(event.bytesDone)} / ${formatBytes(event.bytesTotal)}  ${event.filesDone}/${event.filesTotal} files`;
+    const width = (this.stream.columns ?? 80) - 1;
+    this.stream.write(`\r\x1b[2K${line.slice(0, width)}`);
+    this.drawn = true;
+  }
+
+  /** Erases the bar, so that the next message starts on a clean line. */
+  clear(): void {
+    if (this.drawn) {
+      this.stream.write('\r\x1b[2K');
+      this.drawn = false;
+    }
+  }
+}

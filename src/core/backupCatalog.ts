@@ -1,0 +1,118 @@
+import { promises as fs } from 'node:fs';
+import * as path from 'node:path';
+import { isTemporaryBackupName } from './backupDestination';
+import { readEnvironment, whyNotAnEnvironment } from './environment';
+import { describeError, errnoCode } from './errors';
+import { measureTree } from './fileTree';
+import { readManifest } from './manifest';
+
+export interface BackupInfo {
+  /** Absolute path of the backup folder. */
+  path: string;
+  /** Its folder name. */
+  name: string;
+  /** 'hotcopy': made by this tool (has metadata); 'trac-admin': a plain environment copy without it. */
+  kind: 'hotcopy' | 'trac-admin';
+  /** From the metadata, else when the folder was made (birth time, else ctime). */
+  createdAt: Date;
+  bytes: number;
+  files: number;
+  projectName?: string;
+  /** The environment it was made from, when the metadata says. */
+  sourcePath?: string;
+  databaseIncluded?: boolean;
+  lockMs?: number;
+  /** Set when the metadata is there but cannot be read: the backup is listed, flagged. */
+  problem?: string;
+}
+
+/** Where backups of an environment go by default: `<parent>/<name>-backups`, beside it. */
+export function defaultBackupFolder(environmentPath: string): string {
+  const resolved = path.resolve(environmentPath);
+  return path.join(path.dirname(resolved), `${path.basename(resolved)}-backups`);
+}
+
+/** `<environment folder name>-YYYYMMDD-HHMMSS`, in local time. */
+export function newBackupName(environmentPath: string, date: Date = new Date()): string {
+  const two = (value: number) => String(value).padStart(2, '0');
+  const day = `${date.getFullYear()}${two(date.getMonth() + 1)}${two(date.getDate())}`;
+  const time = `${two(date.getHours())}${two(date.getMinutes())}${two(date.getSeconds())}`;
+  return `${path.basename(path.resolve(environmentPath))}-${day}-${time}`;
+}
+
+/**
+ * folder/baseName, or folder/baseName-2, -3, … : the first that does not exist and is not in
+ * `taken` (destinations of backups still running in this process). Never an overwrite.
+ */
+export async function chooseFreeBackupPath(folder: string, baseName: string, taken: ReadonlySet<string> = new Set()): Promise<string> {
+  for (let attempt = 1; ; attempt++) {
+    const candidate = path.join(folder, attempt === 1 ? baseName : `${baseName}-${attempt}`);
+    if (taken.has(candidate)) {
+      continue;
+    }
+    try {
+      await fs.lstat(candidate);
+    } catch (error) {
+      if (errnoCode(error) === 'ENOENT') {
+        return candidate;
+      }
+      throw error;
+    }
+  }
+}
+
+/**
+ * The backups in a folder, newest first: folders with this tool's metadata, and plain Trac
+ * environments (what `trac-admin hotcopy` makes). Backups still being built are left out.
+ * A missing folder has no backups.
+ */
+export async function listBackups(folder: string): Promise<BackupInfo[]> {
+  let names: string[];
+  try {
+    names = await fs.readdir(folder);
+  } catch (error) {
+    if (errnoCode(error) === 'ENOENT' || errnoCode(error) === 'ENOTDIR') {
+      return [];
+    }
+    throw error;
+  }
+  const found = await Promise.all(
+    names.filter((name) => !isTemporaryBackupName(name)).map((name) => describeBackup(path.join(path.resolve(folder), name))),
+  );
+  return found
+    .filter((backup): backup is BackupInfo => backup !== undefined)
+    .sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime() || (a.name < b.name ? 1 : -1));
+}
+
+async function describeBackup(dir: string): Promise<BackupInfo | undefined> {
+  const stats = await fs.stat(dir).catch(() => undefined);
+  if (!stats?.isDirectory()) {
+    return undefined;
+  }
+  const base = { path: dir, name: path.basename(dir) };
+  const madeAt = new Date(stats.birthtimeMs > 0 ? stats.birthtimeMs : stats.ctimeMs);
+  try {
+    const manifest = await readManifest(dir);
+    if (manifest) {
+      return {
+        ...base,
+        kind: 'hotcopy',
+        createdAt: new Date(manifest.createdAt),
+        bytes: manifest.bytes,
+        files: manifest.fileCount,
+        projectName: manifest.source.projectName,
+        sourcePath: manifest.source.path,
+        databaseIncluded: manifest.database.included,
+        lockMs: manifest.lockMs,
+      };
+    }
+  } catch (error) {
+    return { ...base, kind: 'hotcopy', createdAt: madeAt, ...(await measureTree(dir)), problem: describeError(error) };
+  }
+  if (await whyNotAnEnvironment(dir)) {
+    return undefined;
+  }
+  // trac-admin hotcopy copies the environment's mtime onto the folder: the birth or change time says when it was made.
+  const environment = await readEnvironment(dir);
+  return { ...base, kind: 'trac-admin', createdAt: madeAt, ...(await measureTree(dir)), projectName: environment.name };
+}

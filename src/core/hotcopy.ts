@@ -1,0 +1,293 @@
+import { promises as fs, statSync } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { ATTACHMENTS_DIR, AttachmentIndex } from './attachments';
+import { pointConfigAtDatabase } from './backupConfig';
+import { checkDestination, createTemporarySibling, publishBackup } from './backupDestination';
+import { DatabaseSnapshotter, verifySnapshot } from './databaseSnapshot';
+import { CancelledError, TracBackupError, isCancelled, throwIfAborted } from './errors';
+import { hashFile } from './fileCopy';
+import { TreeEntry, removeTree, walkTree, walkTreeSync } from './fileTree';
+import { Suspects, closeAll, findSuspects, inAttachments, openForCopy, planLockedChanges } from './lockedAttachments';
+import { destinationError, sourceError } from './fsErrors';
+import { BackupManifest, MANIFEST_FILE, MANIFEST_FORMAT, ManifestDatabase, writeManifest } from './manifest';
+import { HotcopyPhase, HotcopyProgress, ProgressTracker } from './progress';
+import { HotcopySource, inspectSource } from './hotcopySource';
+import { TOOL_NAME, TOOL_VERSION } from './toolInfo';
+import { TreeMirror } from './treeMirror';
+
+export interface HotcopyOptions {
+  /** False leaves the database out, like `trac-admin hotcopy --no-database`. Default true. */
+  includeDatabase?: boolean;
+  signal?: AbortSignal;
+  onProgress?: (event: HotcopyProgress) => void;
+}
+
+export interface HotcopyResult {
+  /** Absolute path of the new backup. */
+  dest: string;
+  /** Regular files in the backup (the metadata file excepted). */
+  files: number;
+  bytes: number;
+  durationMs: number;
+  /** How long Trac's writers were held off (0 without the database). */
+  lockMs: number;
+  /** How long the backup waited for writers already running before it got the lock. */
+  lockWaitMs: number;
+  databaseIncluded: boolean;
+  databaseVersion?: string;
+  createdAt: string;
+  manifestFile: string;
+}
+
+/** Catch-up passes without the lock stop once a pass finds this little to copy. */
+const SETTLED_BYTES = 1024 * 1024;
+const MAX_CATCH_UP_PASSES = 3;
+
+/**
+ * Backs up a live Trac environment into `destination` (which must not exist): a folder Trac
+ * can open as is, with a transaction-consistent database and attachment files that agree with
+ * it, while Trac's writers wait only for the database snapshot (not for the file copy).
+ * Builds into a temporary sibling and renames it into place when complete; on error or abort
+ * (CancelledError) nothing is left behind. The source is never written.
+ */
+export async function hotcopy(
+  environmentPath: string,
+  destination: string,
+  options: HotcopyOptions = {},
+): Promise<HotcopyResult> {
+  const started = performance.now();
+  const { signal } = options;
+  throwIfAborted(signal, 'The backup');
+  const source = await inspectSource(environmentPath, options.includeDatabase ?? true);
+  const dest = await checkDestination(source.realRoot, destination);
+  const temp = await createTemporarySibling(dest);
+  try {
+    const run = new HotcopyRun(source, dest, temp, options);
+    const built = await run.build();
+    const manifestFile = path.join(dest, MANIFEST_FILE);
+    throwIfAborted(signal, 'The backup');
+    await publishBackup(temp, dest);
+    return { dest, ...built, manifestFile, durationMs: round(performance.now() - started) };
+  } catch (error) {
+    await removeTree(temp).catch(() => undefined);
+    if (signal?.aborted && !isCancelled(error)) {
+      throw new CancelledError('The backup');
+    }
+    throw error;
+  }
+}
+
+type BuiltBackup = Omit<HotcopyResult, 'dest' | 'manifestFile' | 'durationMs'>;
+
+class HotcopyRun {
+  private readonly progress: ProgressTracker;
+  private readonly mirror: TreeMirror;
+  private readonly started = performance.now();
+  private readonly signal?: AbortSignal;
+
+  constructor(
+    private readonly source: HotcopySource,
+    private readonly dest: string,
+    private readonly temp: string,
+    options: HotcopyOptions,
+  ) {
+    this.signal = options.signal;
+    this.progress = new ProgressTracker(options.onProgress);
+    this.mirror = new TreeMirror(temp, { destination: dest, progress: this.progress, signal: options.signal });
+  }
+
+  async build(): Promise<BuiltBackup> {
+    const snapshot = this.source.snapshot;
+    const snapshotter = snapshot ? DatabaseSnapshotter.open(snapshot.file) : undefined;
+    try {
+      return await this.buildWith(snapshotter);
+    } finally {
+      snapshotter?.close();
+    }
+  }
+
+  private async buildWith(snapshotter: DatabaseSnapshotter | undefined): Promise<BuiltBackup> {
+    const { source } = this;
+    const index = snapshotter?.read((db) => new AttachmentIndex(db));
+    // The attachment rows as committed just before a pass: a file copied in that pass while its
+    // row was already there is complete (see findSuspects).
+    const readRows = (): Map<string, string> | undefined => {
+      try {
+        return index?.read();
+      } catch {
+        return undefined;
+      }
+    };
+    const tagWith = (rows: Map<string, string> | undefined) => ({ tag: (relative: string) => rows?.get(relative) });
+    this.enter('scan');
+    const rootStats = await fs.stat(source.root);
+    let rows = readRows();
+    const first = await this.walk();
+    if (source.snapshot) {
+      this.progress.expect(1, source.snapshot.bytes);
+    }
+    this.enter('copy');
+    await this.mirror.sync(first, undefined, tagWith(rows));
+    this.enter('catch-up');
+    for (let pass = 0; pass < MAX_CATCH_UP_PASSES; pass++) {
+      rows = readRows();
+      const result = await this.mirror.sync(await this.walk(), undefined, tagWith(rows));
+      if (result.bytes < SETTLED_BYTES && result.copied + result.removed < 100) {
+        break;
+      }
+    }
+    let lockMs = 0;
+    let lockWaitMs = 0;
+    let createdAt = new Date();
+    let database: ManifestDatabase = source.manifestDatabase;
+    if (snapshotter && source.snapshot) {
+      const { storedAt } = source.snapshot;
+      // Most of the comparison happens now, without the lock; under it, only what changed since.
+      const suspects = index && rows ? { index, rows, paths: findSuspects(this.mirror, rows) } : undefined;
+      ({ lockMs, lockWaitMs, createdAt } = await this.snapshotUnderLock(snapshotter, suspects, storedAt));
+      this.enter('finish');
+      // The attachments stay as they were under the lock; the snapshot is not in the source tree.
+      const unlocked = (relative: string) => !inAttachments(relative) && relative !== storedAt;
+      await this.mirror.sync(await this.walk(inAttachments), unlocked);
+      if (source.snapshot.external) {
+        const configRewritten = await pointConfigAtDatabase(this.temp, this.mirror, storedAt, database.url);
+        database = { ...database, configRewritten };
+      }
+      this.enter('verify');
+      database = { ...database, ...(await this.verifyDatabase(storedAt)) };
+    } else {
+      this.enter('finish');
+      await this.mirror.sync(await this.walk());
+      this.enter('verify');
+    }
+    await this.mirror.applyFolderAttributes();
+    const entries = this.mirror.manifestEntries();
+    const files = entries.filter((entry) => entry.type === 'file');
+    const bytes = files.reduce((sum, entry) => sum + (entry.type === 'file' ? entry.size : 0), 0);
+    const manifest: BackupManifest = {
+      format: MANIFEST_FORMAT,
+      tool: { name: TOOL_NAME, version: TOOL_VERSION },
+      createdAt: createdAt.toISOString(),
+      source: { path: source.root, projectName: source.projectName, host: os.hostname() },
+      database,
+      fileCount: files.length,
+      bytes,
+      lockMs: round(lockMs),
+      durationMs: round(performance.now() - this.started),
+      entries,
+    };
+    await writeManifest(this.temp, manifest);
+    await fs.chmod(this.temp, rootStats.mode & 0o7777);
+    await fs.utimes(this.temp, rootStats.atimeMs / 1000, rootStats.mtimeMs / 1000);
+    this.enter('publish');
+    return {
+      files: files.length,
+      bytes,
+      lockMs: round(lockMs),
+      lockWaitMs: round(lockWaitMs),
+      databaseIncluded: database.included,
+      databaseVersion: database.version,
+      createdAt: manifest.createdAt,
+    };
+  }
+
+  /**
+   * The short lock: take Trac's write lock, snapshot the database, work out which attachment
+   * files must change to agree with the snapshot (no Trac transaction is running, so the disk
+   * agrees with it) and open them, release. The copying happens after the release, from the
+   * open files; so the lock's length depends on the database and on what changed, not on the
+   * size of the attachments.
+   */
+  private async snapshotUnderLock(
+    snapshotter: DatabaseSnapshotter,
+    suspects: Suspects | undefined,
+    storedAt: string,
+  ) {
+    this.enter('lock');
+    const target = path.join(this.temp, ...storedAt.split('/'));
+    await fs.mkdir(path.dirname(target), { recursive: true });
+    const waitStarted = performance.now();
+    await snapshotter.lock(this.signal);
+    const lockWaitMs = performance.now() - waitStarted;
+    const createdAt = new Date();
+    let lockMs = 0;
+    let descriptors = new Map<string, number>();
+    try {
+      this.enter('snapshot');
+      const writeSnapshot = await snapshotter.snapshot(target, this.source.snapshot?.bytes ?? 0).catch((error) => {
+        throw destinationError(error, this.dest);
+      });
+      const dbStats = statSync(snapshotter.file);
+      let plan = suspects && planLockedChanges(this.source.root, this.mirror, suspects);
+      if (plan) {
+        // Windows refuses to delete an open file: there, Trac's deletes must not meet our handles.
+        if (process.platform === 'win32') {
+          await this.mirror.apply(plan.present, plan.absent, plan);
+          plan = undefined;
+        } else {
+          descriptors = openForCopy(plan.toCopy);
+        }
+      } else {
+        // No attachment table to go by: compare every file under files/attachments.
+        const entries = walkTreeSync(this.source.root, ATTACHMENTS_DIR, { exclude: this.source.exclude });
+        await this.mirror.sync(entries, inAttachments);
+      }
+      lockMs = snapshotter.unlock();
+      await writeSnapshot().catch((error) => {
+        throw destinationError(error, this.dest);
+      });
+      this.progress.advance(this.source.snapshot?.bytes ?? 0, storedAt);
+      if (plan) {
+        await this.mirror.apply(plan.present, plan.absent, { ...plan, sources: descriptors });
+      }
+      this.mirror.addFile(storedAt, {
+        mode: dbStats.mode & 0o7777,
+        size: 0,
+        atimeMs: dbStats.atimeMs,
+        mtimeMs: dbStats.mtimeMs,
+        ctimeMs: dbStats.ctimeMs,
+        ino: dbStats.ino,
+      });
+    } finally {
+      lockMs ||= snapshotter.unlock();
+      closeAll(descriptors);
+    }
+    return { lockMs, lockWaitMs, createdAt };
+  }
+
+  /** Checks the snapshot, hashes it and gives it the source database's mode and mtime. */
+  private async verifyDatabase(storedAt: string): Promise<Partial<ManifestDatabase>> {
+    const file = path.join(this.temp, ...storedAt.split('/'));
+    const { version } = await verifySnapshot(file);
+    const record = this.mirror.records.get(storedAt)!;
+    record.sha256 = await hashFile(file, this.signal);
+    record.size = (await fs.stat(file)).size;
+    await fs.chmod(file, record.mode);
+    await fs.utimes(file, record.atimeMs / 1000, record.mtimeMs / 1000);
+    this.progress.fileDone(storedAt);
+    return { version, path: storedAt };
+  }
+
+  private async walk(skip?: (relative: string) => boolean): Promise<TreeEntry[]> {
+    const exclude = this.source.exclude;
+    try {
+      return await walkTree(this.source.root, {
+        signal: this.signal,
+        exclude: skip ? (relative, kind) => skip(relative) || exclude(relative, kind) : exclude,
+      });
+    } catch (error) {
+      const file = (error as NodeJS.ErrnoException).path;
+      throw file && !(error instanceof TracBackupError) ? sourceError(error, file) : error;
+    }
+  }
+
+  private enter(phase: HotcopyPhase): void {
+    this.progress.enter(phase);
+    throwIfAborted(this.signal, 'The backup');
+  }
+}
+
+function round(ms: number): number {
+  return Math.round(ms * 10) / 10;
+}

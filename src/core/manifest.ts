@@ -1,0 +1,145 @@
+import { promises as fs } from 'node:fs';
+import * as path from 'node:path';
+import { TracBackupError, errnoCode } from './errors';
+
+/**
+ * The metadata file at the root of every backup. Trac ignores it (it reads only VERSION, conf/,
+ * db/, …), and a restore leaves it out of the environment it writes.
+ */
+export const MANIFEST_FILE = '.trac-backup.json';
+
+/** Bumped when a reader of an older format could misread the file. */
+export const MANIFEST_FORMAT = 1;
+
+export interface ManifestFile {
+  /** Relative to the backup root, '/' separated. */
+  path: string;
+  type: 'file';
+  size: number;
+  /** Permission bits, as a number (0o644 → 420). */
+  mode: number;
+  mtimeMs: number;
+  sha256: string;
+}
+
+export interface ManifestDirectory {
+  path: string;
+  type: 'directory';
+  mode: number;
+  mtimeMs: number;
+}
+
+export interface ManifestSymlink {
+  path: string;
+  type: 'symlink';
+  /** What the link points at, exactly as stored in the link. */
+  target: string;
+  mtimeMs: number;
+}
+
+export type ManifestEntry = ManifestFile | ManifestDirectory | ManifestSymlink;
+
+export interface ManifestDatabase {
+  kind: 'sqlite' | 'other';
+  /** `[trac] database` of the source (for a server database: without user or password). */
+  url: string;
+  /** Absolute path of the source database file (SQLite only). */
+  file?: string;
+  /** True when the database file lies outside the environment folder. */
+  external: boolean;
+  /** False for a backup made with --no-database. */
+  included: boolean;
+  /** Where the snapshot is in the backup, relative to its root. */
+  path?: string;
+  /** Trac's `database_version` (45 for Trac 1.6), read from the snapshot. */
+  version?: string;
+  /**
+   * Set when the backup's trac.ini was changed to point at `path` (an external database):
+   * which file, and the `[trac] database` value it had, for a restore to put back.
+   */
+  configRewritten?: { file: string; originalUrl: string };
+}
+
+export interface BackupManifest {
+  format: number;
+  tool: { name: string; version: string };
+  /** When the database snapshot was taken (ISO 8601, UTC). */
+  createdAt: string;
+  source: { path: string; projectName: string; host: string };
+  database: ManifestDatabase;
+  /** Regular files in the backup, the manifest itself excepted. */
+  fileCount: number;
+  bytes: number;
+  /** How long Trac's writers were held off. */
+  lockMs: number;
+  durationMs: number;
+  entries: ManifestEntry[];
+}
+
+export function manifestPath(backupDir: string): string {
+  return path.join(backupDir, MANIFEST_FILE);
+}
+
+/** Writes the manifest, one entry per line so that a diff of two backups reads well. */
+export async function writeManifest(backupDir: string, manifest: BackupManifest): Promise<string> {
+  const { entries, ...head } = manifest;
+  const headText = JSON.stringify(head, null, 2);
+  const entryLines = entries.map((entry) => `    ${JSON.stringify(entry)}`).join(',\n');
+  const text = `${headText.slice(0, -2)},\n  "entries": [\n${entryLines}\n  ]\n}\n`;
+  const file = manifestPath(backupDir);
+  await fs.writeFile(file, text, { mode: 0o644 });
+  return file;
+}
+
+/** Reads a backup's manifest; undefined when the folder has none. Throws when it is unreadable or invalid. */
+export async function readManifest(backupDir: string): Promise<BackupManifest | undefined> {
+  const file = manifestPath(backupDir);
+  let text: string;
+  try {
+    text = await fs.readFile(file, 'utf8');
+  } catch (error) {
+    if (errnoCode(error) === 'ENOENT' || errnoCode(error) === 'ENOTDIR') {
+      return undefined;
+    }
+    throw invalid(file, `cannot be read (${errnoCode(error) ?? String(error)})`);
+  }
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch (error) {
+    throw invalid(file, `is not valid JSON (${(error as Error).message})`);
+  }
+  const problem = whyNotAManifest(data);
+  if (problem) {
+    throw invalid(file, problem);
+  }
+  return data as BackupManifest;
+}
+
+function whyNotAManifest(data: unknown): string | undefined {
+  if (!data || typeof data !== 'object') {
+    return 'is not a JSON object';
+  }
+  const manifest = data as Partial<BackupManifest>;
+  if (typeof manifest.format !== 'number') {
+    return 'has no format number';
+  }
+  if (manifest.format > MANIFEST_FORMAT) {
+    return `has format ${manifest.format}, newer than this tool reads (${MANIFEST_FORMAT}); update Trac Backup`;
+  }
+  if (typeof manifest.createdAt !== 'string' || Number.isNaN(Date.parse(manifest.createdAt))) {
+    return 'has no valid createdAt';
+  }
+  if (!Array.isArray(manifest.entries) || typeof manifest.bytes !== 'number' || !manifest.source || !manifest.database) {
+    return 'lacks entries, bytes, source or database';
+  }
+  return undefined;
+}
+
+function invalid(file: string, reason: string): TracBackupError {
+  return new TracBackupError(
+    'MANIFEST_INVALID',
+    `The backup metadata ${file} ${reason}. The backup may be damaged; make a new one.`,
+    file,
+  );
+}

@@ -1,0 +1,80 @@
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import { chooseFreeBackupPath, defaultBackupFolder, newBackupName } from '../../core/backupCatalog';
+import { TracBackupError } from '../../core/errors';
+import { formatBytes, formatDuration } from '../../core/format';
+import { HotcopyResult, hotcopy } from '../../core/hotcopy';
+import { registerCommand } from '../commandRunner';
+import { EnvironmentRegistry, ListedEnvironment } from '../environmentRegistry';
+import { pickEnvironment } from '../pickEnvironment';
+import { abortSignalFor, notificationProgress } from '../progressReporter';
+import { settings } from '../settings';
+
+const REVEAL = 'Reveal in File Explorer';
+
+/** Destinations of the backups under way, so that two started in one second get two names. */
+const destinationsInUse = new Set<string>();
+
+/** "Trac: Back Up Environment": a hot backup into the backup folder, with progress and cancel. */
+export function registerBackupCommand(registry: EnvironmentRegistry, log: vscode.LogOutputChannel): vscode.Disposable {
+  return registerCommand('tracBackup.environment.backup', log, async (node?: unknown) => {
+    const listed = await pickEnvironment(registry, node, 'Which Trac environment do you want to back up?');
+    if (!listed) {
+      return undefined;
+    }
+    if (listed.problems.length) {
+      throw new TracBackupError(
+        'NOT_AN_ENVIRONMENT',
+        `${listed.environment.path} cannot be backed up: ${listed.problems.join(' ')}`,
+        listed.environment.path,
+      );
+    }
+    const folder = settings.backupFolder() ?? defaultBackupFolder(listed.environment.path);
+    const destination = await reserveDestination(folder, newBackupName(listed.environment.path));
+    let result: HotcopyResult;
+    try {
+      log.info(`Backing up ${listed.environment.path} to ${destination}`);
+      result = await backUpWithProgress(listed, destination);
+    } finally {
+      destinationsInUse.delete(destination);
+    }
+
+    const summary =
+      `Backed up ${listed.environment.name}: ${formatBytes(result.bytes)} in ${result.files} files, ` +
+      `${formatDuration(result.durationMs)} (Trac's writers held for ${formatDuration(result.lockMs)}).`;
+    log.info(`${summary} → ${result.dest}`);
+    await registry.refresh();
+    void vscode.window.showInformationMessage(`${summary} Saved as ${path.basename(result.dest)}.`, REVEAL).then((choice) => {
+      if (choice === REVEAL) {
+        void vscode.commands.executeCommand('revealFileInOS', vscode.Uri.file(result.dest));
+      }
+    });
+    return result;
+  });
+}
+
+async function reserveDestination(folder: string, name: string): Promise<string> {
+  let destination: string;
+  do {
+    destination = await chooseFreeBackupPath(folder, name, destinationsInUse);
+  } while (destinationsInUse.has(destination)); // another command took it while we looked
+  destinationsInUse.add(destination);
+  return destination;
+}
+
+async function backUpWithProgress(listed: ListedEnvironment, destination: string): Promise<HotcopyResult> {
+  return vscode.window.withProgress(
+    { location: vscode.ProgressLocation.Notification, title: `Backing up ${listed.environment.name}`, cancellable: true },
+    async (progress, token) => {
+      const abort = abortSignalFor(token);
+      try {
+        return await hotcopy(listed.environment.path, destination, {
+          signal: abort.signal,
+          onProgress: notificationProgress(progress),
+        });
+      } finally {
+        abort.dispose();
+      }
+    },
+  );
+}

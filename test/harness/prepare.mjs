@@ -1,0 +1,36 @@
+// Steps the runners share: build when needed, compile the tests, write a layer's counts.
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import * as path from 'node:path';
+import { tapCounts, writeLayerResults } from '../../scripts/tapCounts.mjs';
+import { NODE22, RESULTS_DIR, ROOT } from './paths.mjs';
+
+export { tapCounts };
+
+/** Runs a command in the repository root with inherited output; throws when it fails. */
+export function run(command, args, options = {}) {
+  const result = spawnSync(command, args, { cwd: ROOT, stdio: 'inherit', ...options });
+  if (result.status !== 0) {
+    throw new Error(`${command} ${args.join(' ')} failed (${result.error?.message ?? `exit code ${result.status}`})`);
+  }
+}
+
+export function ensureBuilt() {
+  if (!existsSync(path.join(ROOT, 'dist', 'extension.js'))) {
+    console.log('dist/extension.js is missing: npm run build');
+    run('npm', ['run', 'build']);
+  }
+}
+
+export function compileTests() {
+  run(NODE22, [path.join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.test.json']);
+}
+
+/** test-results/<layer>.json, which scripts/test.sh adds up. */
+export function resultsFile(layer) {
+  return path.join(RESULTS_DIR, `${layer}.json`);
+}
+
+export function writeResults(layer, counts) {
+  writeLayerResults(ROOT, layer, counts);
+}
