@@ -2,7 +2,8 @@
 // BENCH_SIZE_MB), cached under .cache/bench, backed up while a writer process creates tickets
 // and adds and deletes attachments. Prints, side by side: cp -a of the folder, our hotcopy, and
 // a trac-admin-style hotcopy (Trac's write lock held for the whole copy), with the writer's
-// longest wait for the database lock during each.
+// longest wait for the database lock during each; then, after a change of less than 1 % of the
+// data, an incremental hotcopy linked from the full one, with the disk it newly takes.
 import { spawn } from 'node:child_process';
 import { existsSync, promises as fs } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -30,6 +31,8 @@ async function bundle() {
         "export { buildLargeEnvironment } from './test/support/largeEnvironment';",
         "export { startWriter } from './test/support/writerProcess';",
         "export { hotcopy } from './src/core/hotcopy';",
+        "export { backupsDiskUsage } from './src/core/diskUsage';",
+        "export { addAttachment } from './test/support/incremental';",
         "export { loadSqlite } from './src/core/sqlite';",
       ].join('\n'),
       resolveDir: root,
@@ -59,6 +62,10 @@ async function environment(support) {
 }
 
 const seconds = (ms) => `${(ms / 1000).toFixed(2)} s`;
+const megabytes = (bytes) => `${(bytes / 1024 / 1024).toFixed(1)} MB`;
+/** Attachments added between the full and the incremental backup: well under 1 % of the data. */
+const CHANGED_ATTACHMENTS = 20;
+const CHANGED_ATTACHMENT_BYTES = 80 * 1024;
 
 async function timed(fn) {
   const started = performance.now();
@@ -108,7 +115,24 @@ async function main() {
     rows.push(['cp -a', seconds(cp.ms), '', undefined]);
 
     const ours = await withWriter(support, env.path, () => support.hotcopy(env.path, path.join(out, 'hotcopy')));
-    rows.push(['trac-backup hotcopy', seconds(ours.ms), `${ours.value.lockMs} ms`, ours.writer]);
+    rows.push(['trac-backup hotcopy', seconds(ours.ms), `${ours.value.lockMs} ms`, ours.writer, megabytes(await diskOf(support, [ours.value.dest]))]);
+
+    const stamp = Date.now();
+    for (let index = 0; index < CHANGED_ATTACHMENTS; index++) {
+      const content = Buffer.alloc(CHANGED_ATTACHMENT_BYTES, index);
+      await support.addAttachment(env.path, String(1 + index), `bench-incremental-${stamp}-${index}.bin`, content);
+    }
+    const incremental = await withWriter(support, env.path, () =>
+      support.hotcopy(env.path, path.join(out, 'hotcopy-incremental'), { linkDest: ours.value.dest }),
+    );
+    const newDisk = await diskOf(support, [ours.value.dest, incremental.value.dest]);
+    rows.push([
+      'trac-backup hotcopy, incremental',
+      seconds(incremental.ms),
+      `${incremental.value.lockMs} ms`,
+      incremental.writer,
+      `+${megabytes(newDisk)}`,
+    ]);
 
     const tracAdmin = await withWriter(support, env.path, async () => {
       // What trac-admin hotcopy does: take the write lock, copy the whole folder, release.
@@ -131,20 +155,30 @@ async function main() {
         `attachments (backup: ${files} files, ${(ours.value.bytes / 1024 / 1024).toFixed(0)} MB); Node ${process.versions.node}.\n`,
     );
     const table = [
-      ['', 'wall time', 'lock held', 'writer: writes', 'longest wait (lock)', 'longest BEGIN'],
-      ...rows.map(([name, wall, lock, writer]) => [
+      ['', 'wall time', 'lock held', 'writer: writes', 'longest wait (lock)', 'longest BEGIN', 'disk'],
+      ...rows.map(([name, wall, lock, writer, disk]) => [
         name,
         wall,
         lock,
         writer ? String(writer.writes) : '',
         writer ? `${writer.maxWaitMs} ms` : '',
         writer ? `${writer.maxBeginWaitMs} ms` : '',
+        disk ?? '',
       ]),
     ];
     const widths = table[0].map((_, column) => Math.max(...table.map((row) => row[column].length)));
     for (const row of table) {
       console.log(row.map((cell, column) => (column === 0 ? cell.padEnd(widths[column]) : cell.padStart(widths[column]))).join('  '));
     }
+    const fullDisk = await diskOf(support, [ours.value.dest]);
+    console.log(
+      `\nIncremental, after ${CHANGED_ATTACHMENTS} attachments (${megabytes(CHANGED_ATTACHMENTS * CHANGED_ATTACHMENT_BYTES)}, ` +
+        `${((100 * CHANGED_ATTACHMENTS * CHANGED_ATTACHMENT_BYTES) / env.bytes).toFixed(2)} % of the data) were added: ` +
+        `${incremental.value.linkedFiles} files linked, ${incremental.value.copiedFiles} copied; ` +
+        `${((100 * incremental.ms) / ours.ms).toFixed(1)} % of the full backup's time (target ≤ 10 %), ` +
+        `${((100 * newDisk) / fullDisk).toFixed(2)} % of its disk (target ≤ 5 %).` +
+        (incremental.value.linkFallback ? ` Note: ${incremental.value.linkFallback}.` : ''),
+    );
     console.log(
       '\nThe writer (a child process) creates tickets and adds/deletes attachments Trac-style with synchronous=OFF, ' +
         'so that its waits are waits for locks, not for the disk.',
@@ -152,6 +186,12 @@ async function main() {
   } finally {
     await fs.rm(out, { recursive: true, force: true });
   }
+}
+
+/** Bytes the last of `backups` takes that the others do not share with it (all of it for one backup). */
+async function diskOf(support, backups) {
+  const usage = await support.backupsDiskUsage(backups);
+  return usage.backups.at(-1).uniqueBytes;
 }
 
 await main();

@@ -1,5 +1,6 @@
 import { EnvironmentRegistry } from './ui/environmentRegistry';
 import { backupItem, environmentItem } from './ui/environmentTree';
+import { VerifyStatusStore } from './ui/verifyStatus';
 
 /** What a row of the Environments view says, as tests and other extensions read it. */
 export interface EnvironmentRow {
@@ -17,6 +18,7 @@ export interface BackupRow {
   path: string;
   label: string;
   description: string;
+  tooltip: string;
   contextValue: string;
 }
 
@@ -27,7 +29,7 @@ export interface TracBackupApi {
   refresh(): Promise<void>;
 }
 
-export function createApi(registry: EnvironmentRegistry, ready: Promise<void>): TracBackupApi {
+export function createApi(registry: EnvironmentRegistry, statuses: VerifyStatusStore, ready: Promise<void>): TracBackupApi {
   return {
     async listEnvironments() {
       await ready;
@@ -47,11 +49,12 @@ export function createApi(registry: EnvironmentRegistry, ready: Promise<void>): 
     async listBackups(environmentPath) {
       await registry.ready();
       return (registry.find(environmentPath)?.backups ?? []).map((backup) => {
-        const item = backupItem(backup);
+        const item = backupItem(backup, statuses.get(backup.path));
         return {
           path: backup.path,
           label: String(item.label),
           description: String(item.description ?? ''),
+          tooltip: typeof item.tooltip === 'string' ? item.tooltip : (item.tooltip?.value ?? ''),
           contextValue: item.contextValue ?? '',
         };
       });

@@ -5,9 +5,16 @@ export interface CliStream {
   columns?: number;
 }
 
+/** Where a command reads an answer from: process.stdin, or a test's stream. */
+export interface CliInput extends NodeJS.ReadableStream {
+  isTTY?: boolean;
+}
+
 export interface CliContext {
   stdout: CliStream;
   stderr: CliStream;
+  /** For questions (restore's y/N); a command that needs one refuses when it is not a terminal. */
+  stdin?: CliInput;
   /** Fires on Ctrl-C: a command stops, cleans up and throws CancelledError. */
   signal: AbortSignal;
 }

@@ -1,21 +1,32 @@
+import * as path from 'node:path';
 import { parseArgs } from 'node:util';
+import { newestBackupFor } from '../core/backupCatalog';
 import { formatBytes, formatDuration } from '../core/format';
-import { hotcopy } from '../core/hotcopy';
-import { CliCommand, EXIT_OK, UsageError } from './command';
+import { HotcopyResult, hotcopy } from '../core/hotcopy';
+import { CliCommand, CliContext, EXIT_OK, UsageError } from './command';
 import { ProgressBar } from './progressBar';
 
-const HELP = `Usage: trac-backup hotcopy <environment> <destination> [--no-database] [--json]
+const HELP = `Usage: trac-backup hotcopy <environment> <destination> [--link-dest <backup> | --incremental]
+                            [--no-database] [--json]
 
 Backs up a live Trac environment into <destination>, a new folder that Trac can
 open as is. The database is copied as one consistent snapshot, and the
 attachment files agree with it; Trac's writers wait only for that snapshot,
 not for the whole copy. <destination> must not exist (its parent folders are
-made); nothing is left behind on failure or Ctrl-C.
+made); nothing is left behind on failure or Ctrl-C. The backup's files are
+read-only; its metadata keeps their original modes.
 
 Options:
-  --no-database  Leave the database out (as trac-admin hotcopy --no-database)
-  --json         Print the result as one JSON object on standard output
-  -h, --help     Show this help
+  --link-dest <backup>  Incremental: hard-link the files unchanged since
+                        <backup> (an earlier backup of the same environment)
+                        instead of copying them; the database is always copied.
+                        Each backup stays complete: deleting one never harms
+                        another. Copies where links are impossible (another disk)
+  --incremental         The same, from the newest backup of this environment in
+                        the destination's folder (a full backup when there is none)
+  --no-database         Leave the database out (as trac-admin hotcopy --no-database)
+  --json                Print the result as one JSON object on standard output
+  -h, --help            Show this help
 `;
 
 export const hotcopyCommand: CliCommand = {
@@ -29,6 +40,8 @@ export const hotcopyCommand: CliCommand = {
       strict: true,
       options: {
         'no-database': { type: 'boolean', default: false },
+        'link-dest': { type: 'string' },
+        incremental: { type: 'boolean', default: false },
         json: { type: 'boolean', default: false },
       },
     });
@@ -40,12 +53,19 @@ export const hotcopyCommand: CliCommand = {
         'hotcopy',
       );
     }
+    if (values['link-dest'] !== undefined && values.incremental) {
+      throw new UsageError('give either --link-dest or --incremental, not both', 'hotcopy');
+    }
     const [environment, destination] = positionals;
+    const linkDest = values.incremental
+      ? (await newestBackupFor(path.dirname(path.resolve(destination)), environment))?.path
+      : values['link-dest'];
     const bar = new ProgressBar(context.stderr);
     let result;
     try {
       result = await hotcopy(environment, destination, {
         includeDatabase: !values['no-database'],
+        linkDest,
         signal: context.signal,
         onProgress: (event) => bar.update(event),
       });
@@ -55,12 +75,22 @@ export const hotcopyCommand: CliCommand = {
     if (values.json) {
       context.stdout.write(`${JSON.stringify(result)}\n`);
     } else {
-      context.stdout.write(
-        `Backed up ${environment} to ${result.dest}: ${result.files} files, ${formatBytes(result.bytes)} in ` +
-          `${formatDuration(result.durationMs)}; Trac's writers held for ${formatDuration(result.lockMs)}` +
-          `${result.databaseIncluded ? '' : ' (database left out)'}.\n`,
-      );
+      report(environment, result, context);
     }
     return EXIT_OK;
   },
 };
+
+function report(environment: string, result: HotcopyResult, context: CliContext): void {
+  const linked = result.incremental
+    ? ` (${formatBytes(result.copiedBytes)} new in ${result.copiedFiles} files; ${result.linkedFiles} unchanged files linked from ${result.linkDest})`
+    : '';
+  context.stdout.write(
+    `Backed up ${environment} to ${result.dest}: ${result.files} files, ${formatBytes(result.bytes)}${linked} in ` +
+      `${formatDuration(result.durationMs)}; Trac's writers held for ${formatDuration(result.lockMs)}` +
+      `${result.databaseIncluded ? '' : ' (database left out)'}.\n`,
+  );
+  if (result.linkFallback) {
+    context.stdout.write(`note: ${result.linkFallback}\n`);
+  }
+}

@@ -1,10 +1,14 @@
 import { describeError, isCancelled, TracBackupError } from '../core/errors';
 import { TOOL_NAME, TOOL_VERSION } from '../core/toolInfo';
 import { CliCommand, CliContext, EXIT_CANCELLED, EXIT_FAILURE, EXIT_OK, EXIT_USAGE, UsageError } from './command';
+import { archiveCommand } from './archive';
 import { hotcopyCommand } from './hotcopy';
+import { pruneCommand } from './prune';
+import { restoreCommand } from './restore';
+import { verifyCommand } from './verify';
 
 /** Every verb; a new one (restore, verify, archive, prune) is one file and one line here. */
-const COMMANDS: readonly CliCommand[] = [hotcopyCommand];
+const COMMANDS: readonly CliCommand[] = [hotcopyCommand, verifyCommand, restoreCommand, archiveCommand, pruneCommand];
 
 function mainHelp(): string {
   const width = Math.max(...COMMANDS.map((command) => command.name.length)) + 2;

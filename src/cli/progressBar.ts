@@ -20,7 +20,8 @@ export class ProgressBar {
     return this.stream.isTTY === true;
   }
 
-  update(event: HotcopyProgress): void {
+  /** Any command's progress: the phase is shown as it is named. */
+  update(event: Omit<HotcopyProgress, 'phase'> & { phase: string }): void {
     const now = Date.now();
     if (!this.enabled || (event.phase === this.lastPhase && now - this.lastDraw < REDRAW_MS)) {
       return;

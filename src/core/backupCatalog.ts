@@ -22,6 +22,14 @@ export interface BackupInfo {
   sourcePath?: string;
   databaseIncluded?: boolean;
   lockMs?: number;
+  /** True when unchanged files are hard links into an earlier backup. */
+  incremental?: boolean;
+  /**
+   * The data this backup wrote anew (the database, new and changed files): from the metadata,
+   * so free to read. What deleting it would free may be more (see backupsDiskUsage).
+   */
+  copiedBytes?: number;
+  linkedBytes?: number;
   /** Set when the metadata is there but cannot be read: the backup is listed, flagged. */
   problem?: string;
 }
@@ -66,7 +74,7 @@ export async function chooseFreeBackupPath(folder: string, baseName: string, tak
  * environments (what `trac-admin hotcopy` makes). Backups still being built are left out.
  * A missing folder has no backups.
  */
-export async function listBackups(folder: string): Promise<BackupInfo[]> {
+export async function listBackups(folder: string, only: (name: string) => boolean = () => true): Promise<BackupInfo[]> {
   let names: string[];
   try {
     names = await fs.readdir(folder);
@@ -77,11 +85,35 @@ export async function listBackups(folder: string): Promise<BackupInfo[]> {
     throw error;
   }
   const found = await Promise.all(
-    names.filter((name) => !isTemporaryBackupName(name)).map((name) => describeBackup(path.join(path.resolve(folder), name))),
+    names.filter((name) => !isTemporaryBackupName(name) && only(name)).map((name) => describeBackup(path.join(path.resolve(folder), name))),
   );
   return found
     .filter((backup): backup is BackupInfo => backup !== undefined)
     .sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime() || (a.name < b.name ? 1 : -1));
+}
+
+/**
+ * The newest backup of the environment in `folder` whose metadata reads: what an incremental
+ * backup links from. Undefined when there is none. (Whether it passed verification is the
+ * caller's to check.)
+ */
+export async function newestBackupFor(folder: string, environmentPath: string): Promise<BackupInfo | undefined> {
+  for (const backup of await listBackups(folder)) {
+    if (backup.kind === 'hotcopy' && !backup.problem && backup.sourcePath && (await isSameEnvironment(backup.sourcePath, environmentPath))) {
+      return backup;
+    }
+  }
+  return undefined;
+}
+
+/** True when two paths name the same environment folder: as given, or once links are resolved. */
+export async function isSameEnvironment(recorded: string, environmentPath: string): Promise<boolean> {
+  const [a, b] = [path.resolve(recorded), path.resolve(environmentPath)];
+  if (a === b) {
+    return true;
+  }
+  const [realA, realB] = await Promise.all([a, b].map((file) => fs.realpath(file).catch(() => undefined)));
+  return realA !== undefined && realA === realB;
 }
 
 async function describeBackup(dir: string): Promise<BackupInfo | undefined> {
@@ -104,6 +136,9 @@ async function describeBackup(dir: string): Promise<BackupInfo | undefined> {
         sourcePath: manifest.source.path,
         databaseIncluded: manifest.database.included,
         lockMs: manifest.lockMs,
+        incremental: manifest.incremental ?? false,
+        copiedBytes: manifest.copiedBytes ?? manifest.bytes,
+        linkedBytes: manifest.linkedBytes ?? 0,
       };
     }
   } catch (error) {

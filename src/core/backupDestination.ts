@@ -56,13 +56,18 @@ export async function createTemporarySibling(dest: string): Promise<string> {
       ? unwritableDestination(parent, 'a part of that path is a file, not a folder', error)
       : destinationError(error, parent);
   }
-  const temp = path.join(parent, `.${path.basename(dest)}.tmp-${randomBytes(4).toString('hex')}`);
+  const temp = temporarySiblingName(dest);
   try {
     await fs.mkdir(temp, { mode: 0o700 });
   } catch (error) {
     throw destinationError(error, parent);
   }
   return temp;
+}
+
+/** A name beside `dest` that listings skip (isTemporaryBackupName): for a backup being built or deleted. */
+export function temporarySiblingName(dest: string): string {
+  return path.join(path.dirname(dest), `.${path.basename(dest)}.tmp-${randomBytes(4).toString('hex')}`);
 }
 
 /**

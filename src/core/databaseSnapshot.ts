@@ -17,6 +17,18 @@ export function sqliteSideFiles(file: string): string[] {
 }
 
 /**
+ * Resolves once no backup in this process holds the database's write lock. Reading the file
+ * directly (its header) opens and closes a descriptor, and closing any descriptor of a file drops
+ * every POSIX lock this process holds on it, that lock included: such a read must wait, and then
+ * run without awaiting anything in between.
+ */
+export async function whenNotLockedInProcess(file: string): Promise<void> {
+  for (let other = heldInProcess.get(file); other; other = heldInProcess.get(file)) {
+    await other;
+  }
+}
+
+/**
  * Two connections to a live Trac database: `writer` only takes Trac's write lock (BEGIN
  * IMMEDIATE, then ROLLBACK: it never writes), `reader` reads: the attachment rows, and the
  * snapshot, which must come from a second connection (better-sqlite3's backup() on the

@@ -2,6 +2,7 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { whyNotAnEnvironment } from './environment';
 import { MANIFEST_FILE } from './manifest';
+import { ASIDE_MARK } from './restoreLayout';
 
 /** Folders never searched: tool caches, VCS data, dependencies. */
 const SKIPPED_FOLDERS = new Set([
@@ -74,8 +75,8 @@ export async function discoverEnvironments(options: DiscoveryOptions): Promise<F
       });
       continue;
     }
-    for (const child of children.sort()) {
-      if (!(await whyNotAnEnvironment(child)) && !(await isBackup(child))) {
+    for (const child of children.filter((child) => !path.basename(child).startsWith('.')).sort()) {
+      if (!(await whyNotAnEnvironment(child)) && !(await isBackup(child)) && !isKeptByRestore(child)) {
         add({ path: child, origin: 'parent' });
       }
     }
@@ -88,7 +89,7 @@ export async function searchFolder(root: string, depth: number): Promise<string[
   const results: string[] = [];
   const visit = async (dir: string, level: number): Promise<void> => {
     if (!(await whyNotAnEnvironment(dir))) {
-      if (!(await isBackup(dir))) {
+      if (!(await isBackup(dir)) && !isKeptByRestore(dir)) {
         results.push(path.resolve(dir));
       }
       return;
@@ -102,8 +103,10 @@ export async function searchFolder(root: string, depth: number): Promise<string[
     } catch {
       return; // unreadable folders are skipped during a search; named paths report their problem
     }
+    // Hidden folders are tool data or the work folders of backups, restores and archive
+    // extractions still under way (whole Trac environments, but not ones to list).
     const children = entries
-      .filter((entry) => entry.isDirectory() && !SKIPPED_FOLDERS.has(entry.name))
+      .filter((entry) => entry.isDirectory() && !SKIPPED_FOLDERS.has(entry.name) && !entry.name.startsWith('.'))
       .map((entry) => entry.name)
       .sort();
     for (const name of children) {
@@ -112,6 +115,11 @@ export async function searchFolder(root: string, depth: number): Promise<string[
   };
   await visit(root, 0);
   return results;
+}
+
+/** `<env>.before-restore-<stamp>`: an environment a restore moved aside, listed with the backups. */
+function isKeptByRestore(dir: string): boolean {
+  return path.basename(dir).includes(ASIDE_MARK);
 }
 
 /** A backup made by this tool carries its metadata file: it is a copy, not an environment to list. */

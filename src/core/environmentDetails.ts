@@ -3,6 +3,7 @@ import * as path from 'node:path';
 import { TracBackupError, describeError } from './errors';
 import { TracEnvironment } from './environment';
 import { measureTree } from './fileTree';
+import { whenNotLockedInProcess } from './databaseSnapshot';
 import { readDatabaseVersion } from './tracDatabase';
 
 export interface EnvironmentDetails {
@@ -34,6 +35,9 @@ export async function readEnvironmentDetails(environment: TracEnvironment): Prom
     details.database = { file: database.file };
     try {
       details.database.bytes = (await fs.stat(database.file)).size;
+      // Reading the header with a plain open and close would drop the write lock of a backup
+      // of this database running in this process (POSIX locks belong to the process).
+      await whenNotLockedInProcess(database.file);
       details.database.version = readDatabaseVersion(database.file);
     } catch (error) {
       details.database.error = describeError(error);

@@ -23,6 +23,8 @@ export type TracBackupErrorCode =
   | 'TRAC_RUNNING'
   | 'RESTORE_IN_PROGRESS'
   | 'RESTORE_FAILED'
+  | 'ARCHIVE_UNSAFE'
+  | 'ARCHIVE_DAMAGED'
   | 'CANCELLED'
   | 'INVALID_ARGUMENT';
 

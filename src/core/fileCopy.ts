@@ -5,6 +5,7 @@ import { promises as fs } from 'node:fs';
 import { promisify } from 'node:util';
 import { errnoCode, throwIfAborted } from './errors';
 import { destinationError, sourceError } from './fsErrors';
+import { utimesSeconds } from './fileTimes';
 
 const CHUNK_BYTES = 1024 * 1024;
 /** Up to this size a file is copied with synchronous calls (a fraction of a millisecond each). */
@@ -23,6 +24,17 @@ export interface FileCopyOptions extends CopyOptions {
   sizeHint?: number;
   /** A descriptor of the source opened beforehand (under the lock): read from it, then closed. */
   fd?: number;
+  /** The mode the copy gets, from the source's permission bits. Default: the source's. */
+  storedMode?: (sourceMode: number) => number;
+}
+
+/**
+ * The mode of a file in a backup: the source's without any write bit (0644 → 0444, 0755 → 0555).
+ * Backups share unchanged files through hard links, so a file that one backup could edit would
+ * change the others too. The metadata keeps the source's mode for a restore to put back.
+ */
+export function readOnlyMode(sourceMode: number): number {
+  return sourceMode & 0o7777 & ~0o222;
 }
 
 // The source is read through a plain descriptor, so that one opened synchronously under the lock
@@ -86,8 +98,8 @@ export async function copyFileHashed(source: string, target: string, options: Fi
         bytes += bytesRead;
         options.onBytes?.(bytesRead);
       }
-      await output.chmod(stats.mode & 0o7777);
-      await output.utimes(stats.atimeMs / 1000, stats.mtimeMs / 1000);
+      await output.chmod(storedModeOf(stats, options));
+      await output.utimes(utimesSeconds(stats.atimeMs), utimesSeconds(stats.mtimeMs));
       return { stats, sha256: hash.digest('hex'), bytes };
     } finally {
       await output.close();
@@ -145,8 +157,8 @@ function copySmallFileSync(source: string, target: string, options: FileCopyOpti
         bytes += bytesRead;
         options.onBytes?.(bytesRead);
       }
-      fsCallback.fchmodSync(output, stats.mode & 0o7777);
-      fsCallback.futimesSync(output, stats.atimeMs / 1000, stats.mtimeMs / 1000);
+      fsCallback.fchmodSync(output, storedModeOf(stats, options));
+      fsCallback.futimesSync(output, utimesSeconds(stats.atimeMs), utimesSeconds(stats.mtimeMs));
       return { stats, sha256: hash.digest('hex'), bytes };
     } finally {
       fsCallback.closeSync(output);
@@ -154,6 +166,11 @@ function copySmallFileSync(source: string, target: string, options: FileCopyOpti
   } finally {
     fsCallback.closeSync(input);
   }
+}
+
+function storedModeOf(stats: Stats, options: FileCopyOptions): number {
+  const mode = stats.mode & 0o7777;
+  return options.storedMode ? options.storedMode(mode) : mode;
 }
 
 async function writeAll(output: fs.FileHandle, chunk: Buffer): Promise<void> {
@@ -179,7 +196,7 @@ export async function copySymlink(source: string, target: string, options: CopyO
   }
   try {
     await fs.symlink(linkTarget, target);
-    await fs.lutimes(target, stats.atimeMs / 1000, stats.mtimeMs / 1000);
+    await fs.lutimes(target, utimesSeconds(stats.atimeMs), utimesSeconds(stats.mtimeMs));
   } catch (error) {
     throw destinationError(error, options.destination);
   }

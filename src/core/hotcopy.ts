@@ -6,11 +6,13 @@ import { pointConfigAtDatabase } from './backupConfig';
 import { checkDestination, createTemporarySibling, publishBackup } from './backupDestination';
 import { DatabaseSnapshotter, verifySnapshot } from './databaseSnapshot';
 import { CancelledError, TracBackupError, isCancelled, throwIfAborted } from './errors';
-import { hashFile } from './fileCopy';
+import { readDatabaseState } from './changedSinceBackup';
+import { hashFile, readOnlyMode } from './fileCopy';
 import { TreeEntry, removeTree, walkTree, walkTreeSync } from './fileTree';
 import { Suspects, closeAll, findSuspects, inAttachments, openForCopy, planLockedChanges } from './lockedAttachments';
 import { destinationError, sourceError } from './fsErrors';
-import { BackupManifest, MANIFEST_FILE, MANIFEST_FORMAT, ManifestDatabase, writeManifest } from './manifest';
+import { PreviousBackup } from './linkDest';
+import { BackupManifest, MANIFEST_FILE, MANIFEST_FORMAT, DatabaseFileState, ManifestDatabase, SourceState, writeManifest } from './manifest';
 import { HotcopyPhase, HotcopyProgress, ProgressTracker } from './progress';
 import { HotcopySource, inspectSource } from './hotcopySource';
 import { TOOL_NAME, TOOL_VERSION } from './toolInfo';
@@ -21,6 +23,12 @@ export interface HotcopyOptions {
   includeDatabase?: boolean;
   signal?: AbortSignal;
   onProgress?: (event: HotcopyProgress) => void;
+  /**
+   * A previous backup of the same environment: files unchanged since (same size, mtime and mode
+   * as its metadata records) are hard-linked from it instead of copied. The database is always
+   * a fresh snapshot. Where links are impossible, files are copied (see `linkFallback`).
+   */
+  linkDest?: string;
 }
 
 export interface HotcopyResult {
@@ -38,11 +46,24 @@ export interface HotcopyResult {
   databaseVersion?: string;
   createdAt: string;
   manifestFile: string;
+  /** True when made with linkDest. */
+  incremental: boolean;
+  /** The previous backup linked from, absolute. */
+  linkDest?: string;
+  /** Files, and their bytes, hard-linked from linkDest. */
+  linkedFiles: number;
+  linkedBytes: number;
+  /** Files, and their bytes, written anew (the database included): the backup's new data. */
+  copiedFiles: number;
+  copiedBytes: number;
+  /** Set when some unchanged files were copied because they could not be linked: why. */
+  linkFallback?: string;
 }
 
 /** Catch-up passes without the lock stop once a pass finds this little to copy. */
 const SETTLED_BYTES = 1024 * 1024;
 const MAX_CATCH_UP_PASSES = 3;
+const CONFIG_FILE = 'conf/trac.ini';
 
 /**
  * Backs up a live Trac environment into `destination` (which must not exist): a folder Trac
@@ -50,6 +71,8 @@ const MAX_CATCH_UP_PASSES = 3;
  * it, while Trac's writers wait only for the database snapshot (not for the file copy).
  * Builds into a temporary sibling and renames it into place when complete; on error or abort
  * (CancelledError) nothing is left behind. The source is never written.
+ * The backup's files are read-only (folders keep their modes); the metadata records the
+ * source's modes. With `linkDest`, unchanged files are hard links into that earlier backup.
  */
 export async function hotcopy(
   environmentPath: string,
@@ -61,9 +84,11 @@ export async function hotcopy(
   throwIfAborted(signal, 'The backup');
   const source = await inspectSource(environmentPath, options.includeDatabase ?? true);
   const dest = await checkDestination(source.realRoot, destination);
+  const previous = options.linkDest ? await PreviousBackup.open(options.linkDest, source.root, dest) : undefined;
+  throwIfAborted(signal, 'The backup');
   const temp = await createTemporarySibling(dest);
   try {
-    const run = new HotcopyRun(source, dest, temp, options);
+    const run = new HotcopyRun(source, dest, temp, options, previous);
     const built = await run.build();
     const manifestFile = path.join(dest, MANIFEST_FILE);
     throwIfAborted(signal, 'The backup');
@@ -91,10 +116,20 @@ class HotcopyRun {
     private readonly dest: string,
     private readonly temp: string,
     options: HotcopyOptions,
+    private readonly previous?: PreviousBackup,
   ) {
     this.signal = options.signal;
     this.progress = new ProgressTracker(options.onProgress);
-    this.mirror = new TreeMirror(temp, { destination: dest, progress: this.progress, signal: options.signal });
+    this.mirror = new TreeMirror(temp, {
+      destination: dest,
+      progress: this.progress,
+      signal: options.signal,
+      storedMode: readOnlyMode,
+      reuse: previous,
+    });
+    if (previous) {
+      previous.onFallback = (reason) => this.progress.note(`linkFallback: ${reason}`);
+    }
   }
 
   async build(): Promise<BuiltBackup> {
@@ -128,9 +163,12 @@ class HotcopyRun {
       this.progress.expect(1, source.snapshot.bytes);
     }
     this.enter('copy');
-    await this.mirror.sync(first, undefined, tagWith(rows));
+    const firstPass = await this.mirror.sync(first, undefined, tagWith(rows));
     this.enter('catch-up');
-    for (let pass = 0; pass < MAX_CATCH_UP_PASSES; pass++) {
+    // A first pass that mostly linked from the previous backup was short: what changed meanwhile
+    // is little, and the lock and finish phases bring it in anyway. A walk of the tree is not.
+    const settled = firstPass.reused > 0 && firstPass.bytes < SETTLED_BYTES && firstPass.copied + firstPass.removed < 100;
+    for (let pass = 0; pass < (settled ? 0 : MAX_CATCH_UP_PASSES); pass++) {
       rows = readRows();
       const result = await this.mirror.sync(await this.walk(), undefined, tagWith(rows));
       if (result.bytes < SETTLED_BYTES && result.copied + result.removed < 100) {
@@ -141,18 +179,22 @@ class HotcopyRun {
     let lockWaitMs = 0;
     let createdAt = new Date();
     let database: ManifestDatabase = source.manifestDatabase;
+    const sourceState: SourceState = {};
     if (snapshotter && source.snapshot) {
       const { storedAt } = source.snapshot;
       // Most of the comparison happens now, without the lock; under it, only what changed since.
       const suspects = index && rows ? { index, rows, paths: findSuspects(this.mirror, rows) } : undefined;
-      ({ lockMs, lockWaitMs, createdAt } = await this.snapshotUnderLock(snapshotter, suspects, storedAt));
+      ({ lockMs, lockWaitMs, createdAt, databaseState: sourceState.database } = await this.snapshotUnderLock(
+        snapshotter,
+        suspects,
+        storedAt,
+      ));
       this.enter('finish');
       // The attachments stay as they were under the lock; the snapshot is not in the source tree.
       const unlocked = (relative: string) => !inAttachments(relative) && relative !== storedAt;
       await this.mirror.sync(await this.walk(inAttachments), unlocked);
       if (source.snapshot.external) {
-        const configRewritten = await pointConfigAtDatabase(this.temp, this.mirror, storedAt, database.url);
-        database = { ...database, configRewritten };
+        database = { ...database, configRewritten: await this.rewriteConfig(storedAt, database.url, sourceState) };
       }
       this.enter('verify');
       database = { ...database, ...(await this.verifyDatabase(storedAt)) };
@@ -165,6 +207,7 @@ class HotcopyRun {
     const entries = this.mirror.manifestEntries();
     const files = entries.filter((entry) => entry.type === 'file');
     const bytes = files.reduce((sum, entry) => sum + (entry.type === 'file' ? entry.size : 0), 0);
+    const reuse = this.reuseFigures(files.length, bytes);
     const manifest: BackupManifest = {
       format: MANIFEST_FORMAT,
       tool: { name: TOOL_NAME, version: TOOL_VERSION },
@@ -175,6 +218,9 @@ class HotcopyRun {
       bytes,
       lockMs: round(lockMs),
       durationMs: round(performance.now() - this.started),
+      filesReadOnly: true,
+      ...reuse,
+      sourceState,
       entries,
     };
     await writeManifest(this.temp, manifest);
@@ -189,7 +235,43 @@ class HotcopyRun {
       databaseIncluded: database.included,
       databaseVersion: database.version,
       createdAt: manifest.createdAt,
+      ...reuse,
     };
+  }
+
+  /** What was linked from the previous backup and what was written anew. */
+  private reuseFigures(files: number, bytes: number) {
+    let linkedFiles = 0;
+    let linkedBytes = 0;
+    for (const record of this.mirror.records.values()) {
+      if (record.kind === 'file' && record.linked) {
+        linkedFiles += 1;
+        linkedBytes += record.size;
+      }
+    }
+    return {
+      incremental: this.previous !== undefined,
+      ...(this.previous && { linkDest: this.previous.root }),
+      linkedFiles,
+      linkedBytes,
+      copiedFiles: files - linkedFiles,
+      copiedBytes: bytes - linkedBytes,
+      ...(this.previous?.fallback && { linkFallback: this.previous.fallback }),
+    };
+  }
+
+  /** Points the backup's trac.ini at the snapshot, noting what the source's trac.ini was like. */
+  private async rewriteConfig(storedAt: string, url: string, sourceState: SourceState) {
+    const before = this.mirror.records.get(CONFIG_FILE);
+    if (before) {
+      sourceState.rewritten = { [CONFIG_FILE]: { size: before.size, mtimeMs: before.mtimeMs, mode: before.mode } };
+    }
+    const configRewritten = await pointConfigAtDatabase(this.temp, this.mirror, storedAt, url);
+    const record = this.mirror.records.get(configRewritten.file);
+    if (record) {
+      await fs.chmod(path.join(this.temp, ...configRewritten.file.split('/')), readOnlyMode(record.mode));
+    }
+    return configRewritten;
   }
 
   /**
@@ -211,6 +293,7 @@ class HotcopyRun {
     await snapshotter.lock(this.signal);
     const lockWaitMs = performance.now() - waitStarted;
     const createdAt = new Date();
+    let databaseState: DatabaseFileState | undefined;
     let lockMs = 0;
     let descriptors = new Map<string, number>();
     try {
@@ -219,6 +302,7 @@ class HotcopyRun {
         throw destinationError(error, this.dest);
       });
       const dbStats = statSync(snapshotter.file);
+      databaseState = readDatabaseState(snapshotter.file);
       let plan = suspects && planLockedChanges(this.source.root, this.mirror, suspects);
       if (plan) {
         // Windows refuses to delete an open file: there, Trac's deletes must not meet our handles.
@@ -253,7 +337,7 @@ class HotcopyRun {
       lockMs ||= snapshotter.unlock();
       closeAll(descriptors);
     }
-    return { lockMs, lockWaitMs, createdAt };
+    return { lockMs, lockWaitMs, createdAt, databaseState };
   }
 
   /** Checks the snapshot, hashes it and gives it the source database's mode and mtime. */
@@ -263,7 +347,7 @@ class HotcopyRun {
     const record = this.mirror.records.get(storedAt)!;
     record.sha256 = await hashFile(file, this.signal);
     record.size = (await fs.stat(file)).size;
-    await fs.chmod(file, record.mode);
+    await fs.chmod(file, readOnlyMode(record.mode));
     await fs.utimes(file, record.atimeMs / 1000, record.mtimeMs / 1000);
     this.progress.fileDone(storedAt);
     return { version, path: storedAt };

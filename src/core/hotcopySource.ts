@@ -1,8 +1,9 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import { probeDatabase, sqliteSideFiles } from './databaseSnapshot';
+import { probeDatabase, sqliteSideFiles, whenNotLockedInProcess } from './databaseSnapshot';
 import { requireEnvironment } from './environment';
 import { TracBackupError, errnoCode } from './errors';
+import { DatabaseLocation } from './databaseUrl';
 import { EntryKind } from './fileTree';
 import { MANIFEST_FILE, ManifestDatabase } from './manifest';
 
@@ -26,8 +27,23 @@ export interface HotcopySource {
   };
 }
 
-/** Reads the environment and refuses what a hot backup cannot handle, before anything is copied. */
-export async function inspectSource(environmentPath: string, includeDatabase: boolean): Promise<HotcopySource> {
+/** Where an environment's files and database are, read from its files alone. */
+export interface SourceLayout {
+  root: string;
+  realRoot: string;
+  projectName: string;
+  database: DatabaseLocation;
+  /** The SQLite database's path relative to the environment, when it lies inside it. */
+  databaseRelative?: string;
+  /** Leaves out the database, its side files and a metadata file a copied backup carries. */
+  exclude: (relative: string, kind: EntryKind) => boolean;
+}
+
+/**
+ * Reads trac.ini for where the database is; never opens the database (a raw open and close of
+ * it would drop the SQLite locks this process holds on it: see changedSinceBackup.ts).
+ */
+export async function sourceLayout(environmentPath: string): Promise<SourceLayout> {
   const environment = await requireEnvironment(environmentPath);
   const root = environment.path;
   const database = environment.database;
@@ -39,7 +55,15 @@ export async function inspectSource(environmentPath: string, includeDatabase: bo
     );
   }
   const realRoot = await fs.realpath(root);
-  const source = { root, realRoot, projectName: environment.name };
+  const databaseRelative =
+    database.kind === 'sqlite' && !database.external ? path.relative(root, database.file).split(path.sep).join('/') : undefined;
+  return { root, realRoot, projectName: environment.name, database, databaseRelative, exclude: excludeFor(databaseRelative) };
+}
+
+/** Reads the environment and refuses what a hot backup cannot handle, before anything is copied. */
+export async function inspectSource(environmentPath: string, includeDatabase: boolean): Promise<HotcopySource> {
+  const { root, realRoot, projectName, database, databaseRelative: relative, exclude } = await sourceLayout(environmentPath);
+  const source = { root, realRoot, projectName };
   if (database.kind === 'other') {
     if (includeDatabase) {
       throw new TracBackupError(
@@ -51,11 +75,10 @@ export async function inspectSource(environmentPath: string, includeDatabase: bo
     }
     return {
       ...source,
-      exclude: excludeFor(undefined),
+      exclude,
       manifestDatabase: { kind: 'other', url: database.display, external: true, included: false },
     };
   }
-  const relative = database.external ? undefined : path.relative(root, database.file).split(path.sep).join('/');
   const manifestDatabase: ManifestDatabase = {
     kind: 'sqlite',
     url: database.display,
@@ -65,16 +88,17 @@ export async function inspectSource(environmentPath: string, includeDatabase: bo
   };
   const size = await databaseSize(database.file, includeDatabase);
   if (size === undefined) {
-    return { ...source, exclude: excludeFor(relative), manifestDatabase };
+    return { ...source, exclude, manifestDatabase };
   }
   // With the database included, its version is read from the snapshot.
+  await whenNotLockedInProcess(database.file);
   const { version } = probeDatabase(database.file, !includeDatabase);
   if (!includeDatabase) {
-    return { ...source, exclude: excludeFor(relative), manifestDatabase: { ...manifestDatabase, version } };
+    return { ...source, exclude, manifestDatabase: { ...manifestDatabase, version } };
   }
   return {
     ...source,
-    exclude: excludeFor(relative),
+    exclude,
     manifestDatabase,
     snapshot: {
       file: database.file,

@@ -16,7 +16,10 @@ export interface ManifestFile {
   path: string;
   type: 'file';
   size: number;
-  /** Permission bits, as a number (0o644 → 420). */
+  /**
+   * Permission bits of the SOURCE file, as a number (0o644 → 420): what a restore puts back.
+   * With `filesReadOnly` the file in the backup has these bits without the write bits.
+   */
   mode: number;
   mtimeMs: number;
   sha256: string;
@@ -73,7 +76,46 @@ export interface BackupManifest {
   /** How long Trac's writers were held off. */
   lockMs: number;
   durationMs: number;
+  /**
+   * True when the backup's regular files are read-only (mode without write bits), so that a file
+   * hard-linked into later backups cannot be changed through any of them. Folders keep their
+   * source modes. Absent in backups made before this.
+   */
+  filesReadOnly?: boolean;
+  /** True when unchanged files were hard-linked from the backup at `linkDest` rather than copied. */
+  incremental?: boolean;
+  /** The previous backup files were linked from (absolute; it may have been deleted since). */
+  linkDest?: string;
+  /** Files (and their bytes) shared with the previous backup through hard links. */
+  linkedFiles?: number;
+  linkedBytes?: number;
+  /** Files (and bytes) written anew by this backup, the database included: its "new data". */
+  copiedFiles?: number;
+  copiedBytes?: number;
+  /** Why files were copied where they could have been linked (another file system, …), when so. */
+  linkFallback?: string;
+  /** The source as the backup saw it, beyond `entries`: tells cheaply whether it changed since. */
+  sourceState?: SourceState;
   entries: ManifestEntry[];
+}
+
+/** A database file's state, read without opening it (see changedSinceBackup.ts). */
+export interface DatabaseFileState {
+  size: number;
+  mtimeMs: number;
+  ctimeMs: number;
+  ino: number;
+  /** The -wal file, when it holds frames: commits in WAL mode go there. */
+  wal?: { size: number; mtimeMs: number; salt: string };
+  /** When this was read (ms since the epoch): a write just before may hide a write just after. */
+  readAtMs: number;
+}
+
+export interface SourceState {
+  /** The source database under the lock, when the snapshot was taken. */
+  database?: DatabaseFileState;
+  /** Files whose copy in the backup was rewritten (trac.ini, for an external database): the source's. */
+  rewritten?: Record<string, { size: number; mtimeMs: number; mode: number }>;
 }
 
 export function manifestPath(backupDir: string): string {

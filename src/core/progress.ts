@@ -31,6 +31,8 @@ export interface HotcopyProgress {
   filesTotal: number;
   /** The file being copied, relative to the environment, when there is one. */
   path?: string;
+  /** Something worth telling once (e.g. `linkFallback: …`): set on one event only. */
+  note?: string;
 }
 
 /** Keeps the running totals and hands a fresh event to the listener at each step. */
@@ -65,6 +67,11 @@ export class ProgressTracker {
     this.state.filesDone += 1;
     this.state.path = path;
     this.emit();
+  }
+
+  /** Tells the listener something once, with the current totals. */
+  note(text: string): void {
+    this.listener?.({ ...this.state, note: text });
   }
 
   private emit(): void {

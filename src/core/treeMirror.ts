@@ -3,6 +3,7 @@ import * as path from 'node:path';
 import { throwIfAborted } from './errors';
 import { copyFileHashed, copySymlink } from './fileCopy';
 import { destinationError } from './fsErrors';
+import { utimesSeconds } from './fileTimes';
 import { EntryKind, TreeEntry } from './fileTree';
 import { ManifestEntry } from './manifest';
 import { runPool, yielder } from './pool';
@@ -21,6 +22,18 @@ export interface MirrorRecord {
   linkTarget?: string;
   /** What the caller knew about the file when it was copied (hotcopy: its attachment row). */
   tag?: string;
+  /** Set when the file was not copied but taken from elsewhere (a hard link to a previous backup). */
+  linked?: boolean;
+}
+
+/** Where an unchanged file can be taken from instead of being copied (a previous backup). */
+export interface FileReuse {
+  /**
+   * Puts a file equal to the source `entry` at `target` without copying it (synchronously: it is
+   * one system call or two). Returns the content's SHA-256, or undefined when the file must be
+   * copied after all.
+   */
+  reuse(entry: TreeEntry, target: string): { sha256: string } | undefined;
 }
 
 export interface ApplyOptions {
@@ -39,11 +52,22 @@ export interface MirrorOptions {
   signal?: AbortSignal;
   /** Files copied at once: small files cost round trips, not bandwidth. */
   concurrency?: number;
+  /**
+   * The mode a copied file gets, from the source's (and its path): a backup drops the write bits,
+   * a restore can put back the modes its metadata records. Default: the source's. Records keep
+   * the source's.
+   */
+  storedMode?: (sourceMode: number, relative: string) => number;
+  /** Tried before copying a file that is not read from a descriptor opened beforehand. */
+  reuse?: FileReuse;
 }
 
 export interface SyncResult {
+  /** Files copied, and their bytes (files taken through `reuse` are not counted here). */
   copied: number;
   bytes: number;
+  /** Files taken through `reuse` instead. */
+  reused: number;
   removed: number;
 }
 
@@ -78,7 +102,7 @@ export class TreeMirror {
    * and links of `entries` (parents before children) that are new or changed.
    */
   async apply(entries: TreeEntry[], absent: string[], options: ApplyOptions = {}): Promise<SyncResult> {
-    const result: SyncResult = { copied: 0, bytes: 0, removed: 0 };
+    const result: SyncResult = { copied: 0, bytes: 0, reused: 0, removed: 0 };
     for (const relative of [...absent].sort()) {
       if (this.records.has(relative)) {
         await this.remove(relative);
@@ -108,8 +132,12 @@ export class TreeMirror {
     this.options.progress.expect(toCopy.length, toCopy.reduce((sum, entry) => sum + entry.size, 0));
     await runPool(toCopy, this.options.concurrency ?? 4, async (entry) => {
       const bytes = await this.copy(entry, options.tag?.(entry.relative), options.sources);
-      result.copied += 1;
-      result.bytes += bytes;
+      if (bytes === REUSED) {
+        result.reused += 1;
+      } else {
+        result.copied += 1;
+        result.bytes += bytes;
+      }
     });
     return result;
   }
@@ -136,7 +164,7 @@ export class TreeMirror {
         const record = this.records.get(relative)!;
         const target = this.target(relative);
         chmodSync(target, record.mode);
-        utimesSync(target, record.atimeMs / 1000, record.mtimeMs / 1000);
+        utimesSync(target, utimesSeconds(record.atimeMs), utimesSeconds(record.mtimeMs));
       }
     }
   }
@@ -167,6 +195,7 @@ export class TreeMirror {
     return path.join(this.targetRoot, ...relative.split('/'));
   }
 
+  /** Copies (or reuses) one file or link; returns the bytes copied, or REUSED. */
   private async copy(entry: TreeEntry, tag: string | undefined, sources: Map<string, number> | undefined): Promise<number> {
     await this.breathe();
     throwIfAborted(this.options.signal);
@@ -192,7 +221,20 @@ export class TreeMirror {
     // what is left in the map must not close a number the system has since given to another file.
     const fd = sources?.get(entry.relative);
     sources?.delete(entry.relative);
-    const copied = await copyFileHashed(entry.absolute, target, { ...copyOptions, fd, sizeHint: entry.size });
+    // A file opened under the lock is copied from that descriptor: the path may hold another file by now.
+    const reused = fd === undefined ? this.options.reuse?.reuse(entry, target) : undefined;
+    if (reused) {
+      this.records.set(entry.relative, { ...recordOf(entry), sha256: reused.sha256, tag, linked: true });
+      this.options.progress.advance(entry.size, entry.relative);
+      this.options.progress.fileDone(entry.relative);
+      return REUSED;
+    }
+    const copied = await copyFileHashed(entry.absolute, target, {
+      ...copyOptions,
+      fd,
+      sizeHint: entry.size,
+      storedMode: this.options.storedMode && ((mode) => this.options.storedMode!(mode, entry.relative)),
+    });
     if (!copied) {
       return 0;
     }
@@ -226,6 +268,9 @@ export class TreeMirror {
     }
   }
 }
+
+/** What copy() returns for a file taken through `reuse`. */
+const REUSED = -1;
 
 function recordOf(entry: TreeEntry): MirrorRecord {
   return {

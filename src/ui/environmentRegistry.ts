@@ -5,6 +5,8 @@ import { FoundEnvironment, discoverEnvironments } from '../core/discovery';
 import { TracEnvironment, readEnvironment } from '../core/environment';
 import { EnvironmentDetails, readEnvironmentDetails } from '../core/environmentDetails';
 import { describeError } from '../core/errors';
+import { isTemporaryBackupName } from '../core/backupDestination';
+import { ASIDE_MARK, isRestoreWorkName } from '../core/restoreLayout';
 import { runtimeDescription } from '../core/sqlite';
 import { SECTION, settings } from './settings';
 
@@ -111,7 +113,14 @@ export class EnvironmentRegistry implements vscode.Disposable {
   }
 
   private fileChanged(uri: vscode.Uri): void {
-    this.scheduleRefresh(`${uri.fsPath} changed`);
+    // Backups, restores, archives and exports build in hidden work folders and files, whose
+    // every VERSION and trac.ini would otherwise refresh the list again and again.
+    const inWorkFolder = uri.fsPath.split(/[\\/]/).some(
+      (segment) => isTemporaryBackupName(segment) || isRestoreWorkName(segment) || /^\..+\.new-[0-9a-f]+\.tar\.gz$/.test(segment),
+    );
+    if (!inWorkFolder) {
+      this.scheduleRefresh(`${uri.fsPath} changed`);
+    }
   }
 
   private scheduleRefresh(reason: string): void {
@@ -160,9 +169,12 @@ export class EnvironmentRegistry implements vscode.Disposable {
     }
     const listed: ListedEnvironment = { found, environment, problems: [...environment.problems], backupFolder, backups: [] };
     try {
-      listed.backups = (await listBackups(backupFolder)).filter((backup) =>
+      const made = (await listBackups(backupFolder)).filter((backup) =>
         backup.sourcePath ? backup.sourcePath === environment.path : backupFolder === defaultBackupFolder(environment.path),
       );
+      const keptAside = `${path.basename(environment.path)}${ASIDE_MARK}`;
+      const kept = await listBackups(path.dirname(environment.path), (name) => name.startsWith(keptAside));
+      listed.backups = [...made, ...kept].sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime());
     } catch (error) {
       this.log.warn(`Listing the backups in ${backupFolder}: ${describeError(error)}`);
     }
@@ -212,6 +224,7 @@ export class EnvironmentRegistry implements vscode.Disposable {
     }
     for (const listed of this.listed) {
       patterns.set(listed.backupFolder, '*');
+      patterns.set(path.dirname(listed.environment.path), `${path.basename(listed.environment.path)}${ASIDE_MARK}*`);
     }
     const key = JSON.stringify([...patterns].sort());
     if (key === this.watchedOutside) {

@@ -2,8 +2,10 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { BackupInfo } from '../core/backupCatalog';
 import { formatAge, formatBytes, formatDuration } from '../core/format';
+import { ASIDE_MARK } from '../core/restoreLayout';
 import { EnvironmentRegistry, ListedEnvironment } from './environmentRegistry';
 import { displayPath } from './settings';
+import { VerifyStatus, VerifyStatusStore } from './verifyStatus';
 
 export const VIEW_ID = 'tracBackup.environments';
 
@@ -55,8 +57,14 @@ export class EnvironmentTreeProvider implements vscode.TreeDataProvider<TreeNode
   readonly onDidChangeTreeData = this.changed.event;
   private readonly subscription: vscode.Disposable;
 
-  constructor(private readonly registry: EnvironmentRegistry) {
-    this.subscription = registry.onDidChange(() => this.changed.fire(undefined));
+  constructor(
+    private readonly registry: EnvironmentRegistry,
+    private readonly statuses: VerifyStatusStore,
+  ) {
+    this.subscription = vscode.Disposable.from(
+      registry.onDidChange(() => this.changed.fire(undefined)),
+      statuses.onDidChange(() => this.changed.fire(undefined)),
+    );
   }
 
   getChildren(element?: TreeNode): TreeNode[] {
@@ -84,7 +92,7 @@ export class EnvironmentTreeProvider implements vscode.TreeDataProvider<TreeNode
       return backupsGroupItem(element.listed);
     }
     if (element instanceof BackupNode) {
-      return backupItem(element.backup);
+      return backupItem(element.backup, this.statuses.get(element.backup.path));
     }
     const item = new vscode.TreeItem(element.label, vscode.TreeItemCollapsibleState.None);
     item.description = element.description;
@@ -144,15 +152,21 @@ function backupsGroupItem(listed: ListedEnvironment): vscode.TreeItem {
   return item;
 }
 
-export function backupItem(backup: BackupInfo): vscode.TreeItem {
+export function backupItem(backup: BackupInfo, status: VerifyStatus | undefined): vscode.TreeItem {
   const item = new vscode.TreeItem(formatTimestamp(backup.createdAt), vscode.TreeItemCollapsibleState.None);
   item.id = `backup:${backup.path}`;
-  item.description = `${formatBytes(backup.bytes)} · ${formatAge(backup.createdAt)}`;
+  const verified = status ? (status.ok ? 'verified' : `${status.problems} problem${status.problems === 1 ? '' : 's'}`) : undefined;
+  const kept = isKeptByRestore(backup) ? 'kept before restore' : undefined;
+  item.description = [formatBytes(backup.bytes), formatAge(backup.createdAt), kept, verified].filter(Boolean).join(' · ');
   item.resourceUri = vscode.Uri.file(backup.path);
   item.contextValue = BACKUP_CONTEXT;
   item.iconPath = backup.problem
     ? new vscode.ThemeIcon('warning', new vscode.ThemeColor('list.warningForeground'))
-    : new vscode.ThemeIcon('archive');
+    : status && !status.ok
+      ? new vscode.ThemeIcon('error', new vscode.ThemeColor('list.errorForeground'))
+      : status?.ok
+        ? new vscode.ThemeIcon('pass', new vscode.ThemeColor('testing.iconPassed'))
+        : new vscode.ThemeIcon('archive');
   const lines = [
     `**${escape(backup.name)}**`,
     '',
@@ -160,7 +174,9 @@ export function backupItem(backup: BackupInfo): vscode.TreeItem {
     `Made: ${backup.createdAt.toLocaleString()}`,
     `Size: ${formatBytes(backup.bytes)} in ${backup.files} files`,
   ];
-  if (backup.kind === 'trac-admin') {
+  if (isKeptByRestore(backup)) {
+    lines.push('The environment as it was before a restore, kept aside by it: never pruned automatically.');
+  } else if (backup.kind === 'trac-admin') {
     lines.push('A plain environment copy (as `trac-admin hotcopy` makes): no checksums.');
   }
   if (backup.databaseIncluded === false) {
@@ -172,8 +188,19 @@ export function backupItem(backup: BackupInfo): vscode.TreeItem {
   if (backup.problem) {
     lines.push('', `$(warning) ${escape(backup.problem)}`);
   }
+  if (!status) {
+    lines.push('', 'Never verified: run Verify Backup to check it.');
+  } else if (status.ok) {
+    lines.push('', `$(pass) Verified ${new Date(status.checkedAt).toLocaleString()}: every file and the database check out.`);
+  } else {
+    lines.push('', `$(error) Failed verification ${new Date(status.checkedAt).toLocaleString()}:`, ...status.summary.map(escape));
+  }
   item.tooltip = new vscode.MarkdownString(lines.join('  \n'), true);
   return item;
+}
+
+function isKeptByRestore(backup: BackupInfo): boolean {
+  return backup.name.includes(ASIDE_MARK);
 }
 
 /** 2026-11-26 11:40:03, in local time: sortable and unambiguous. */

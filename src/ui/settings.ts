@@ -28,6 +28,7 @@ function readPaths(key: string): string[] {
 export const settings = {
   environments: (): string[] => readPaths('environments'),
   environmentParents: (): string[] => readPaths('environmentParents'),
+  verifyAfterBackup: (): boolean => vscode.workspace.getConfiguration(SECTION).get<boolean>('verifyAfterBackup', true),
   searchDepth: (): number => vscode.workspace.getConfiguration(SECTION).get<number>('searchDepth', 3),
   /** The configured backup folder, absolute, or undefined for "beside each environment". */
   backupFolder: (): string | undefined => {

@@ -57,7 +57,7 @@ async function waitForHttp(url, child, output, timeoutMs) {
  * chunk of its output; its tail is always kept for error messages).
  * Returns { port, origin, extensionsDir, userDataDir, folderUrl(folder), recentOutput(), stop() }.
  */
-export async function startCodeServer({ folder, extensionsDir, env = {}, log, timeoutMs = 60_000 } = {}) {
+export async function startCodeServer({ folder, extensionsDir, env = {}, settings = {}, log, timeoutMs = 60_000 } = {}) {
   requireCodeServer();
   const home = await makeTempDir('trac-cs-'); // short: VS Code's sockets go in it (108-byte path limit)
   const userDataDir = path.join(home, 'user-data');
@@ -66,7 +66,7 @@ export async function startCodeServer({ folder, extensionsDir, env = {}, log, ti
   await fs.mkdir(path.join(userDataDir, 'User'), { recursive: true });
   await fs.mkdir(extensionsDir, { recursive: true });
   await fs.mkdir(tmp);
-  await fs.writeFile(path.join(userDataDir, 'User', 'settings.json'), JSON.stringify(USER_SETTINGS, null, 2));
+  await fs.writeFile(path.join(userDataDir, 'User', 'settings.json'), JSON.stringify({ ...USER_SETTINGS, ...settings }, null, 2));
 
   const port = await freePort();
   const origin = `http://127.0.0.1:${port}`;

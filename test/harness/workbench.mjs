@@ -11,10 +11,11 @@ const TIMEOUT_MS = 30_000;
 
 /**
  * code-server with the installed extension (TRAC_BACKUP_E2E_EXTENSIONS_DIR, set by run-e2e.mjs)
- * and Chromium on a new workspace holding copies of `fixtures` (none: an empty folder).
+ * and Chromium on a new workspace holding copies of `fixtures` (none: an empty folder), with
+ * `settings` added to the user settings.
  * Returns { page, workspace, server, close() }.
  */
-export async function openWorkbench({ fixtures = [], env = {} } = {}) {
+export async function openWorkbench({ fixtures = [], env = {}, settings = {} } = {}) {
   const extensionsDir = process.env.TRAC_BACKUP_E2E_EXTENSIONS_DIR;
   if (!extensionsDir) throw new Error('TRAC_BACKUP_E2E_EXTENSIONS_DIR is not set: run the e2e tests with npm run test:e2e');
   const workspace = fixtures.length ? await makeWorkspace(fixtures) : await makeTempDir('trac-backup-ws-empty-');
@@ -26,7 +27,7 @@ export async function openWorkbench({ fixtures = [], env = {} } = {}) {
     await removeDir(workspace);
   };
   try {
-    server = await startCodeServer({ folder: workspace, extensionsDir, env });
+    server = await startCodeServer({ folder: workspace, extensionsDir, env, settings });
     browser = await launchChromium();
     const { page } = browser;
     page.setDefaultTimeout(TIMEOUT_MS);
@@ -159,4 +160,23 @@ export async function screenshot(page, name) {
   const file = path.join(SCREENSHOTS_DIR, `${name}.png`);
   await page.screenshot({ path: file });
   return file;
+}
+
+/** Right-clicks a tree row and picks the context-menu entry labelled exactly `label`. */
+export async function clickContextMenu(page, row, label) {
+  await row.click({ button: 'right' });
+  const menu = page.locator('.context-view .monaco-menu');
+  await menu.waitFor();
+  // The menu acts on its own mouse-up handling, which a synthetic click can miss: hovering
+  // focuses the entry, and Enter runs the focused entry as a keyboard user would.
+  await menu.locator('.action-label', { hasText: new RegExp(`^${escapeRegExp(label)}$`) }).hover();
+  await page.keyboard.press('Enter');
+  await menu.waitFor({ state: 'detached' });
+}
+
+/** The text of the modal dialog holding `text`, once it shows (its message and detail). */
+export async function dialogText(page, text) {
+  const dialog = page.locator('.monaco-dialog-box', text ? { hasText: text } : {});
+  await dialog.waitFor();
+  return dialog.innerText();
 }

@@ -66,4 +66,71 @@ describe('Trac: Back Up Environment', () => {
     }
     assert.ok(!(await api.listBackups(env)).some((row) => row.path === newest.path), 'the deleted backup is still listed');
   });
+
+  it('verifies each new backup at once (tracBackup.verifyAfterBackup), and the row says so', async () => {
+    const [row] = await api.listBackups(env);
+    assert.match(row.description, /verified/);
+    assert.match(row.tooltip, /Verified/);
+  });
+
+  it('Verify Backup finds a changed attachment, names it, and the row shows the problem', async () => {
+    const [row] = await api.listBackups(env);
+    const attachments = path.join(row.path, 'files', 'attachments', 'ticket');
+    const [parent] = await fs.readdir(attachments);
+    const [child] = await fs.readdir(path.join(attachments, parent));
+    const folder = path.join(attachments, parent, child);
+    const [name] = await fs.readdir(folder);
+    const file = path.join(folder, name);
+    await fs.chmod(file, 0o644);
+    const bytes = await fs.readFile(file);
+    bytes[0] ^= 0xff;
+    await fs.writeFile(file, bytes);
+
+    const result = await vscode.commands.executeCommand<{ ok: boolean; problems: Array<{ path: string; problem: string }> }>(
+      'tracBackup.backup.verify',
+      vscode.Uri.file(row.path),
+    );
+    assert.ok(result, 'the command returned no result');
+    assert.equal(result.ok, false);
+    assert.deepEqual(result.problems.map((problem) => problem.path), [path.relative(row.path, file).split(path.sep).join('/')]);
+    const [after] = await api.listBackups(env);
+    assert.match(after.description, /1 problem/);
+    assert.match(after.tooltip, /Failed verification/);
+  });
+
+  it('Restore and Delete change nothing when their prompt is not answered with Restore or Delete', async () => {
+    // In the test host VS Code refuses every modal dialog, which answers it as Cancel would.
+    const before = await api.listBackups(env);
+    const ini = path.join(env, 'conf', 'trac.ini');
+    const config = await fs.readFile(ini, 'utf8');
+    await vscode.commands.executeCommand('tracBackup.backup.restore', vscode.Uri.file(before[0].path));
+    await vscode.commands.executeCommand('tracBackup.backup.delete', vscode.Uri.file(before[0].path));
+    assert.equal(await fs.readFile(ini, 'utf8'), config);
+    assert.deepEqual((await fs.readdir(path.dirname(env))).filter((name) => name.includes('before-restore')), []);
+    assert.deepEqual((await api.listBackups(env)).map((row) => row.path), before.map((row) => row.path));
+  });
+
+  it('Export as Archive… writes a .tar.gz; Restore from Archive… unpacks it, asks, and leaves nothing when not answered', async () => {
+    const [row] = await api.listBackups(env);
+    const archive = vscode.Uri.file(path.join(path.dirname(env), 'exported.tar.gz'));
+    try {
+      const exported = await vscode.commands.executeCommand<{ archive: string; archiveBytes: number }>(
+        'tracBackup.backup.exportArchive',
+        vscode.Uri.file(row.path),
+        archive,
+      );
+      assert.ok(exported, 'the export returned no result');
+      assert.equal(exported.archive, archive.fsPath);
+      assert.equal((await fs.stat(archive.fsPath)).size, exported.archiveBytes);
+
+      const config = await fs.readFile(path.join(env, 'conf', 'trac.ini'), 'utf8');
+      const restored = await vscode.commands.executeCommand('tracBackup.environment.restoreArchive', vscode.Uri.file(env), archive);
+      assert.equal(restored, undefined, 'a restore happened without the prompt being answered');
+      assert.equal(await fs.readFile(path.join(env, 'conf', 'trac.ini'), 'utf8'), config);
+      const left = (await fs.readdir(path.dirname(env))).filter((name) => name.includes('.tmp-') || name.includes('before-restore'));
+      assert.deepEqual(left, [], 'the unpacked archive or an aside copy was left beside the environment');
+    } finally {
+      await fs.rm(archive.fsPath, { force: true });
+    }
+  });
 });

@@ -2,6 +2,11 @@ import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import { TreeEntry, walkTree } from '../../src/core/fileTree';
 
+export interface CompareOptions {
+  /** Compare file modes without their write bits: a backup's files are read-only copies. */
+  ignoreWriteBits?: boolean;
+}
+
 /**
  * Lists how copy differs from source: missing or extra entries, kinds, contents, modes,
  * modification times (to the millisecond) and link targets. Empty when they are equal.
@@ -10,6 +15,7 @@ export async function compareTrees(
   source: string,
   copy: string,
   ignore: (relative: string) => boolean = () => false,
+  options: CompareOptions = {},
 ): Promise<string[]> {
   const index = async (root: string) =>
     new Map((await walkTree(root)).filter((entry) => !ignore(entry.relative)).map((entry) => [entry.relative, entry]));
@@ -20,7 +26,7 @@ export async function compareTrees(
     if (!other) {
       problems.push(`${relative}: missing from the copy`);
     } else {
-      problems.push(...(await compareEntries(entry, other)).map((problem) => `${relative}: ${problem}`));
+      problems.push(...(await compareEntries(entry, other, options)).map((problem) => `${relative}: ${problem}`));
     }
   }
   for (const relative of right.keys()) {
@@ -31,7 +37,7 @@ export async function compareTrees(
   return problems;
 }
 
-async function compareEntries(a: TreeEntry, b: TreeEntry): Promise<string[]> {
+async function compareEntries(a: TreeEntry, b: TreeEntry, options: CompareOptions): Promise<string[]> {
   if (a.kind !== b.kind) {
     return [`${a.kind} became ${b.kind}`];
   }
@@ -41,7 +47,7 @@ async function compareEntries(a: TreeEntry, b: TreeEntry): Promise<string[]> {
     if (ta !== tb) {
       problems.push(`link to ${ta} became a link to ${tb}`);
     }
-  } else if (a.mode !== b.mode) {
+  } else if (modeOf(a, options) !== modeOf(b, options)) {
     problems.push(`mode ${a.mode.toString(8)} became ${b.mode.toString(8)}`);
   }
   if (Math.floor(a.mtimeMs) !== Math.floor(b.mtimeMs)) {
@@ -51,6 +57,10 @@ async function compareEntries(a: TreeEntry, b: TreeEntry): Promise<string[]> {
     problems.push('content differs');
   }
   return problems;
+}
+
+function modeOf(entry: TreeEntry, options: CompareOptions): number {
+  return options.ignoreWriteBits && entry.kind === 'file' ? entry.mode & ~0o222 : entry.mode;
 }
 
 export async function sha256(file: string): Promise<string> {

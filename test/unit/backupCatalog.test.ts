@@ -2,7 +2,7 @@ import * as assert from 'node:assert/strict';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { chooseFreeBackupPath, defaultBackupFolder, listBackups, newBackupName } from '../../src/core/backupCatalog';
+import { chooseFreeBackupPath, defaultBackupFolder, listBackups, newBackupName, newestBackupFor } from '../../src/core/backupCatalog';
 import { hotcopy } from '../../src/core/hotcopy';
 import { MANIFEST_FILE } from '../../src/core/manifest';
 import { copyFixture, makeTempDir, removeTempDir } from '../support/fixtures';
@@ -73,6 +73,27 @@ describe('backup catalog', () => {
     const [listed] = await listBackups(folder);
     assert.equal(listed.kind, 'hotcopy');
     assert.match(listed.problem ?? '', /not valid JSON/);
+  });
+
+  it('finds the newest readable backup of an environment, and says whether each is incremental', async () => {
+    const area = path.join(tmp, 'newest');
+    const env = await copyFixture('trac-1.6-populated', 'env', area);
+    const other = await copyFixture('trac-1.6-fresh', 'other', area);
+    const folder = path.join(area, 'backups');
+    assert.equal(await newestBackupFor(folder, env), undefined);
+    const first = await hotcopy(env, path.join(folder, 'env-1'));
+    const second = await hotcopy(env, path.join(folder, 'env-2'), { linkDest: first.dest });
+    await hotcopy(other, path.join(folder, 'other-1'));
+    await fs.mkdir(path.join(folder, 'env-3'));
+    await fs.writeFile(path.join(folder, 'env-3', MANIFEST_FILE), '{ damaged');
+
+    assert.equal((await newestBackupFor(folder, env))?.path, second.dest);
+    assert.equal((await newestBackupFor(folder, path.join(env, '..', 'env')))?.path, second.dest, 'the same folder, written otherwise');
+    const listed = new Map((await listBackups(folder)).map((backup) => [backup.name, backup]));
+    assert.deepEqual(
+      [listed.get('env-1')?.incremental, listed.get('env-1')?.copiedBytes, listed.get('env-2')?.incremental, listed.get('env-2')?.copiedBytes],
+      [false, first.bytes, true, second.copiedBytes],
+    );
   });
 
   it('has no backups in a folder that does not exist', async () => {

@@ -15,7 +15,7 @@ async function workspace(): Promise<string> {
   return dir;
 }
 
-test('finds environments in a workspace down to the depth, not in node_modules or backups', async () => {
+test('finds environments in a workspace down to the depth, not in node_modules, backups, kept copies or work folders', async () => {
   const root = await workspace();
   await copyFixture('trac-1.6-populated', 'populated', root);
   await fs.mkdir(path.join(root, 'sites', 'deep'), { recursive: true });
@@ -25,6 +25,8 @@ test('finds environments in a workspace down to the depth, not in node_modules o
   await copyFixture('trac-1.6-fresh', 'vendored', path.join(root, 'node_modules'));
   const backup = await copyFixture('trac-1.6-fresh', 'a-backup', root);
   await fs.writeFile(path.join(backup, MANIFEST_FILE), '{}');
+  await copyFixture('trac-1.6-fresh', '.a-backup-20261126-101500.tmp-1a2b3c4d', root);
+  await copyFixture('trac-1.6-fresh', 'populated.before-restore-20261126-101500', root);
 
   const found = await discoverEnvironments({ roots: [root], depth: 2, environments: [], parents: [] });
   assert.deepEqual(
@@ -60,6 +62,7 @@ test('every child of an environment parent that is an environment is listed, lik
   const parent = await workspace();
   await copyFixture('trac-1.6-fresh', 'one', parent);
   await copyFixture('trac-1.6-populated', 'two', parent);
+  await copyFixture('trac-1.6-fresh', '.one.restore-123-abc', parent);
   await fs.mkdir(path.join(parent, 'not-an-env'));
   const found = await discoverEnvironments({ roots: [], depth: 0, environments: [], parents: [parent, path.join(parent, 'nope')] });
   assert.deepEqual(found.map((entry) => [path.basename(entry.path), entry.origin, Boolean(entry.problem)]), [

@@ -1,7 +1,7 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { chooseFreeBackupPath, defaultBackupFolder, newBackupName } from '../../core/backupCatalog';
-import { TracBackupError } from '../../core/errors';
+import { TracBackupError, isCancelled } from '../../core/errors';
 import { formatBytes, formatDuration } from '../../core/format';
 import { HotcopyResult, hotcopy } from '../../core/hotcopy';
 import { registerCommand } from '../commandRunner';
@@ -9,6 +9,9 @@ import { EnvironmentRegistry, ListedEnvironment } from '../environmentRegistry';
 import { pickEnvironment } from '../pickEnvironment';
 import { abortSignalFor, notificationProgress } from '../progressReporter';
 import { settings } from '../settings';
+import { VerifyStatusStore } from '../verifyStatus';
+import { recordVerification, verifyWithProgress } from './verifyCommand';
+import { VerifyResult } from '../../core/verify';
 
 const REVEAL = 'Reveal in File Explorer';
 
@@ -16,7 +19,11 @@ const REVEAL = 'Reveal in File Explorer';
 const destinationsInUse = new Set<string>();
 
 /** "Trac: Back Up Environment": a hot backup into the backup folder, with progress and cancel. */
-export function registerBackupCommand(registry: EnvironmentRegistry, log: vscode.LogOutputChannel): vscode.Disposable {
+export function registerBackupCommand(
+  registry: EnvironmentRegistry,
+  statuses: VerifyStatusStore,
+  log: vscode.LogOutputChannel,
+): vscode.Disposable {
   return registerCommand('tracBackup.environment.backup', log, async (node?: unknown) => {
     const listed = await pickEnvironment(registry, node, 'Which Trac environment do you want to back up?');
     if (!listed) {
@@ -32,11 +39,20 @@ export function registerBackupCommand(registry: EnvironmentRegistry, log: vscode
     const folder = settings.backupFolder() ?? defaultBackupFolder(listed.environment.path);
     const destination = await reserveDestination(folder, newBackupName(listed.environment.path));
     let result: HotcopyResult;
+    let verified: VerifyResult | undefined;
     try {
       log.info(`Backing up ${listed.environment.path} to ${destination}`);
-      result = await backUpWithProgress(listed, destination);
+      ({ result, verified } = await backUpWithProgress(listed, destination));
     } finally {
       destinationsInUse.delete(destination);
+    }
+    if (verified) {
+      await statuses.set(verified.backup, verified);
+      if (!verified.ok) {
+        await registry.refresh();
+        await recordVerification(statuses, log, verified);
+        return result;
+      }
     }
 
     const summary =
@@ -44,7 +60,8 @@ export function registerBackupCommand(registry: EnvironmentRegistry, log: vscode
       `${formatDuration(result.durationMs)} (Trac's writers held for ${formatDuration(result.lockMs)}).`;
     log.info(`${summary} → ${result.dest}`);
     await registry.refresh();
-    void vscode.window.showInformationMessage(`${summary} Saved as ${path.basename(result.dest)}.`, REVEAL).then((choice) => {
+    const checked = verified ? ' Verified.' : '';
+    void vscode.window.showInformationMessage(`${summary} Saved as ${path.basename(result.dest)}.${checked}`, REVEAL).then((choice) => {
       if (choice === REVEAL) {
         void vscode.commands.executeCommand('revealFileInOS', vscode.Uri.file(result.dest));
       }
@@ -62,19 +79,35 @@ async function reserveDestination(folder: string, name: string): Promise<string>
   return destination;
 }
 
-async function backUpWithProgress(listed: ListedEnvironment, destination: string): Promise<HotcopyResult> {
+/** The backup, then (with tracBackup.verifyAfterBackup) its verification, in one notification. */
+async function backUpWithProgress(
+  listed: ListedEnvironment,
+  destination: string,
+): Promise<{ result: HotcopyResult; verified?: VerifyResult }> {
   return vscode.window.withProgress(
     { location: vscode.ProgressLocation.Notification, title: `Backing up ${listed.environment.name}`, cancellable: true },
     async (progress, token) => {
       const abort = abortSignalFor(token);
+      let result: HotcopyResult;
       try {
-        return await hotcopy(listed.environment.path, destination, {
+        result = await hotcopy(listed.environment.path, destination, {
           signal: abort.signal,
           onProgress: notificationProgress(progress),
         });
       } finally {
         abort.dispose();
       }
+      if (!settings.verifyAfterBackup() || token.isCancellationRequested) {
+        return { result };
+      }
+      // Cancelling the check leaves a finished backup, just not verified yet.
+      const verified = await verifyWithProgress(result.dest, progress, token).catch((error: unknown) => {
+        if (isCancelled(error)) {
+          return undefined;
+        }
+        throw error;
+      });
+      return { result, verified };
     },
   );
 }

@@ -1,0 +1,63 @@
+import { parseArgs } from 'node:util';
+import { exportArchive } from '../core/archive';
+import { isArchivePath } from '../core/archiveExtract';
+import { formatBytes, formatDuration } from '../core/format';
+import { CliCommand, EXIT_OK, UsageError } from './command';
+import { ProgressBar } from './progressBar';
+
+const HELP = `Usage: trac-backup archive <backup> <file.tar.gz> [--json]
+
+Writes a backup folder as a gzip-compressed tar file, to carry it off the
+machine. Entries are relative to the backup folder (as 'tar czf <file> -C
+<backup> .' writes them); modes, times and symbolic links are kept, and the
+backup's metadata goes with it. 'trac-backup restore <file.tar.gz> <environment>'
+restores from it; 'tar xzf <file.tar.gz> -C <new folder>' gives the backup back.
+<file.tar.gz> must not exist (its parent folders are made); it is written under
+a temporary name and appears only once complete, readable by you only.
+
+Options:
+  --json         Print the result as one JSON object on standard output
+  -h, --help     Show this help
+`;
+
+export const archiveCommand: CliCommand = {
+  name: 'archive',
+  summary: 'Write a backup as a .tar.gz file',
+  help: HELP,
+  async run(args, context) {
+    const { values, positionals } = parseArgs({
+      args,
+      allowPositionals: true,
+      strict: true,
+      options: { json: { type: 'boolean', default: false } },
+    });
+    if (positionals.length !== 2) {
+      throw new UsageError(
+        positionals.length < 2
+          ? 'archive needs the backup folder and the .tar.gz file to write'
+          : `archive takes a backup and a file, got ${positionals.length}: ${positionals.join(' ')}`,
+        'archive',
+      );
+    }
+    const [backup, file] = positionals;
+    if (!isArchivePath(file)) {
+      throw new UsageError(`the archive's name must end in .tar.gz or .tgz, not '${file}'`, 'archive');
+    }
+    const bar = new ProgressBar(context.stderr);
+    let result;
+    try {
+      result = await exportArchive(backup, file, { signal: context.signal, onProgress: (event) => bar.update(event) });
+    } finally {
+      bar.clear();
+    }
+    if (values.json) {
+      context.stdout.write(`${JSON.stringify(result)}\n`);
+    } else {
+      context.stdout.write(
+        `Archived ${result.backup} to ${result.archive}: ${result.files} files, ${formatBytes(result.bytes)} ` +
+          `compressed to ${formatBytes(result.archiveBytes)} in ${formatDuration(result.durationMs)}.\n`,
+      );
+    }
+    return EXIT_OK;
+  },
+};

@@ -1,0 +1,167 @@
+import { promises as fs } from 'node:fs';
+import * as path from 'node:path';
+import { isArchivePath, withExtractedArchive } from '../core/archiveExtract';
+import { parseArgs } from 'node:util';
+import { TracBackupError } from '../core/errors';
+import { formatBytes, formatDuration } from '../core/format';
+import { RestoreResult, restore } from '../core/restore';
+import { RestorePlan } from '../core/restorePlan';
+import { CliCommand, CliContext, EXIT_FAILURE, EXIT_OK, UsageError } from './command';
+import { canAsk, confirm } from './confirm';
+import { ProgressBar } from './progressBar';
+
+const HELP = `Usage: trac-backup restore <backup> <environment> [--yes] [--force] [--json]
+
+<backup> is a backup folder or a .tar.gz archive of one (trac-backup archive).
+Restores a backup (made by trac-backup, or a trac-admin hotcopy folder) to
+<environment>, whole or not at all. The backup is checked first (a damaged one
+is refused). A missing <environment> is created. An existing one is replaced
+only after you confirm: it is moved aside to
+<environment>.before-restore-YYYYMMDD-HHMMSS and kept, never deleted. The copy
+is built and checked beside it, then swapped in with two renames. A database
+outside the environment is restored to its own path the same way.
+
+Options:
+  -y, --yes      Replace an existing environment without asking (needed when
+                 there is no terminal to ask on)
+  --force        Restore even when Trac seems to be using the environment (a
+                 locked database, a tracd naming it), or when the folder there
+                 is not a Trac environment
+  --json         Print the result as one JSON object on standard output
+  -h, --help     Show this help
+`;
+
+export const restoreCommand: CliCommand = {
+  name: 'restore',
+  summary: 'Restore a backup over an environment, keeping the old one aside',
+  help: HELP,
+  async run(args, context) {
+    const { values, positionals } = parseArgs({
+      args,
+      allowPositionals: true,
+      strict: true,
+      options: {
+        yes: { type: 'boolean', short: 'y', default: false },
+        force: { type: 'boolean', default: false },
+        json: { type: 'boolean', default: false },
+      },
+    });
+    if (positionals.length !== 2) {
+      throw new UsageError(
+        positionals.length < 2
+          ? 'restore needs the backup and the environment folder to restore to'
+          : `restore takes two folders, got ${positionals.length}: ${positionals.join(' ')}`,
+        'restore',
+      );
+    }
+    const [backup, environment] = positionals;
+    const bar = new ProgressBar(context.stderr);
+    let declined = false;
+    let result: RestoreResult;
+    try {
+      result = await fromFolderOrArchive(backup, environment, context, bar, (folder) => restore(folder, environment, {
+        replace: values.yes,
+        force: values.force,
+        signal: context.signal,
+        onProgress: (event) => bar.update(event),
+        // Asked only once the backup checked out and no Trac was found using the environment.
+        confirm: async (plan) => {
+          bar.clear();
+          if (!canAsk(context)) {
+            throw new TracBackupError(
+              'TARGET_EXISTS',
+              `${plan.environment} exists and restoring replaces it (it would be kept as ${plan.aside ?? plan.database?.aside}); ` +
+                'there is no terminal to ask on: pass --yes to confirm.',
+              plan.environment,
+            );
+          }
+          declined = !(await confirm(question(plan), context));
+          return !declined;
+        },
+      }));
+    } catch (error) {
+      if (declined) {
+        context.stderr.write(`trac-backup: not restored; ${path.resolve(environment)} was not changed.\n`);
+        return EXIT_FAILURE;
+      }
+      throw error;
+    } finally {
+      bar.clear();
+    }
+    if (values.json) {
+      context.stdout.write(`${JSON.stringify(result)}\n`);
+    } else {
+      report(result, context);
+    }
+    return EXIT_OK;
+  },
+};
+
+/**
+ * Runs the restore on the backup folder, or on a .tar.gz unpacked (with every check against
+ * hostile archives) into a temporary folder beside the environment, removed afterwards.
+ */
+async function fromFolderOrArchive<T extends { backup: string }>(
+  backup: string,
+  environment: string,
+  context: CliContext,
+  bar: ProgressBar,
+  run: (folder: string) => Promise<T>,
+): Promise<T> {
+  const isFile = await fs.stat(backup).then((stats) => stats.isFile(), () => false);
+  if (!isFile || !isArchivePath(backup)) {
+    return run(backup);
+  }
+  const result = await withExtractedArchive(backup, run, {
+    tempParent: path.dirname(path.resolve(environment)),
+    signal: context.signal,
+    onProgress: (event) => bar.update(event),
+  });
+  // Name the archive, not the temporary folder it was unpacked into and that is gone now.
+  return { ...result, backup: path.resolve(backup) };
+}
+
+function question(plan: RestorePlan): string {
+  const lines = [
+    `Restore ${plan.backup} (made ${new Date(plan.backupCreatedAt).toLocaleString()}) to ${plan.environment}?`,
+  ];
+  if (plan.aside) {
+    lines.push(
+      `It replaces ${plan.replaced.files} files (${formatBytes(plan.replaced.bytes)}) there, which are kept in ${plan.aside}.`,
+    );
+  }
+  if (plan.database?.aside) {
+    lines.push(`It replaces the database ${plan.database.file}, which is kept as ${plan.database.aside}.`);
+  }
+  const changes = plan.changedSinceBackup;
+  if (changes?.changed) {
+    const counted = (count: number, what: string) => (count ? [`${count} ${what}${count === 1 ? '' : 's'}`] : []);
+    const what = [...counted(changes.tickets, 'ticket'), ...counted(changes.wikiPages, 'wiki page')].join(' and ');
+    const latest = changes.latest ? `, the latest ${new Date(changes.latest).toLocaleString()}` : '';
+    lines.push(
+      `The environment changed after the backup (${what}${latest}): those changes will not be in the restored ` +
+        'environment; they stay in the kept copy.',
+    );
+  }
+  return lines.join('\n');
+}
+
+function report(result: RestoreResult, context: CliContext): void {
+  const out = (line: string) => context.stdout.write(`${line}\n`);
+  for (const leftover of result.leftovers) {
+    out(`note: ${leftover.detail} (${leftover.path})`);
+  }
+  out(
+    `Restored ${result.backup} to ${result.env}: ${result.files} files, ${formatBytes(result.bytes)} in ${formatDuration(result.durationMs)}.` +
+      (result.aside ? ` The previous environment is kept in ${result.aside}.` : ''),
+  );
+  if (result.database) {
+    out(
+      `Restored the database ${result.database.file}` +
+        (result.database.aside ? `; the previous one is kept as ${result.database.aside}.` : '.'),
+    );
+  }
+  for (const warning of result.warnings) {
+    out(`warning: ${warning}`);
+  }
+}

@@ -1,0 +1,75 @@
+import * as path from 'node:path';
+import { parseArgs } from 'node:util';
+import { TracBackupError } from '../core/errors';
+import { formatBytes, formatDuration } from '../core/format';
+import { verifyBackup } from '../core/verify';
+import { CliCommand, EXIT_OK, UsageError } from './command';
+import { ProgressBar } from './progressBar';
+
+const HELP = `Usage: trac-backup verify <backup> [--json]
+
+Checks a backup without changing it: that it is a Trac environment (VERSION,
+conf/trac.ini), that its SQLite database passes PRAGMA integrity_check, and,
+for a backup made by trac-backup, that every file has the size and SHA-256
+recorded in its metadata, with nothing missing and nothing added. A plain
+trac-admin hotcopy folder (no metadata) gets the checks that need none.
+Lists every problem with its path; exits 0 only when there is none.
+
+Options:
+  --json         Print the result as one JSON object on standard output
+  -h, --help     Show this help
+`;
+
+export const verifyCommand: CliCommand = {
+  name: 'verify',
+  summary: 'Check that a backup is whole: database, files and checksums',
+  help: HELP,
+  async run(args, context) {
+    const { values, positionals } = parseArgs({
+      args,
+      allowPositionals: true,
+      strict: true,
+      options: { json: { type: 'boolean', default: false } },
+    });
+    if (positionals.length !== 1) {
+      throw new UsageError(
+        positionals.length === 0 ? 'verify needs the backup folder' : `verify takes one backup folder, got ${positionals.length}`,
+        'verify',
+      );
+    }
+    const bar = new ProgressBar(context.stderr);
+    let result;
+    try {
+      result = await verifyBackup(positionals[0], { signal: context.signal, onProgress: (event) => bar.update(event) });
+    } finally {
+      bar.clear();
+    }
+    if (values.json) {
+      context.stdout.write(`${JSON.stringify(result)}\n`);
+    } else {
+      for (const problem of result.problems) {
+        context.stdout.write(`${problem.path === '.' ? result.backup : path.join(result.backup, problem.path)}: ${problem.problem}\n`);
+      }
+      for (const note of result.notes) {
+        context.stdout.write(`note: ${note}\n`);
+      }
+      if (result.ok) {
+        const database = result.database.path ? `; database passes ${result.database.check}` : '';
+        context.stdout.write(
+          `${result.backup} is whole: ${result.checkedFiles} files (${formatBytes(result.checkedBytes)}) checked${database}, ` +
+            `in ${formatDuration(result.durationMs)}.\n`,
+        );
+      }
+    }
+    if (!result.ok) {
+      const count = result.problems.length;
+      throw new TracBackupError(
+        'BACKUP_DAMAGED',
+        `${result.backup} failed verification: ${count} problem${count === 1 ? '' : 's'}` +
+          `${values.json ? '' : ' (listed above)'}. Don't restore it: choose another backup, or make a new one.`,
+        result.backup,
+      );
+    }
+    return EXIT_OK;
+  },
+};

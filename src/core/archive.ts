@@ -1,0 +1,195 @@
+import { randomBytes } from 'node:crypto';
+import { promises as fs } from 'node:fs';
+import * as path from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { createGzip } from 'node:zlib';
+import { isInside, realpathAllowingMissing } from './backupDestination';
+import { whyNotAnEnvironment } from './environment';
+import { CancelledError, TracBackupError, errnoCode, isCancelled } from './errors';
+import { walkTree } from './fileTree';
+import { destinationError, unwritableDestination } from './fsErrors';
+import { tarStream } from './tarWriter';
+
+/**
+ * Progress of an export or an extraction, in bytes. Exporting: bytes of file content read
+ * out of the backup, of all there are. Extracting: bytes of the archive read, of its size
+ * (how much it expands to is not known until the end); files are the entries so far.
+ */
+export interface ArchiveProgress {
+  phase: 'archive' | 'extract';
+  bytesDone: number;
+  bytesTotal: number;
+  filesDone: number;
+  filesTotal: number;
+  /** The file being read, relative to the backup (export only). */
+  path?: string;
+}
+
+export interface ExportArchiveOptions {
+  signal?: AbortSignal;
+  onProgress?: (event: ArchiveProgress) => void;
+}
+
+export interface ExportArchiveResult {
+  /** Absolute path of the archive written. */
+  archive: string;
+  backup: string;
+  files: number;
+  /** Bytes of file content archived. */
+  bytes: number;
+  /** Size of the .tar.gz. */
+  archiveBytes: number;
+  durationMs: number;
+}
+
+/**
+ * Writes the backup folder as a gzip-compressed tar file. Entries are relative to the backup
+ * folder, as `tar czf <file> -C <backup> .` writes them (`./`, `./VERSION`, `./conf/trac.ini`,
+ * …), so `tar xzf <file> -C <new folder>` gives the backup back; modes, times (to the
+ * millisecond) and symbolic links (as links) are kept, owners are recorded by number.
+ * The archive is written to a hidden sibling file and put in place only once complete and
+ * flushed to disk; an existing file is never replaced. It is readable by its owner only:
+ * it holds the whole Trac database.
+ */
+export async function exportArchive(backupPath: string, archiveFile: string, options: ExportArchiveOptions = {}): Promise<ExportArchiveResult> {
+  const started = Date.now();
+  const backup = path.resolve(backupPath);
+  const archive = path.resolve(archiveFile);
+  await checkExport(backup, archive);
+  const entries = await walkTree(backup, { signal: options.signal });
+  const files = entries.filter((entry) => entry.kind === 'file');
+  const progress: ArchiveProgress = {
+    phase: 'archive',
+    bytesDone: 0,
+    bytesTotal: files.reduce((sum, entry) => sum + entry.size, 0),
+    filesDone: 0,
+    filesTotal: files.length,
+  };
+  const emit = (relative?: string) => options.onProgress?.({ ...progress, path: relative });
+  emit();
+  const temp = await createTemporaryFile(archive);
+  try {
+    const tar = tarStream(backup, entries, {
+      signal: options.signal,
+      onData: (bytes, relative) => {
+        progress.bytesDone += bytes;
+        emit(relative);
+      },
+      onFileDone: (relative) => {
+        progress.filesDone += 1;
+        emit(relative);
+      },
+    });
+    await pipeline(Readable.from(tar), createGzip(), temp.stream, { signal: options.signal });
+    await flushToDisk(temp.path);
+    await publishFile(temp.path, archive);
+  } catch (error) {
+    await fs.rm(temp.path, { force: true }).catch(() => undefined);
+    if (options.signal?.aborted && !isCancelled(error)) {
+      throw new CancelledError('The archive export');
+    }
+    throw isCancelled(error) ? new CancelledError('The archive export') : destinationError(error, archive);
+  }
+  return {
+    archive,
+    backup,
+    files: files.length,
+    bytes: progress.bytesTotal,
+    archiveBytes: (await fs.stat(archive)).size,
+    durationMs: Date.now() - started,
+  };
+}
+
+async function checkExport(backup: string, archive: string): Promise<void> {
+  const reason = await whyNotAnEnvironment(backup);
+  if (reason) {
+    throw new TracBackupError(
+      'NOT_AN_ENVIRONMENT',
+      `${backup} is not a backup: ${reason}. Choose a backup folder (it holds VERSION and conf/trac.ini).`,
+      backup,
+    );
+  }
+  if (isInside(await realpathAllowingMissing(archive), await fs.realpath(backup))) {
+    throw new TracBackupError(
+      'DESTINATION_INSIDE_SOURCE',
+      `Can't write the archive ${archive} inside the backup it archives (${backup}): choose a place outside that folder.`,
+      archive,
+    );
+  }
+  if (await exists(archive)) {
+    throw existingArchiveError(archive);
+  }
+}
+
+function existingArchiveError(archive: string): TracBackupError {
+  return new TracBackupError(
+    'DESTINATION_EXISTS',
+    `Can't overwrite existing '${archive}': choose a new file name, or delete that file first.`,
+    archive,
+  );
+}
+
+async function createTemporaryFile(archive: string): Promise<{ path: string; stream: NodeJS.WritableStream }> {
+  const parent = path.dirname(archive);
+  try {
+    await fs.mkdir(parent, { recursive: true });
+  } catch (error) {
+    throw errnoCode(error) === 'ENOTDIR' || errnoCode(error) === 'EEXIST'
+      ? unwritableDestination(parent, 'a part of that path is a file, not a folder', error)
+      : destinationError(error, parent);
+  }
+  const temp = path.join(parent, `.${path.basename(archive)}.tmp-${randomBytes(4).toString('hex')}`);
+  let handle;
+  try {
+    handle = await fs.open(temp, 'wx', 0o600);
+  } catch (error) {
+    throw destinationError(error, parent);
+  }
+  return { path: temp, stream: handle.createWriteStream() };
+}
+
+async function flushToDisk(file: string): Promise<void> {
+  const handle = await fs.open(file, 'r+');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+/**
+ * Puts the finished file at its name. A hard link fails if anything appeared there meanwhile
+ * (where rename would replace it); on file systems without hard links (FAT, some network
+ * shares), the check and the rename are two steps.
+ */
+async function publishFile(temp: string, archive: string): Promise<void> {
+  try {
+    await fs.link(temp, archive);
+  } catch (error) {
+    if (errnoCode(error) === 'EEXIST') {
+      throw existingArchiveError(archive);
+    }
+    if (!['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS', 'EMLINK', 'EXDEV'].includes(errnoCode(error) ?? '')) {
+      throw error;
+    }
+    if (await exists(archive)) {
+      throw existingArchiveError(archive);
+    }
+    await fs.rename(temp, archive);
+    return;
+  }
+  await fs.rm(temp, { force: true }).catch(() => undefined);
+}
+
+async function exists(file: string): Promise<boolean> {
+  try {
+    await fs.lstat(file);
+    return true;
+  } catch (error) {
+    if (errnoCode(error) === 'ENOENT' || errnoCode(error) === 'ENOTDIR') {
+      return false;
+    }
+    throw error;
+  }
+}

@@ -1,0 +1,118 @@
+import { closeSync, existsSync, fstatSync, openSync, readSync, rmSync } from 'node:fs';
+import { sqliteSideFiles } from './databaseSnapshot';
+import { describeError } from './errors';
+import { SqliteDatabase, loadSqlite } from './sqlite';
+
+/** `integrity_check` reads every page and index; `quick_check` skips the index contents (much faster). */
+export type DatabaseCheckKind = 'integrity_check' | 'quick_check';
+
+export interface DatabaseCheck {
+  ok: boolean;
+  /** What is wrong, in SQLite's words where it has some; empty when ok. */
+  problems: string[];
+  /** Trac's `database_version`, when it could be read. */
+  version?: string;
+}
+
+/** SQLite lists up to this many problems; a few say enough. */
+const SHOWN_PROBLEMS = 3;
+
+/**
+ * Checks a database file that nothing else uses (a backup, or a copy being restored) without
+ * ever writing to it: the header, that the file holds the pages the header counts, then SQLite's
+ * own check on a read-only connection. A read-only connection to a WAL database creates -wal and
+ * -shm files: those it made are removed afterwards, so the folder is left as it was.
+ */
+export function checkDatabaseFile(file: string, kind: DatabaseCheckKind): DatabaseCheck {
+  const headerProblem = checkHeader(file);
+  if (headerProblem) {
+    return { ok: false, problems: [headerProblem] };
+  }
+  try {
+    return readUnshared(file, (db) => {
+      const rows = db.pragma(kind) as Array<Record<string, string>>;
+      // SQLite's report spans lines ("*** in database main ***", then one line per problem).
+      const messages = rows
+        .flatMap((row) => String(Object.values(row)[0]).split('\n'))
+        .map((line) => line.trim())
+        .filter((line) => line !== '' && !/^\*\*\* in database \w+ \*\*\*$/.test(line));
+      if (messages.length !== 1 || messages[0] !== 'ok') {
+        const shown = messages.slice(0, SHOWN_PROBLEMS).join('; ');
+        const more = messages.length > SHOWN_PROBLEMS ? ` (and ${messages.length - SHOWN_PROBLEMS} more)` : '';
+        return { ok: false, problems: [`fails SQLite's ${kind}: ${shown}${more}`] };
+      }
+      return { ok: true, problems: [], version: readVersion(db) };
+    });
+  } catch (error) {
+    return { ok: false, problems: [`cannot be read by SQLite (${describeError(error)})`] };
+  }
+}
+
+/**
+ * Runs fn on a read-only connection to a database that no other process uses (a backup, a copy),
+ * then removes the -wal and -shm files that opening it created, leaving its folder as it was.
+ */
+export function readUnshared<T>(file: string, fn: (db: SqliteDatabase) => T): T {
+  const sideFilesBefore = sqliteSideFiles(file).filter((side) => existsSync(side));
+  try {
+    const db = new (loadSqlite())(file, { readonly: true, fileMustExist: true, timeout: 1000 });
+    try {
+      return fn(db);
+    } finally {
+      db.close();
+    }
+  } finally {
+    for (const side of sqliteSideFiles(file)) {
+      if (!sideFilesBefore.includes(side)) {
+        rmSync(side, { force: true });
+      }
+    }
+  }
+}
+
+/**
+ * The 100-byte header says the page size and, when its "valid-for" counter matches the change
+ * counter, how many pages the file has: a truncated copy is caught here even where the missing
+ * pages were free ones that SQLite's checks never read.
+ */
+function checkHeader(file: string): string | undefined {
+  let fd: number;
+  try {
+    fd = openSync(file, 'r');
+  } catch (error) {
+    return `cannot be opened (${describeError(error)})`;
+  }
+  try {
+    const size = fstatSync(fd).size;
+    const header = Buffer.alloc(100);
+    const read = readSync(fd, header, 0, 100, 0);
+    if (read < 100 || header.toString('latin1', 0, 16) !== 'SQLite format 3\0') {
+      return size === 0 ? 'is empty, not an SQLite database' : 'is not an SQLite database (its header is wrong)';
+    }
+    const rawPageSize = header.readUInt16BE(16);
+    const pageSize = rawPageSize === 1 ? 65536 : rawPageSize;
+    if (pageSize < 512 || (pageSize & (pageSize - 1)) !== 0) {
+      return `has an invalid page size in its header (${rawPageSize})`;
+    }
+    if (size % pageSize !== 0) {
+      return `is cut short or padded: ${size} bytes is not a whole number of ${pageSize}-byte pages`;
+    }
+    const headerPages = header.readUInt32BE(28);
+    const countIsValid = header.readUInt32BE(92) === header.readUInt32BE(24);
+    if (countIsValid && headerPages > 0 && headerPages * pageSize > size) {
+      return `is cut short: its header counts ${headerPages} pages, the file holds ${size / pageSize}`;
+    }
+    return undefined;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function readVersion(db: SqliteDatabase): string | undefined {
+  try {
+    const row = db.prepare("SELECT value FROM system WHERE name = 'database_version'").get() as { value: string } | undefined;
+    return row?.value;
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,137 @@
+import * as fsSync from 'node:fs';
+import { promises as fs } from 'node:fs';
+import * as path from 'node:path';
+import { isSameEnvironment } from './backupCatalog';
+import { TracBackupError, errnoCode } from './errors';
+import { readOnlyMode } from './fileCopy';
+import { TreeEntry } from './fileTree';
+import { destinationError } from './fsErrors';
+import { ManifestFile, readManifest } from './manifest';
+import { FileReuse } from './treeMirror';
+
+/** Link failures that will fail for every file alike: stop trying, copy the rest. */
+const LINKS_IMPOSSIBLE: Record<string, string> = {
+  EXDEV: 'the previous backup is on another file system',
+  EPERM: 'the file system does not allow hard links here',
+  EACCES: 'no permission to link the previous backup\'s files',
+  ENOTSUP: 'the file system does not support hard links',
+  EOPNOTSUPP: 'the file system does not support hard links',
+  ENOSYS: 'the file system does not support hard links',
+};
+
+/** Link failures of one file only: copy that one, keep linking the others. */
+const LINK_FAILS_FOR_FILE: Record<string, string> = {
+  EMLINK: 'some files of the previous backup have as many hard links as the file system allows',
+  ENOENT: '',
+};
+
+/**
+ * A previous backup of the same environment, whose unchanged files a new backup hard-links
+ * rather than copies. A file is unchanged when the source's size, modification time and mode
+ * equal those the previous backup's metadata recorded for it, and its file there still has that
+ * size and time. Hard links share one inode, hence one mtime and mode: a file whose mtime differs
+ * is copied, even with equal content, so that every backup keeps its source's times.
+ */
+export class PreviousBackup implements FileReuse {
+  /** Why some files were copied although they were unchanged; set once. */
+  fallback: string | undefined;
+  /** Told the fallback's reason, once. */
+  onFallback: (reason: string) => void = () => undefined;
+  private linkingStopped = false;
+
+  private constructor(
+    readonly root: string,
+    private readonly files: Map<string, ManifestFile>,
+    private readonly destination: string,
+  ) {}
+
+  /**
+   * Checks that `linkDest` is a backup made by this tool of the environment at `sourceRoot`, and
+   * not the destination itself; refuses with a message saying what to pass instead.
+   */
+  static async open(linkDest: string, sourceRoot: string, destination: string): Promise<PreviousBackup> {
+    const root = path.resolve(linkDest);
+    if (root === path.resolve(destination)) {
+      throw refusal(root, `is the destination itself: link from an earlier backup of ${sourceRoot}`);
+    }
+    const stats = await fs.stat(root).catch((error: unknown) => {
+      throw refusal(root, errnoCode(error) === 'ENOENT' ? 'does not exist' : `cannot be read (${errnoCode(error)})`);
+    });
+    if (!stats.isDirectory()) {
+      throw refusal(root, 'is not a folder');
+    }
+    const manifest = await readManifest(root);
+    if (!manifest) {
+      throw refusal(root, 'has no trac-backup metadata (.trac-backup.json): link from a backup made by trac-backup');
+    }
+    if (!(await isSameEnvironment(manifest.source.path, sourceRoot))) {
+      throw refusal(root, `is a backup of ${manifest.source.path}, not of ${sourceRoot}: link from a backup of the same environment`);
+    }
+    // The database is always a fresh snapshot, and a rewritten trac.ini is not the source's.
+    const notShared = new Set([manifest.database.path, manifest.database.configRewritten?.file]);
+    const files = new Map<string, ManifestFile>();
+    for (const entry of manifest.entries) {
+      if (entry.type === 'file' && entry.sha256 && !notShared.has(entry.path)) {
+        files.set(entry.path, entry);
+      }
+    }
+    return new PreviousBackup(root, files, destination);
+  }
+
+  reuse(entry: TreeEntry, target: string): { sha256: string } | undefined {
+    const previous = this.files.get(entry.relative);
+    if (
+      this.linkingStopped ||
+      !previous ||
+      previous.size !== entry.size ||
+      previous.mtimeMs !== entry.mtimeMs ||
+      previous.mode !== entry.mode
+    ) {
+      return undefined;
+    }
+    const existing = path.join(this.root, ...entry.relative.split('/'));
+    let stats: fsSync.Stats;
+    try {
+      stats = fsSync.lstatSync(existing);
+    } catch {
+      return undefined;
+    }
+    // Setting times goes through a float of seconds: allow for the rounding, not for a change.
+    if (!stats.isFile() || stats.size !== previous.size || Math.abs(stats.mtimeMs - previous.mtimeMs) >= 1) {
+      return undefined;
+    }
+    try {
+      fsSync.linkSync(existing, target);
+    } catch (error) {
+      this.linkFailed(error);
+      return undefined;
+    }
+    const mode = readOnlyMode(entry.mode);
+    if ((stats.mode & 0o7777) !== mode) {
+      // A backup made before files were read-only: the change reaches it too, which is as wanted.
+      fsSync.chmodSync(target, mode);
+    }
+    return { sha256: previous.sha256 };
+  }
+
+  private linkFailed(error: unknown): void {
+    const code = errnoCode(error) ?? '';
+    const impossible = LINKS_IMPOSSIBLE[code];
+    const forFile = LINK_FAILS_FOR_FILE[code];
+    if (impossible === undefined && forFile === undefined) {
+      throw destinationError(error, this.destination);
+    }
+    if (impossible !== undefined) {
+      this.linkingStopped = true;
+    }
+    const reason = impossible ?? forFile;
+    if (reason && this.fallback === undefined) {
+      this.fallback = `${code}: ${reason}; files were copied instead`;
+      this.onFallback(this.fallback);
+    }
+  }
+}
+
+function refusal(linkDest: string, problem: string): TracBackupError {
+  return new TracBackupError('INVALID_ARGUMENT', `Can't link unchanged files from ${linkDest}: it ${problem}.`, linkDest);
+}

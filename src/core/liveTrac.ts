@@ -1,0 +1,124 @@
+import { existsSync, promises as fs } from 'node:fs';
+import * as path from 'node:path';
+import { readEnvironment } from './environment';
+import { TracBackupError, errnoCode } from './errors';
+import { UsingProcess, findProcessesUsing } from './processScan';
+import { loadSqlite } from './sqlite';
+
+export type { UsingProcess } from './processScan';
+
+/** locked: another connection holds a write lock; free: none does; unavailable: could not tell. */
+export type LockState = 'locked' | 'free' | 'unavailable' | 'no-database';
+
+export interface LiveTracReport {
+  /** Absolute path of the environment. */
+  environment: string;
+  /** True when the database is locked or a process uses the environment. */
+  running: boolean;
+  /** The SQLite file whose lock was tried, when there is one. */
+  database?: string;
+  lock: LockState;
+  /** Processes that name the environment on their command line or hold a file of it open. */
+  processes: UsingProcess[];
+  /** Processes whose open files could not be read (other users' when not root). */
+  uncheckedProcesses: number;
+  /** One sentence saying what was found, when running. */
+  summary?: string;
+}
+
+export interface LiveTracOptions {
+  /** The database to try the lock on; default: the one the environment's trac.ini names. */
+  databaseFile?: string;
+  /** How long to wait for a writer to finish before calling the database locked. */
+  lockTimeoutMs?: number;
+}
+
+const DEFAULT_LOCK_TIMEOUT_MS = 300;
+
+/**
+ * Finds out whether Trac (or anything else) is using an environment right now: its SQLite
+ * database locked by another process (a write lock tried with BEGIN IMMEDIATE and let go at once:
+ * nothing is ever written), and, on Linux, processes with the environment's path on their command
+ * line (tracd) or a file of it open. Trac between two requests holds no lock: the process scan is
+ * what finds an idle tracd.
+ */
+export async function detectLiveTrac(environmentPath: string, options: LiveTracOptions = {}): Promise<LiveTracReport> {
+  const environment = path.resolve(environmentPath);
+  let database = options.databaseFile;
+  if (database === undefined) {
+    const found = await readEnvironment(environment);
+    database = found.database?.kind === 'sqlite' ? found.database.file : undefined;
+  }
+  const lock = database ? tryWriteLock(database, options.lockTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS) : 'no-database';
+  const paths = [environment, await fs.realpath(environment).catch(() => environment)];
+  if (database) {
+    paths.push(database, await fs.realpath(database).catch(() => database));
+  }
+  const scan = findProcessesUsing(paths);
+  const running = lock === 'locked' || scan.processes.length > 0;
+  return {
+    environment,
+    running,
+    database,
+    lock,
+    processes: scan.processes,
+    uncheckedProcesses: scan.unreadable,
+    summary: running ? summarize(environment, database, lock, scan.processes) : undefined,
+  };
+}
+
+/** The refusal to replace an environment Trac is using: names what was found and what to do. */
+export function tracRunningError(report: LiveTracReport): TracBackupError {
+  const stop = report.processes.length === 0 ? 'Stop Trac' : `Stop ${report.processes.length > 1 ? 'them' : 'it'}`;
+  return new TracBackupError(
+    'TRAC_RUNNING',
+    `${report.summary} ${stop} (for tracd: stop the server), then restore again; or restore anyway with force (--force).`,
+    report.environment,
+  );
+}
+
+/** Takes and drops SQLite's write lock on a connection that never writes. */
+export function tryWriteLock(file: string, timeoutMs: number): LockState {
+  if (!existsSync(file)) {
+    return 'no-database';
+  }
+  const Database = loadSqlite();
+  // The last connection to close checkpoints a -wal into the database and deletes it: when one is
+  // there, a read-only connection (which never checkpoints) is opened first and closed last.
+  let keeper;
+  let db;
+  try {
+    keeper = existsSync(`${file}-wal`) ? new Database(file, { readonly: true, fileMustExist: true }) : undefined;
+    // Connections are opened lazily: a first read makes this one hold the database open.
+    keeper?.prepare('SELECT count(*) FROM sqlite_master').get();
+    db = new Database(file, { fileMustExist: true, timeout: timeoutMs });
+  } catch {
+    keeper?.close();
+    return 'unavailable';
+  }
+  try {
+    db.exec('BEGIN IMMEDIATE');
+    db.exec('ROLLBACK');
+    return 'free';
+  } catch (error) {
+    return /^SQLITE_(BUSY|LOCKED)/.test(errnoCode(error) ?? '') ? 'locked' : 'unavailable';
+  } finally {
+    db.close();
+    keeper?.close();
+  }
+}
+
+function summarize(environment: string, database: string | undefined, lock: LockState, processes: UsingProcess[]): string {
+  const findings: string[] = [];
+  if (lock === 'locked') {
+    findings.push(`its database ${database} is locked by another process`);
+  }
+  for (const found of processes) {
+    findings.push(
+      found.reason === 'command line'
+        ? `process ${found.pid} (${found.command}) names it on its command line`
+        : `process ${found.pid} (${found.command}) has ${found.file} open`,
+    );
+  }
+  return `Trac seems to be using ${environment}: ${findings.join('; ')}.`;
+}

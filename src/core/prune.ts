@@ -1,0 +1,139 @@
+import { promises as fs } from 'node:fs';
+import * as path from 'node:path';
+import { BackupInfo, isSameEnvironment, listBackups } from './backupCatalog';
+import { temporarySiblingName } from './backupDestination';
+import { whyNotAnEnvironment } from './environment';
+import { TracBackupError, describeError, errnoCode, throwIfAborted } from './errors';
+import { removeTree } from './fileTree';
+import { readManifest } from './manifest';
+import { RetentionDecision, RetentionPolicy, checkRetentionPolicy, planRetention } from './retention';
+
+export interface PruneOptions {
+  /** Plan only: list what would go, delete nothing. */
+  dryRun?: boolean;
+  /** For "dated in the future" (default: now). */
+  now?: Date;
+  /** Stops between two deletions (a deletion itself runs to its end). */
+  signal?: AbortSignal;
+  /** Only the backups of this environment; default: every environment, each on its own. */
+  environment?: string;
+  /**
+   * Delete only these (paths a person confirmed from a dry run): a backup the plan removes now
+   * but that was not shown is left alone.
+   */
+  confirmed?: readonly string[];
+}
+
+export type PruneBackup = BackupInfo & { protected?: string };
+
+export interface PruneResult {
+  folder: string;
+  dryRun: boolean;
+  /** Newest first, with the rules that keep each. */
+  keep: Array<RetentionDecision<PruneBackup>>;
+  /** What the policy removes (with dryRun: would remove), newest first. */
+  remove: Array<RetentionDecision<PruneBackup>>;
+  /** Paths deleted. */
+  removed: string[];
+  failed: Array<{ path: string; error: string }>;
+  /** True when the signal stopped it before every deletion was done. */
+  cancelled: boolean;
+}
+
+/**
+ * Applies a retention policy to the backups in `folder`: the policy counts each environment's
+ * backups separately (a folder may hold several), then the backups no rule keeps are deleted,
+ * oldest first. Never touched: anything that is not a backup, backups made before a restore,
+ * backups whose metadata cannot be read, plain copies without metadata (whose environment is
+ * unknown), and links to folders elsewhere; all of these are listed as kept, with the reason.
+ * Deleting a backup never changes another, even one sharing files with it through hard links.
+ */
+export async function pruneBackups(folder: string, policy: RetentionPolicy, options: PruneOptions = {}): Promise<PruneResult> {
+  checkRetentionPolicy(policy);
+  const now = options.now ?? new Date();
+  const listed = await backupsToConsider(folder, options.environment);
+  const groups = new Map<string, PruneBackup[]>();
+  for (const backup of listed) {
+    const key = backup.protected ? '' : path.resolve(backup.sourcePath!);
+    groups.set(key, [...(groups.get(key) ?? []), backup]);
+  }
+  const result: PruneResult = {
+    folder: path.resolve(folder),
+    dryRun: options.dryRun ?? false,
+    keep: [],
+    remove: [],
+    removed: [],
+    failed: [],
+    cancelled: false,
+  };
+  for (const group of groups.values()) {
+    const plan = planRetention(group, policy, now);
+    result.keep.push(...plan.keep);
+    result.remove.push(...plan.remove);
+  }
+  const newestFirst = (a: RetentionDecision<PruneBackup>, b: RetentionDecision<PruneBackup>) =>
+    b.backup.createdAt.getTime() - a.backup.createdAt.getTime();
+  result.keep.sort(newestFirst);
+  result.remove.sort(newestFirst);
+  if (result.dryRun) {
+    return result;
+  }
+  const confirmed = options.confirmed && new Set(options.confirmed.map((confirmedPath) => path.resolve(confirmedPath)));
+  for (const { backup } of [...result.remove].reverse()) {
+    if (confirmed && !confirmed.has(backup.path)) {
+      continue;
+    }
+    if (options.signal?.aborted) {
+      result.cancelled = true;
+      break;
+    }
+    try {
+      await deleteBackup(backup.path);
+      result.removed.push(backup.path);
+    } catch (error) {
+      result.failed.push({ path: backup.path, error: describeError(error) });
+    }
+  }
+  return result;
+}
+
+/** The folder's backups, those prune must not touch marked protected with the reason. */
+async function backupsToConsider(folder: string, environment: string | undefined): Promise<PruneBackup[]> {
+  const result: PruneBackup[] = [];
+  for (const backup of await listBackups(folder)) {
+    if (environment !== undefined && !(backup.sourcePath && (await isSameEnvironment(backup.sourcePath, environment)))) {
+      continue;
+    }
+    const isLink = (await fs.lstat(backup.path).catch(() => undefined))?.isSymbolicLink() ?? true;
+    const why = isLink
+      ? 'a link to a folder elsewhere: left alone'
+      : backup.problem
+        ? `its metadata cannot be read (${backup.problem}): left for you to check`
+        : !backup.sourcePath
+          ? 'a copy without trac-backup metadata (its environment is unknown): left alone'
+          : undefined;
+    result.push(why ? { ...backup, protected: why } : backup);
+  }
+  return result;
+}
+
+/**
+ * Deletes one backup: first renamed to a hidden temporary name (a crash midway leaves no
+ * half backup listed as a backup), then removed. Refuses what is not a backup. Files it shares
+ * with other backups through hard links stay in those: unlinking one name leaves the others.
+ * (On Windows, deleting a read-only file clears its read-only flag, which the other links share.)
+ */
+export async function deleteBackup(backupPath: string, signal?: AbortSignal): Promise<void> {
+  throwIfAborted(signal, 'Deleting the backup');
+  const dir = path.resolve(backupPath);
+  const stats = await fs.lstat(dir).catch((error: unknown) => {
+    throw new TracBackupError('INVALID_ARGUMENT', `Can't delete ${dir}: ${errnoCode(error) === 'ENOENT' ? 'it does not exist' : describeError(error)}.`, dir);
+  });
+  const hasManifest = stats.isDirectory() && (await readManifest(dir).then(Boolean, () => true));
+  if (!stats.isDirectory() || (!hasManifest && (await whyNotAnEnvironment(dir)))) {
+    throw new TracBackupError('INVALID_ARGUMENT', `Can't delete ${dir}: it is not a backup (no trac-backup metadata, not a Trac environment).`, dir);
+  }
+  const doomed = temporarySiblingName(dir);
+  await fs.rename(dir, doomed);
+  await removeTree(doomed);
+}

@@ -1,0 +1,273 @@
+import { promises as fs } from 'node:fs';
+import * as path from 'node:path';
+import { CancelledError, TracBackupError, errnoCode, isCancelled, throwIfAborted } from './errors';
+import { detectLiveTrac, tracRunningError } from './liveTrac';
+import { readManifest } from './manifest';
+import { ProgressTracker } from './progress';
+import { RestoreCopy, checkCopy, copyBackup } from './restoreCopy';
+import { RestorePlan, describeRestore } from './restorePlan';
+import { releaseJournal, removeJournal, writeJournal } from './restoreJournal';
+import { RestoreLeftover, cleanRestoreLeftovers } from './restoreLeftovers';
+import { chooseAsidePath } from './restoreLayout';
+import { SwapError, SwapPair, swapIn } from './restoreSwap';
+import { checkRestorePaths, externalDatabaseOf, inspectTarget, requireBackupFolder, restoreWarnings } from './restoreTarget';
+import { Workspace } from './restoreWorkspace';
+import { PathProblem, verifyBackup } from './verify';
+
+/**
+ * The steps of a restore, in order:
+ * - check: verify the backup (quick_check, checksums); nothing is written before it passes;
+ * - recover: finish or clean up what a killed earlier restore left;
+ * - copy: copy the backup into a temporary folder beside the environment;
+ * - verify: check that copy;
+ * - swap: move the environment aside and the copy in (no cancelling from here on).
+ */
+export type RestorePhase = 'check' | 'recover' | 'copy' | 'verify' | 'swap';
+
+export const RESTORE_PHASES: readonly RestorePhase[] = ['check', 'recover', 'copy', 'verify', 'swap'];
+
+export interface RestoreProgress {
+  phase: RestorePhase;
+  bytesDone: number;
+  bytesTotal: number;
+  filesDone: number;
+  filesTotal: number;
+  path?: string;
+}
+
+export interface RestoreOptions {
+  /** Replace what is at the environment path (and at an external database's path). Default false. */
+  replace?: boolean;
+  /** Replace even when Trac seems to be using the environment, or it is not a Trac environment. */
+  force?: boolean;
+  signal?: AbortSignal;
+  onProgress?: (event: RestoreProgress) => void;
+  /** The time the aside names carry (default: now). */
+  now?: Date;
+  /**
+   * Without replace, asked before anything is replaced, once the backup is checked and no Trac
+   * was found using the environment: true goes on; false cancels (CancelledError), nothing changed.
+   */
+  confirm?: (plan: RestorePlan) => Promise<boolean>;
+}
+
+export interface RestoreResult {
+  /** Absolute path of the restored environment. */
+  env: string;
+  /** Where the environment that was there is kept; null when nothing was replaced. */
+  aside: string | null;
+  backup: string;
+  /** Regular files written (the external database included) and their bytes. */
+  files: number;
+  bytes: number;
+  /** How long it took, the time spent waiting for confirm left out. */
+  durationMs: number;
+  /** An external database restored to its own path, and where the one there was kept. */
+  database: { file: string; aside: string | null } | null;
+  /** When the backup was made (from its metadata), if known. */
+  backupCreatedAt?: string;
+  /** What killed earlier restores had left, and what was done with it. */
+  leftovers: RestoreLeftover[];
+  /** What the restore did not bring back (a database not in the backup). */
+  warnings: string[];
+}
+
+/**
+ * Restores a backup (made by this tool, or a plain `trac-admin hotcopy` folder) to
+ * `environmentPath`, whole or not at all: the backup is checked first; a copy is built and
+ * checked in a temporary folder beside the environment; then the environment is moved aside to
+ * `<env>.before-restore-<YYYYMMDD-HHMMSS>` (never deleted) and the copy renamed into its place.
+ * An error or cancel before that swap changes nothing; a failed swap is undone; a run killed
+ * during the swap is finished by the next one (see restoreLeftovers).
+ */
+export async function restore(backupPath: string, environmentPath: string, options: RestoreOptions = {}): Promise<RestoreResult> {
+  const env = path.resolve(environmentPath);
+  try {
+    return await runRestore(path.resolve(backupPath), env, options);
+  } catch (error) {
+    if (options.signal?.aborted && (isCancelled(error) || !(error instanceof TracBackupError))) {
+      throw new CancelledError('The restore');
+    }
+    throw restoreWording(error, env);
+  }
+}
+
+async function runRestore(backup: string, env: string, options: RestoreOptions): Promise<RestoreResult> {
+  const started = performance.now();
+  const { signal } = options;
+  const progress = new PhaseProgress(options.onProgress);
+  throwIfAborted(signal, 'The restore');
+  await requireBackupFolder(backup);
+  await checkRestorePaths(backup, env);
+  progress.enter('check', signal);
+  const verified = await verifyBackup(backup, { full: false, signal, onProgress: (event) => progress.forward(event) });
+  if (!verified.ok) {
+    throw damagedBackupError(backup, verified.problems);
+  }
+  const manifest = await readManifest(backup);
+  const external = externalDatabaseOf(manifest);
+  progress.enter('recover', signal);
+  const { leftovers, aside, databaseAside, confirmMs } = await prepareTarget(backup, env, external?.file, options);
+
+  const workspace = new Workspace();
+  try {
+    const copy: RestoreCopy = {
+      backup,
+      manifest,
+      environment: env,
+      temp: await workspace.folder(env),
+      databasePath: external ? undefined : (verified.database.path ?? undefined),
+      external: external && { ...external, temp: await workspace.file(external.file) },
+    };
+    progress.enter('copy', signal);
+    const { mirror, files, bytes } = await copyBackup(copy, progress.tracker(), signal);
+    progress.enter('verify', signal);
+    await checkCopy(copy, mirror, progress.tracker(), signal);
+    progress.enter('swap', signal);
+    const pairs: SwapPair[] = [];
+    if (copy.external) {
+      pairs.push({ live: copy.external.file, temp: copy.external.temp, aside: databaseAside, sqlite: true });
+    }
+    pairs.push({ live: env, temp: copy.temp, aside });
+    await swapWithJournal(env, backup, pairs, workspace);
+    return {
+      env,
+      aside,
+      backup,
+      files,
+      bytes,
+      durationMs: Math.round(performance.now() - started - confirmMs),
+      database: copy.external ? { file: copy.external.file, aside: databaseAside } : null,
+      backupCreatedAt: manifest?.createdAt,
+      leftovers,
+      warnings: restoreWarnings(manifest, verified.database.note, env, aside),
+    };
+  } finally {
+    await workspace.discard();
+  }
+}
+
+/**
+ * Deals with what killed restores left, then decides what will be replaced and where it will be
+ * kept, refusing what the options do not allow: replacing without replace (or a confirm that says
+ * yes), a folder that is not an environment, or one Trac is using, without force.
+ */
+async function prepareTarget(backup: string, env: string, externalFile: string | undefined, options: RestoreOptions) {
+  const found = await inspectTarget(env);
+  const leftovers = await cleanRestoreLeftovers(env, [externalFile, found.database].filter((file): file is string => !!file));
+  const target = leftovers.some((leftover) => leftover.action === 'finish') ? await inspectTarget(env) : found;
+  const now = options.now ?? new Date();
+  const replacing = target.state === 'environment' || target.state === 'other';
+  const externalExists = externalFile ? await fs.lstat(externalFile).then(() => true, () => false) : false;
+  const aside = replacing ? await chooseAsidePath(env, now) : null;
+  const databaseAside = externalFile && externalExists ? await chooseAsidePath(externalFile, now, true) : null;
+  const replaces = replacing || externalExists;
+  if (replaces && !options.replace && !options.confirm) {
+    throw targetExists(env, aside, externalFile, databaseAside);
+  }
+  if (target.state === 'other' && !options.force) {
+    throw new TracBackupError(
+      'TARGET_EXISTS',
+      `${env} is not a Trac environment (${target.notEnvironment}): restore into a new folder, or restore anyway with ` +
+        `force (--force); it would be kept as ${aside}.`,
+      env,
+    );
+  }
+  if (replaces && !options.force) {
+    const live = await detectLiveTrac(env, { databaseFile: externalFile ?? target.database });
+    if (live.running) {
+      throw tracRunningError(live);
+    }
+  }
+  const asked = performance.now();
+  if (replaces && !options.replace && !(await options.confirm?.(await describeRestore(backup, env, { now })))) {
+    throw new CancelledError('The restore');
+  }
+  return { leftovers, aside, databaseAside, confirmMs: performance.now() - asked };
+}
+
+/**
+ * Writes the journal (the commit point), swaps, removes the journal. A swap that failed and was
+ * undone leaves nothing; one that could not be undone leaves the journal and every copy for the
+ * next run to finish.
+ */
+async function swapWithJournal(env: string, backup: string, pairs: SwapPair[], workspace: Workspace): Promise<void> {
+  await writeJournal({ startedAt: new Date().toISOString(), environment: env, backup, pairs });
+  try {
+    swapIn(pairs);
+    workspace.keep();
+    // Done: a journal that stays behind only tells the next run that everything is in place.
+    await removeJournal(env).catch(() => undefined);
+  } catch (error) {
+    if (error instanceof SwapError && !error.undone) {
+      workspace.keep();
+    } else {
+      await removeJournal(env);
+    }
+    throw error;
+  } finally {
+    releaseJournal(env);
+  }
+}
+
+/** Reports progress with the restore's phase; each phase counts its own files and bytes. */
+class PhaseProgress {
+  private phase: RestorePhase = 'check';
+
+  constructor(private readonly listener?: (event: RestoreProgress) => void) {}
+
+  enter(phase: RestorePhase, signal: AbortSignal | undefined): void {
+    this.phase = phase;
+    this.listener?.({ phase, bytesDone: 0, bytesTotal: 0, filesDone: 0, filesTotal: 0 });
+    throwIfAborted(signal, 'The restore');
+  }
+
+  forward(event: Omit<RestoreProgress, 'phase'>): void {
+    this.listener?.({ ...event, phase: this.phase });
+  }
+
+  tracker(): ProgressTracker {
+    return new ProgressTracker((event) => this.forward(event));
+  }
+}
+
+/** The refusal of a backup that failed its check, naming the first problems. */
+function damagedBackupError(backup: string, problems: PathProblem[]): TracBackupError {
+  const shown = problems
+    .slice(0, 3)
+    .map((problem) => (problem.path === '.' ? problem.problem : `${problem.path} ${problem.problem}`).replace(/\s*\n\s*/g, ' '));
+  const more = problems.length > 3 ? ` (and ${problems.length - 3} more problems)` : '';
+  return new TracBackupError(
+    'BACKUP_DAMAGED',
+    `The backup ${backup} is damaged or incomplete, so nothing was restored or changed: ${shown.join('; ')}${more}. ` +
+      'Choose another backup (trac-backup verify lists every problem).',
+    backup,
+  );
+}
+
+function targetExists(env: string, aside: string | null, database: string | undefined, databaseAside: string | null): TracBackupError {
+  const what = [aside ? `${env} (kept as ${aside})` : undefined, databaseAside ? `the database ${database} (kept as ${databaseAside})` : undefined]
+    .filter(Boolean)
+    .join(' and ');
+  return new TracBackupError(
+    'TARGET_EXISTS',
+    `${aside ? env : database} already exists: restoring replaces ${what}. Confirm with --yes (replace), or choose a path that does not exist.`,
+    aside ? env : database,
+  );
+}
+
+/** The copy helpers speak of backups; a restore's user needs to hear about the environment. */
+function restoreWording(error: unknown, env: string): unknown {
+  if (error instanceof TracBackupError && (error.code === 'DISK_FULL' || error.code === 'DESTINATION_UNWRITABLE')) {
+    const reason =
+      error.code === 'DISK_FULL' ? 'the disk is full' : `${error.path ?? 'its folder'} cannot be written (${errnoCode(error.cause) ?? 'permission denied'})`;
+    return new TracBackupError(
+      error.code,
+      `Can't restore to ${env}: ${reason}. The partial copy was removed and nothing was changed; ` +
+        (error.code === 'DISK_FULL' ? 'free some space, then try again.' : 'restore somewhere you can write to.'),
+      env,
+      { cause: error },
+    );
+  }
+  return error;
+}

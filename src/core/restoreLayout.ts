@@ -1,0 +1,95 @@
+import { randomBytes } from 'node:crypto';
+import { promises as fs } from 'node:fs';
+import * as path from 'node:path';
+import { errnoCode } from './errors';
+
+/**
+ * The names a restore uses beside what it replaces (the environment folder, an external database):
+ * - `<name>.before-restore-<YYYYMMDD-HHMMSS>`: what was there, kept; never deleted by a restore;
+ * - `.<name>.restore-<pid>-<hex>`: the copy being built, removed when the restore fails;
+ * - `.<name>.restore-journal.json`: written once every copy is complete and checked, removed after
+ *   the swap; while it exists, a restore has committed and the next run completes its swap.
+ */
+export const ASIDE_MARK = '.before-restore-';
+const SQLITE_SIDE_SUFFIXES = ['-wal', '-shm', '-journal'];
+
+/** YYYYMMDD-HHMMSS in local time, like backup names. */
+export function restoreStamp(date: Date): string {
+  const two = (value: number) => String(value).padStart(2, '0');
+  return (
+    `${date.getFullYear()}${two(date.getMonth() + 1)}${two(date.getDate())}-` +
+    `${two(date.getHours())}${two(date.getMinutes())}${two(date.getSeconds())}`
+  );
+}
+
+/**
+ * `<target>.before-restore-<stamp>`, or with -2, -3, … when taken. For a database, its SQLite
+ * side files move with it: those names must be free too (a rename would replace a file).
+ */
+export async function chooseAsidePath(target: string, now: Date, withSqliteSideFiles = false): Promise<string> {
+  const base = `${target}${ASIDE_MARK}${restoreStamp(now)}`;
+  for (let attempt = 1; ; attempt++) {
+    const candidate = attempt === 1 ? base : `${base}-${attempt}`;
+    const names = [candidate, ...(withSqliteSideFiles ? SQLITE_SIDE_SUFFIXES.map((suffix) => candidate + suffix) : [])];
+    if (!(await Promise.all(names.map(exists))).some(Boolean)) {
+      return candidate;
+    }
+  }
+}
+
+export function sqliteSidePaths(file: string): string[] {
+  return SQLITE_SIDE_SUFFIXES.map((suffix) => file + suffix);
+}
+
+/** A new name for the copy of `target` being built, beside it; carries this process's id. */
+export function temporaryPath(target: string): string {
+  return path.join(path.dirname(target), `.${path.basename(target)}.restore-${process.pid}-${randomBytes(4).toString('hex')}`);
+}
+
+/** The id of the process that made a temporary copy of `target`, when `name` is one. */
+export function temporaryOwner(target: string, name: string): number | undefined {
+  const prefix = `.${path.basename(target)}.restore-`;
+  if (!name.startsWith(prefix)) {
+    return undefined;
+  }
+  const match = /^(\d+)-[0-9a-f]+$/.exec(name.slice(prefix.length));
+  return match ? Number(match[1]) : undefined;
+}
+
+export function journalPath(environment: string): string {
+  return path.join(path.dirname(environment), `.${path.basename(environment)}.restore-journal.json`);
+}
+
+/** True for a name a restore uses for work in progress: never an environment or a backup to list. */
+export function isRestoreWorkName(name: string): boolean {
+  return /^\..+\.restore-(\d+-[0-9a-f]+|journal\.json(\.\d+\.tmp)?)$/.test(name);
+}
+
+export async function exists(file: string): Promise<boolean> {
+  try {
+    await fs.lstat(file);
+    return true;
+  } catch (error) {
+    if (errnoCode(error) === 'ENOENT' || errnoCode(error) === 'ENOTDIR') {
+      return false;
+    }
+    throw error;
+  }
+}
+
+/**
+ * Temporary copies and journals this process is working with now. A leftover carrying this
+ * process's id belongs to a running restore only when it is listed here (the extension host
+ * lives on after a restore fails).
+ */
+export const inUseHere = new Set<string>();
+
+/** True when a process with this id runs on this machine (a process of another user counts). */
+export function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return errnoCode(error) === 'EPERM';
+  }
+}

@@ -1,0 +1,107 @@
+import { promises as fs } from 'node:fs';
+import * as path from 'node:path';
+import { readUnshared } from './databaseCheck';
+import { readEnvironment } from './environment';
+import { EnvironmentChanges, changesSince, latestChange } from './environmentChanges';
+import { measureTree } from './fileTree';
+import { BackupManifest, readManifest } from './manifest';
+import { RestoreLeftover, findRestoreLeftovers } from './restoreLeftovers';
+import { chooseAsidePath } from './restoreLayout';
+import { RestoreTarget, externalDatabaseOf, inspectTarget, requireBackupFolder } from './restoreTarget';
+import { withReadOnlyDatabase } from './sqlite';
+
+export type { EnvironmentChanges } from './environmentChanges';
+
+/** What a restore would do, for a prompt to show before anything happens. */
+export interface RestorePlan {
+  backup: string;
+  environment: string;
+  /** 'hotcopy': made by this tool; 'trac-admin': a plain copy without metadata. */
+  backupKind: 'hotcopy' | 'trac-admin';
+  /** When the backup was made (ISO 8601): from its metadata, else its newest ticket or wiki change, else the folder's date. */
+  backupCreatedAt: string;
+  projectName?: string;
+  /** What is at the environment path now. */
+  target: RestoreTarget['state'];
+  /** The files and bytes now at the environment path, which would be moved aside. */
+  replaced: { files: number; bytes: number };
+  /** What the backup holds (its metadata file left out). */
+  restored: { files: number; bytes: number };
+  /** Where the current environment would be kept; null when nothing would be replaced. */
+  aside: string | null;
+  /** An external database the backup holds, restored to its own path. */
+  database: { file: string; exists: boolean; aside: string | null } | null;
+  /** Whether the current environment's database has ticket or wiki changes newer than the backup; undefined when unknown. */
+  changedSinceBackup?: EnvironmentChanges;
+  /** What killed restores left, which the restore will deal with first. */
+  leftovers: RestoreLeftover[];
+}
+
+/**
+ * Describes what restore(backup, environment) would do now, changing nothing: what it would
+ * replace and where that would be kept, the backup's date, and whether the environment changed
+ * after the backup. Whether Trac is running is detectLiveTrac's answer.
+ */
+export async function describeRestore(backupPath: string, environmentPath: string, options: { now?: Date } = {}): Promise<RestorePlan> {
+  const backup = path.resolve(backupPath);
+  const environment = path.resolve(environmentPath);
+  const now = options.now ?? new Date();
+  await requireBackupFolder(backup);
+  const manifest = await readManifest(backup);
+  const target = await inspectTarget(environment);
+  const replacing = target.state === 'environment' || target.state === 'other';
+  const external = externalDatabaseOf(manifest);
+  const externalExists = external ? await fs.lstat(external.file).then(() => true, () => false) : false;
+  const createdAt = await backupDate(backup, manifest);
+  const restored = manifest
+    ? { files: manifest.fileCount, bytes: manifest.bytes }
+    : await measureTree(backup);
+  return {
+    backup,
+    environment,
+    backupKind: manifest ? 'hotcopy' : 'trac-admin',
+    backupCreatedAt: createdAt.toISOString(),
+    projectName: manifest?.source.projectName ?? (await readEnvironment(backup)).name,
+    target: target.state,
+    replaced: replacing ? await measureTree(environment) : { files: 0, bytes: 0 },
+    restored,
+    aside: replacing ? await chooseAsidePath(environment, now) : null,
+    database: external
+      ? { file: external.file, exists: externalExists, aside: externalExists ? await chooseAsidePath(external.file, now, true) : null }
+      : null,
+    changedSinceBackup: replacing ? readChanges(external?.file ?? target.database, createdAt) : undefined,
+    leftovers: await findRestoreLeftovers(environment, [external?.file, target.database].filter((file): file is string => !!file)),
+  };
+}
+
+async function backupDate(backup: string, manifest: BackupManifest | undefined): Promise<Date> {
+  if (manifest) {
+    return new Date(manifest.createdAt);
+  }
+  const found = await readEnvironment(backup);
+  if (found.database?.kind === 'sqlite' && !found.database.external) {
+    try {
+      const latest = readUnshared(found.database.file, (db) => latestChange(db));
+      if (latest) {
+        return latest;
+      }
+    } catch {
+      // fall back to the folder's date
+    }
+  }
+  // trac-admin hotcopy gives the folder the environment's mtime: when it was made is its birth (or change) time.
+  const stats = await fs.stat(backup);
+  return new Date(stats.birthtimeMs > 0 ? stats.birthtimeMs : stats.ctimeMs);
+}
+
+function readChanges(databaseFile: string | undefined, since: Date): EnvironmentChanges | undefined {
+  if (!databaseFile) {
+    return undefined;
+  }
+  try {
+    // The live database: Trac may have it open, so no side file is ever removed here.
+    return withReadOnlyDatabase(databaseFile, (db) => changesSince(db, since));
+  } catch {
+    return undefined;
+  }
+}

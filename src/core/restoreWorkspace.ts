@@ -1,0 +1,66 @@
+import { promises as fs } from 'node:fs';
+import * as path from 'node:path';
+import { removeTree } from './fileTree';
+import { destinationError } from './fsErrors';
+import { inUseHere, temporaryPath } from './restoreLayout';
+
+/**
+ * The temporary folder and file a restore builds in, and the parent folders it had to make:
+ * all removed again unless kept (swapped in, or left for the next run to finish a swap).
+ */
+export class Workspace {
+  private readonly made: string[] = [];
+  /** [the deepest parent, the first folder mkdir made on the way to it]. */
+  private readonly madeParents: Array<[string, string]> = [];
+  private kept = false;
+
+  async folder(target: string): Promise<string> {
+    const temp = await this.reserve(target);
+    await fs.mkdir(temp, { mode: 0o700 }).catch((error) => {
+      throw destinationError(error, path.dirname(target));
+    });
+    return temp;
+  }
+
+  async file(target: string): Promise<string> {
+    return this.reserve(target);
+  }
+
+  keep(): void {
+    this.kept = true;
+  }
+
+  async discard(): Promise<void> {
+    for (const made of this.made) {
+      if (!this.kept) {
+        await removeTree(made).catch(() => undefined);
+      }
+      inUseHere.delete(made);
+    }
+    if (this.kept) {
+      return;
+    }
+    for (const [deepest, first] of this.madeParents.reverse()) {
+      // Only empty folders go: anything another process put there meanwhile stays.
+      for (let dir = deepest; dir.startsWith(first); dir = path.dirname(dir)) {
+        if (!(await fs.rmdir(dir).then(() => true, () => false))) {
+          break;
+        }
+      }
+    }
+  }
+
+  private async reserve(target: string): Promise<string> {
+    const parent = path.dirname(target);
+    const firstMade = await fs.mkdir(parent, { recursive: true }).catch((error) => {
+      throw destinationError(error, parent);
+    });
+    if (firstMade) {
+      this.madeParents.push([parent, firstMade]);
+    }
+    const temp = temporaryPath(target);
+    this.made.push(temp);
+    inUseHere.add(temp);
+    return temp;
+  }
+}

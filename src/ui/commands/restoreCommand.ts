@@ -1,0 +1,77 @@
+import * as vscode from 'vscode';
+import { formatBytes, formatDuration } from '../../core/format';
+import { detectLiveTrac } from '../../core/liveTrac';
+import { RestoreResult, restore } from '../../core/restore';
+import { describeRestore } from '../../core/restorePlan';
+import { registerCommand } from '../commandRunner';
+import { EnvironmentRegistry, ListedEnvironment } from '../environmentRegistry';
+import { pickBackup } from '../pickBackup';
+import { abortSignalFor, notificationProgress } from '../progressReporter';
+import { restorePrompt } from '../restorePrompt';
+
+const REVEAL_KEPT = 'Reveal Previous Environment';
+/** Checking the backup and the copy each read every byte once, as the copy does. */
+const RESTORE_WEIGHTS = { check: 1, recover: 0, copy: 1, verify: 1, swap: 0 };
+
+/** "Trac: Restore Backup…": asks first, keeps what was there, swaps the backup in whole. */
+export function registerRestoreCommand(registry: EnvironmentRegistry, log: vscode.LogOutputChannel): vscode.Disposable {
+  return registerCommand('tracBackup.backup.restore', log, async (node?: unknown) => {
+    const chosen = await pickBackup(registry, node, 'Restore');
+    if (!chosen) {
+      return undefined;
+    }
+    return restoreWithPrompt(registry, log, chosen.listed, chosen.backup);
+  });
+}
+
+/** Shows the prompt and, when the user says Restore, restores with progress. Shared with archive restores. */
+export async function restoreWithPrompt(
+  registry: EnvironmentRegistry,
+  log: vscode.LogOutputChannel,
+  listed: ListedEnvironment,
+  backup: string,
+  shownAs: string = backup,
+): Promise<RestoreResult | undefined> {
+  const environment = listed.environment;
+  const plan = { ...(await describeRestore(backup, environment.path)), backup: shownAs };
+  const live = plan.aside ? await detectLiveTrac(environment.path) : undefined;
+  const prompt = restorePrompt(plan, environment.name, live);
+  const confirm: vscode.MessageItem = { title: prompt.confirm };
+  const cancel: vscode.MessageItem = { title: 'Cancel', isCloseAffordance: true };
+  const answer = await vscode.window.showWarningMessage(prompt.message, { modal: true, detail: prompt.detail }, confirm, cancel);
+  if (answer !== confirm) {
+    log.info(`Restore of ${environment.path} from ${backup}: cancelled at the prompt`);
+    return undefined;
+  }
+
+  log.info(`Restoring ${environment.path} from ${backup}${live?.running ? ' although Trac seems to be running' : ''}`);
+  const result = await vscode.window.withProgress(
+    { location: vscode.ProgressLocation.Notification, title: `Restoring ${environment.name}`, cancellable: true },
+    async (progress, token) => {
+      const abort = abortSignalFor(token);
+      try {
+        return await restore(backup, environment.path, {
+          replace: true,
+          force: live?.running === true,
+          signal: abort.signal,
+          onProgress: notificationProgress(progress, RESTORE_WEIGHTS),
+        });
+      } finally {
+        abort.dispose();
+      }
+    },
+  );
+  for (const warning of result.warnings) {
+    log.warn(warning);
+  }
+  await registry.refresh();
+  const kept = result.aside ? ` The previous environment is kept at ${result.aside}.` : '';
+  const summary = `Restored ${environment.name} (${formatBytes(result.bytes)} in ${result.files} files, ${formatDuration(result.durationMs)}).${kept}`;
+  log.info(summary);
+  void vscode.window.showInformationMessage(summary, ...(result.aside ? [REVEAL_KEPT] : [])).then((choice) => {
+    if (choice === REVEAL_KEPT && result.aside) {
+      void vscode.commands.executeCommand('revealFileInOS', vscode.Uri.file(result.aside));
+    }
+  });
+  return result;
+}

@@ -1,0 +1,142 @@
+// A backup's life in the tree, as a person lives it: verify it from its row, restore it through
+// the prompt (Cancel first, then Restore), and delete it through the prompt.
+import assert from 'node:assert/strict';
+import { promises as fs } from 'node:fs';
+import * as path from 'node:path';
+import { after, before, test } from 'node:test';
+import {
+  clickContextMenu,
+  clickDialogButton,
+  dialogText,
+  notification,
+  openViewContainer,
+  openWorkbench,
+  runCommand,
+  screenshot,
+  screenshotOnFailure,
+  treeRow,
+  treeRows,
+  viewPane,
+} from '../harness/workbench.mjs';
+
+const LABEL = 'Populated Project';
+
+let session;
+let env;
+let pane;
+before(async () => {
+  session = await openWorkbench({ fixtures: ['trac-1.6-populated'], settings: { 'tracBackup.verifyAfterBackup': false } });
+  env = path.join(session.workspace, 'trac-1.6-populated');
+  const { page } = session;
+  await openViewContainer(page, 'Trac');
+  pane = viewPane(page, 'Environments');
+  await treeRow(pane, LABEL).waitFor();
+  await runCommand(page, 'Trac: Back Up Environment');
+  await notification(page, `Backed up ${LABEL}`).waitFor({ timeout: 60_000 });
+  await runCommand(page, 'Notifications: Clear All Notifications');
+  await treeRow(pane, LABEL).click();
+  await treeRows(pane, 3).first().waitFor();
+});
+after(async () => {
+  await session?.close();
+});
+
+/** The row of the backup made in before(), not the copy a restore keeps. */
+const backupRow = () => pane.locator('.monaco-list-row[aria-level="3"]', { hasNotText: 'kept before restore' }).first();
+
+test('Verify Backup from the row shows the result on the row', async () => {
+  const { page } = session;
+  await screenshotOnFailure(page, 'verify-from-tree', async () => {
+    assert.doesNotMatch(await backupRow().innerText(), /verified/);
+    await clickContextMenu(page, backupRow(), 'Verify Backup');
+    await notification(page, 'verified').waitFor({ timeout: 60_000 });
+    await pane.locator('.monaco-list-row[aria-level="3"]', { hasText: 'verified' }).waitFor();
+    assert.equal(await backupRow().locator('.codicon-pass').count(), 1, 'the row has no passed icon');
+    await screenshot(page, 'verify-from-tree');
+    await runCommand(page, 'Notifications: Clear All Notifications');
+  });
+});
+
+test('Export as Archive… from the row saves a .tar.gz where the save dialog says', async () => {
+  const { page } = session;
+  await screenshotOnFailure(page, 'export-archive', async () => {
+    const rowText = await backupRow().innerText();
+    await clickContextMenu(page, backupRow(), 'Export as Archive…');
+    // code-server's save dialog is VS Code's own: a path box, proposing <backup>.tar.gz.
+    const input = page.locator('.quick-input-widget .quick-input-box input');
+    await input.waitFor();
+    // The box shows the folder first, then fills in the proposed name.
+    await page.waitForFunction((box) => box.value.endsWith('.tar.gz'), await input.elementHandle());
+    assert.match(await input.inputValue(), /trac-1\.6-populated-\d{8}-\d{6}\.tar\.gz$/);
+    await screenshot(page, 'export-archive-dialog');
+    await page.keyboard.press('Enter');
+    await notification(page, 'Exported').waitFor({ timeout: 60_000 });
+    const archives = (await fs.readdir(`${env}-backups`)).filter((name) => name.endsWith('.tar.gz'));
+    assert.equal(archives.length, 1, 'no archive in the backup folder');
+    assert.ok((await fs.stat(path.join(`${env}-backups`, archives[0]))).size > 10_000);
+    assert.equal(await backupRow().innerText(), rowText, 'the archive changed the backup rows');
+    await screenshot(page, 'export-archive-done');
+    await runCommand(page, 'Notifications: Clear All Notifications');
+  });
+});
+
+test('Restore from the row asks first: Cancel changes nothing, Restore swaps the backup in and keeps the old one', async () => {
+  const { page } = session;
+  await screenshotOnFailure(page, 'restore-prompt', async () => {
+    // A change after the backup, which the prompt must mention and the restore must undo.
+    const ini = path.join(env, 'conf', 'trac.ini');
+    await fs.appendFile(ini, '\n# edited after the backup\n');
+    const edited = await fs.readFile(ini, 'utf8');
+
+    await clickContextMenu(page, backupRow(), 'Restore Backup…');
+    const text = await dialogText(page, `Restore ${LABEL}`);
+    assert.match(text, new RegExp(`Environment: ${env.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`));
+    assert.match(text, /This replaces the \d+ files \([\d.]+ [KM]B\) there now/);
+    assert.match(text, /kept, not deleted, as .*trac-1\.6-populated\.before-restore-\d{8}-\d{6}/);
+    await screenshot(page, 'restore-prompt');
+    await clickDialogButton(page, 'Cancel', `Restore ${LABEL}`);
+    assert.equal(await fs.readFile(ini, 'utf8'), edited, 'Cancel changed the environment');
+    assert.deepEqual((await fs.readdir(session.workspace)).filter((name) => name.includes('before-restore')), []);
+
+    await clickContextMenu(page, backupRow(), 'Restore Backup…');
+    await clickDialogButton(page, 'Restore', `Restore ${LABEL}`);
+    const done = notification(page, `Restored ${LABEL}`);
+    await done.waitFor({ timeout: 60_000 });
+    assert.match(await done.innerText(), /previous environment is kept at/);
+    await screenshot(page, 'restore-done');
+    assert.doesNotMatch(await fs.readFile(ini, 'utf8'), /edited after the backup/, 'the restore did not bring the backup back');
+    const kept = (await fs.readdir(session.workspace)).filter((name) => name.startsWith('trac-1.6-populated.before-restore-'));
+    assert.equal(kept.length, 1, 'the previous environment was not kept');
+    assert.match(await fs.readFile(path.join(session.workspace, kept[0], 'conf', 'trac.ini'), 'utf8'), /edited after the backup/);
+    await treeRow(pane, LABEL).waitFor();
+    await pane.locator('.monaco-list-row[aria-level="3"]', { hasText: 'kept before restore' }).waitFor();
+    await screenshot(page, 'restore-kept-in-tree');
+    await runCommand(page, 'Notifications: Clear All Notifications');
+  });
+});
+
+test('Delete Backup asks first, then removes only that backup', async () => {
+  const { page } = session;
+  await screenshotOnFailure(page, 'delete-prompt', async () => {
+    const backups = `${env}-backups`;
+    const folders = async () => (await fs.readdir(backups)).filter((entry) => !entry.endsWith('.tar.gz'));
+    const [name] = await folders();
+    await clickContextMenu(page, backupRow(), 'Delete Backup');
+    const text = await dialogText(page, 'Delete the backup');
+    assert.match(text, new RegExp(name));
+    assert.match(text, /trash/);
+    await screenshot(page, 'delete-prompt');
+    await clickDialogButton(page, 'Cancel', 'Delete the backup');
+    assert.deepEqual(await folders(), [name], 'Cancel deleted something');
+
+    const rowLabel = await backupRow().locator('.label-name').innerText();
+    await clickContextMenu(page, backupRow(), 'Delete Backup');
+    await clickDialogButton(page, 'Delete', 'Delete the backup');
+    await treeRow(pane, rowLabel).waitFor({ state: 'detached' });
+    assert.deepEqual(await folders(), [], 'the backup is still there');
+    await fs.access(path.join(env, 'VERSION'));
+    // The copy the restore kept is another row: it stays.
+    await pane.locator('.monaco-list-row[aria-level="3"]', { hasText: 'kept before restore' }).waitFor();
+    await screenshot(page, 'delete-done');
+  });
+});
