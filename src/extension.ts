@@ -1,6 +1,10 @@
 import * as vscode from 'vscode';
 import { TracBackupApi, createApi } from './api';
+import { overrideScheduleInterval } from './core/scheduler';
+import { BackupStatusBar } from './ui/backupStatusBar';
 import { registerArchiveCommands } from './ui/commands/archiveCommands';
+import { registerPruneCommand } from './ui/commands/pruneCommand';
+import { ScheduledBackups } from './ui/scheduledBackups';
 import { registerBackupCommand } from './ui/commands/backupCommand';
 import { registerDeleteCommand } from './ui/commands/deleteCommand';
 import { registerRestoreCommand } from './ui/commands/restoreCommand';
@@ -29,8 +33,21 @@ export function activate(context: vscode.ExtensionContext): TracBackupApi {
     ...registerArchiveCommands(registry, log),
   );
 
+  const testInterval = Number(process.env.TRAC_BACKUP_SCHEDULE_INTERVAL_MS);
+  if (testInterval > 0) {
+    overrideScheduleInterval(testInterval); // end-to-end tests of the schedule
+  }
+  const scheduled: ScheduledBackups = new ScheduledBackups(registry, statuses, log, () => statusBar);
+  const statusBar = new BackupStatusBar(registry, (environment) => scheduled.scheduler.checkedUnchangedAt(environment));
+  context.subscriptions.push(scheduled, statusBar, registerPruneCommand(registry, log));
+
   log.info(`Trac Backup ${context.extension.packageJSON.version} activated in VS Code ${vscode.version}`);
-  const ready = registry.refresh();
+  const ready = registry.refresh().then(() => {
+    if (vscode.workspace.isTrusted) {
+      void scheduled.start();
+    }
+  });
+  context.subscriptions.push(vscode.workspace.onDidGrantWorkspaceTrust(() => void scheduled.start()));
   return createApi(registry, statuses, ready);
 }
 

@@ -10,6 +10,20 @@ export const SCHEDULE_INTERVAL_MS: Readonly<Record<Exclude<BackupSchedule, 'off'
   weekly: 7 * 24 * HOUR_MS,
 };
 
+let intervalOverrideMs: number | undefined;
+
+/**
+ * Makes every schedule's interval `ms` (undefined: back to the real ones). For end-to-end tests,
+ * which cannot wait an hour: the extension sets it from TRAC_BACKUP_SCHEDULE_INTERVAL_MS.
+ */
+export function overrideScheduleInterval(ms: number | undefined): void {
+  intervalOverrideMs = ms;
+}
+
+export function scheduleIntervalMs(schedule: Exclude<BackupSchedule, 'off'>): number {
+  return intervalOverrideMs ?? SCHEDULE_INTERVAL_MS[schedule];
+}
+
 /**
  * When the next backup is due: one interval after the last one; at once (`now`) when there is
  * none; never (undefined) when the schedule is off. A time in the past means overdue.
@@ -18,7 +32,7 @@ export function nextDue(lastBackupAt: Date | undefined, schedule: BackupSchedule
   if (schedule === 'off') {
     return undefined;
   }
-  return lastBackupAt ? new Date(lastBackupAt.getTime() + SCHEDULE_INTERVAL_MS[schedule]) : now;
+  return lastBackupAt ? new Date(lastBackupAt.getTime() + scheduleIntervalMs(schedule)) : now;
 }
 
 /**
@@ -30,7 +44,7 @@ export function isOverdue(lastBackupAt: Date | undefined, schedule: BackupSchedu
   if (schedule === 'off') {
     return false;
   }
-  const interval = SCHEDULE_INTERVAL_MS[schedule];
+  const interval = scheduleIntervalMs(schedule);
   return !lastBackupAt || now.getTime() - lastBackupAt.getTime() > interval * 1.1;
 }
 
@@ -216,7 +230,7 @@ export class BackupScheduler {
     if (!due || !failed || schedule === 'off') {
       return due;
     }
-    const retry = Math.min(this.options.retryMs ?? HOUR_MS, SCHEDULE_INTERVAL_MS[schedule]);
+    const retry = Math.min(this.options.retryMs ?? HOUR_MS, scheduleIntervalMs(schedule));
     return new Date(Math.max(due.getTime(), failed.getTime() + retry));
   }
 

@@ -2,6 +2,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { BackupInfo, defaultBackupFolder, listBackups } from '../core/backupCatalog';
 import { FoundEnvironment, discoverEnvironments } from '../core/discovery';
+import { backupsDiskUsage } from '../core/diskUsage';
 import { TracEnvironment, readEnvironment } from '../core/environment';
 import { EnvironmentDetails, readEnvironmentDetails } from '../core/environmentDetails';
 import { describeError } from '../core/errors';
@@ -19,6 +20,8 @@ export interface ListedEnvironment {
   /** Where this environment's backups go, and those found there, newest first. */
   backupFolder: string;
   backups: BackupInfo[];
+  /** Disk used by all its backups, files shared through hard links counted once. */
+  backupsDiskBytes?: number;
 }
 
 const HIDDEN_KEY = 'tracBackup.hiddenEnvironments';
@@ -40,6 +43,7 @@ export class EnvironmentRegistry implements vscode.Disposable {
   private outsideWatchers: vscode.Disposable[] = [];
   private watchedOutside = '';
   private bindingWarned = false;
+  private signature = '';
   private readonly disposables: vscode.Disposable[] = [];
 
   constructor(
@@ -113,10 +117,10 @@ export class EnvironmentRegistry implements vscode.Disposable {
   }
 
   private fileChanged(uri: vscode.Uri): void {
-    // Backups, restores, archives and exports build in hidden work folders and files, whose
-    // every VERSION and trac.ini would otherwise refresh the list again and again.
+    // Backups, restores and archive extractions build in hidden work folders, whose every VERSION
+    // and trac.ini would otherwise refresh the list again and again; archives are never listed.
     const inWorkFolder = uri.fsPath.split(/[\\/]/).some(
-      (segment) => isTemporaryBackupName(segment) || isRestoreWorkName(segment) || /^\..+\.new-[0-9a-f]+\.tar\.gz$/.test(segment),
+      (segment) => isTemporaryBackupName(segment) || isRestoreWorkName(segment) || /\.(tar\.gz|tgz)$/.test(segment),
     );
     if (!inWorkFolder) {
       this.scheduleRefresh(`${uri.fsPath} changed`);
@@ -155,6 +159,13 @@ export class EnvironmentRegistry implements vscode.Disposable {
         (this.listed.length ? `: ${this.listed.map((entry) => entry.environment.path).join(', ')}` : ''),
     );
     this.warnIfBindingUnavailable();
+    // Rebuilding the tree when nothing it shows changed would make its rows flicker, and a row
+    // rebuilt under an open context menu reaches the command as no row at all.
+    const signature = JSON.stringify(this.listed, (key, value) => (key === 'config' ? undefined : value));
+    if (signature === this.signature) {
+      return;
+    }
+    this.signature = signature;
     for (const entry of this.listed.filter((listed) => listed.problems.length)) {
       this.log.warn(`${entry.environment.path}: ${entry.problems.join(' ')}`);
     }
@@ -175,6 +186,9 @@ export class EnvironmentRegistry implements vscode.Disposable {
       const keptAside = `${path.basename(environment.path)}${ASIDE_MARK}`;
       const kept = await listBackups(path.dirname(environment.path), (name) => name.startsWith(keptAside));
       listed.backups = [...made, ...kept].sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime());
+      if (listed.backups.length) {
+        listed.backupsDiskBytes = (await backupsDiskUsage(listed.backups.map((backup) => backup.path))).totalBytes;
+      }
     } catch (error) {
       this.log.warn(`Listing the backups in ${backupFolder}: ${describeError(error)}`);
     }

@@ -9,6 +9,8 @@ import { VerifyStatus, VerifyStatusStore } from './verifyStatus';
 
 export const VIEW_ID = 'tracBackup.environments';
 
+const AGE_REFRESH_MS = 60_000;
+
 /** contextValue of environment rows; package.json menus match on these prefixes. */
 export const ENVIRONMENT_CONTEXT = { ok: 'tracEnvironment.ok', broken: 'tracEnvironment.broken' } as const;
 
@@ -61,9 +63,12 @@ export class EnvironmentTreeProvider implements vscode.TreeDataProvider<TreeNode
     private readonly registry: EnvironmentRegistry,
     private readonly statuses: VerifyStatusStore,
   ) {
+    // Ages ("5 minutes ago") grow while nothing changes on disk.
+    const ages = setInterval(() => this.changed.fire(undefined), AGE_REFRESH_MS);
     this.subscription = vscode.Disposable.from(
       registry.onDidChange(() => this.changed.fire(undefined)),
       statuses.onDidChange(() => this.changed.fire(undefined)),
+      { dispose: () => clearInterval(ages) },
     );
   }
 
@@ -145,7 +150,8 @@ function backupsGroupItem(listed: ListedEnvironment): vscode.TreeItem {
   const { backups } = listed;
   const item = new vscode.TreeItem('Backups', vscode.TreeItemCollapsibleState.Expanded);
   item.id = `backups:${listed.environment.path}`;
-  item.description = `${backups.length} · newest ${formatAge(backups[0].createdAt)}`;
+  const disk = listed.backupsDiskBytes !== undefined ? ` · ${formatBytes(listed.backupsDiskBytes)} on disk` : '';
+  item.description = `${backups.length} · newest ${formatAge(backups[0].createdAt)}${disk}`;
   item.tooltip = `Backups in ${listed.backupFolder}`;
   item.iconPath = new vscode.ThemeIcon('history');
   item.contextValue = 'tracBackups';
@@ -157,7 +163,8 @@ export function backupItem(backup: BackupInfo, status: VerifyStatus | undefined)
   item.id = `backup:${backup.path}`;
   const verified = status ? (status.ok ? 'verified' : `${status.problems} problem${status.problems === 1 ? '' : 's'}`) : undefined;
   const kept = isKeptByRestore(backup) ? 'kept before restore' : undefined;
-  item.description = [formatBytes(backup.bytes), formatAge(backup.createdAt), kept, verified].filter(Boolean).join(' · ');
+  const incremental = backup.incremental ? `incremental, ${formatBytes(backup.copiedBytes ?? 0)} new` : undefined;
+  item.description = [formatBytes(backup.bytes), formatAge(backup.createdAt), kept, incremental, verified].filter(Boolean).join(' · ');
   item.resourceUri = vscode.Uri.file(backup.path);
   item.contextValue = BACKUP_CONTEXT;
   item.iconPath = backup.problem
@@ -181,6 +188,11 @@ export function backupItem(backup: BackupInfo, status: VerifyStatus | undefined)
   }
   if (backup.databaseIncluded === false) {
     lines.push('Made without the database (--no-database).');
+  }
+  if (backup.incremental) {
+    lines.push(
+      `Incremental: ${formatBytes(backup.copiedBytes ?? 0)} of new data; ${formatBytes(backup.linkedBytes ?? 0)} shared with the backup before it through hard links.`,
+    );
   }
   if (backup.lockMs !== undefined) {
     lines.push(`Trac's writers were held for ${formatDuration(backup.lockMs)}.`);

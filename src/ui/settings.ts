@@ -1,5 +1,7 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
+import { RetentionPolicy } from '../core/retention';
+import { BackupSchedule } from '../core/scheduler';
 
 export const SECTION = 'tracBackup';
 
@@ -28,6 +30,9 @@ function readPaths(key: string): string[] {
 export const settings = {
   environments: (): string[] => readPaths('environments'),
   environmentParents: (): string[] => readPaths('environmentParents'),
+  incremental: (): boolean => vscode.workspace.getConfiguration(SECTION).get<boolean>('incremental', true),
+  schedule: (): BackupSchedule => vscode.workspace.getConfiguration(SECTION).get<BackupSchedule>('schedule', 'off'),
+  retention: (): RetentionPolicy => vscode.workspace.getConfiguration(SECTION).get<RetentionPolicy>('retention', {}),
   verifyAfterBackup: (): boolean => vscode.workspace.getConfiguration(SECTION).get<boolean>('verifyAfterBackup', true),
   searchDepth: (): number => vscode.workspace.getConfiguration(SECTION).get<number>('searchDepth', 3),
   /** The configured backup folder, absolute, or undefined for "beside each environment". */

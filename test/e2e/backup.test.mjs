@@ -28,7 +28,8 @@ let session;
 let env;
 let backups;
 before(async () => {
-  session = await openWorkbench({ fixtures: ['trac-1.6-populated'] });
+  // Full copies: an incremental second backup would link everything and finish before Cancel.
+  session = await openWorkbench({ fixtures: ['trac-1.6-populated'], settings: { 'tracBackup.incremental': false } });
   env = path.join(session.workspace, 'trac-1.6-populated');
   backups = `${env}-backups`;
   const extra = path.join(env, 'files', 'attachments', 'ticket', 'e2e', 'large');

@@ -87,6 +87,9 @@ test('Restore from the row asks first: Cancel changes nothing, Restore swaps the
     const ini = path.join(env, 'conf', 'trac.ini');
     await fs.appendFile(ini, '\n# edited after the backup\n');
     const edited = await fs.readFile(ini, 'utf8');
+    // The edit refreshes the tree (300 ms after the file event): a row rebuilt under an open
+    // context menu would reach the command as no row at all, as it would for a person.
+    await new Promise((resolve) => setTimeout(resolve, 2000));
 
     await clickContextMenu(page, backupRow(), 'Restore Backup…');
     const text = await dialogText(page, `Restore ${LABEL}`);

@@ -52,6 +52,31 @@ describe('Trac: Back Up Environment', () => {
     assert.equal((await api.listBackups(env)).length, 3);
   });
 
+  it('Prune Backups… deletes nothing when its prompt is not answered', async () => {
+    await vscode.workspace.getConfiguration('tracBackup').update('retention', { keepLast: 1 }, vscode.ConfigurationTarget.Workspace);
+    try {
+      const before = (await api.listBackups(env)).map((row) => row.path);
+      assert.ok(before.length > 1);
+      await vscode.commands.executeCommand('tracBackup.backup.prune', vscode.Uri.file(env));
+      assert.deepEqual((await api.listBackups(env)).map((row) => row.path), before);
+    } finally {
+      await vscode.workspace.getConfiguration('tracBackup').update('retention', undefined, vscode.ConfigurationTarget.Workspace);
+    }
+  });
+
+  it('links unchanged files to the newest verified backup (tracBackup.incremental) and says so on the row', async () => {
+    const result = await vscode.commands.executeCommand<BackupResult & { incremental: boolean; linkedFiles: number; copiedFiles: number }>(
+      'tracBackup.environment.backup',
+      vscode.Uri.file(env),
+    );
+    assert.ok(result, 'the backup failed');
+    assert.equal(result.incremental, true);
+    assert.ok(result.linkedFiles >= 40, `only ${result.linkedFiles} files were linked`);
+    const [row] = await api.listBackups(env);
+    assert.equal(row.path, result.dest);
+    assert.match(row.description, /incremental, [\d.]+ (B|KB|MB) new/);
+  });
+
   it('does not list its backups as environments', async () => {
     const rows = await rowsWhen(api, bothFixturesListed, 'both fixtures should be listed');
     assert.ok(!rows.some((row) => row.path.startsWith(backups)), 'a backup is listed as an environment');

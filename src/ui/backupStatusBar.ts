@@ -1,0 +1,82 @@
+import * as vscode from 'vscode';
+import { formatAge } from '../core/format';
+import { ASIDE_MARK } from '../core/restoreLayout';
+import { isOverdue } from '../core/scheduler';
+import { EnvironmentRegistry, ListedEnvironment } from './environmentRegistry';
+import { PhaseProgress } from './progressReporter';
+import { settings } from './settings';
+
+const AGE_REFRESH_MS = 60_000;
+
+/** The newest backup a person made or the schedule made (not a copy a restore kept). */
+export function newestBackupOf(listed: ListedEnvironment) {
+  return listed.backups.find((backup) => !backup.name.includes(ASIDE_MARK) && !backup.problem);
+}
+
+/**
+ * "$(history) Trac: 5 minutes ago": the age of the newest backup of the workspace's environments,
+ * on a warning background when one is older than the schedule allows; while a scheduled backup
+ * runs, its progress instead, so that it never interrupts with a notification.
+ */
+export class BackupStatusBar implements vscode.Disposable {
+  private readonly item = vscode.window.createStatusBarItem('tracBackup.status', vscode.StatusBarAlignment.Left, 10);
+  private readonly timer = setInterval(() => this.update(), AGE_REFRESH_MS);
+  private readonly subscription: vscode.Disposable;
+  private running: string | undefined;
+
+  constructor(
+    private readonly registry: EnvironmentRegistry,
+    private readonly checkedUnchangedAt: (environment: string) => Date | undefined,
+  ) {
+    this.item.name = 'Trac Backup';
+    this.item.command = 'tracBackup.environments.focus';
+    this.subscription = registry.onDidChange(() => this.update());
+  }
+
+  showProgress(environmentName: string, event: PhaseProgress): void {
+    const percent = event.bytesTotal > 0 ? ` ${Math.min(99, Math.floor((100 * event.bytesDone) / event.bytesTotal))}%` : '';
+    this.running = `$(sync~spin) Trac: backing up ${environmentName}${percent}`;
+    this.update();
+  }
+
+  doneRunning(): void {
+    this.running = undefined;
+    this.update();
+  }
+
+  update(): void {
+    const environments = this.registry.environments.filter((listed) => listed.problems.length === 0);
+    if (environments.length === 0) {
+      this.item.hide();
+      return;
+    }
+    const now = new Date();
+    const schedule = settings.schedule();
+    const lines: string[] = [];
+    let newest: Date | undefined;
+    let overdue = false;
+    for (const listed of environments) {
+      const backup = newestBackupOf(listed);
+      const checked = this.checkedUnchangedAt(listed.environment.path);
+      const last = [backup?.createdAt, checked].filter((date): date is Date => !!date).sort((a, b) => b.getTime() - a.getTime())[0];
+      if (isOverdue(last, schedule, now)) {
+        overdue = true;
+      }
+      if (backup && (!newest || backup.createdAt > newest)) {
+        newest = backup.createdAt;
+      }
+      lines.push(`${listed.environment.name}: ${backup ? `backed up ${formatAge(backup.createdAt, now)}` : 'no backup yet'}`);
+    }
+    this.item.text = this.running ?? `$(history) Trac: ${newest ? formatAge(newest, now) : 'no backup'}`;
+    this.item.backgroundColor = overdue && !this.running ? new vscode.ThemeColor('statusBarItem.warningBackground') : undefined;
+    const scheduleLine = schedule === 'off' ? 'Scheduled backups are off (tracBackup.schedule).' : `Backed up ${schedule} while VS Code is open.`;
+    this.item.tooltip = [...lines, '', scheduleLine, ...(overdue ? ['A backup is older than the schedule allows.'] : [])].join('\n');
+    this.item.show();
+  }
+
+  dispose(): void {
+    clearInterval(this.timer);
+    this.subscription.dispose();
+    this.item.dispose();
+  }
+}

@@ -1,0 +1,69 @@
+import * as vscode from 'vscode';
+import { formatBytes } from '../../core/format';
+import { PruneResult, pruneBackups } from '../../core/prune';
+import { checkRetentionPolicy, hasRetentionRule } from '../../core/retention';
+import { registerCommand } from '../commandRunner';
+import { EnvironmentRegistry } from '../environmentRegistry';
+import { pickEnvironment } from '../pickEnvironment';
+import { settings } from '../settings';
+
+const PRUNE = 'Delete Them';
+const OPEN_SETTING = 'Open Retention Setting';
+const SHOWN_PER_LIST = 12;
+
+/** "Trac: Prune Backups…": shows exactly which backups go and which stay, deletes after confirmation. */
+export function registerPruneCommand(registry: EnvironmentRegistry, log: vscode.LogOutputChannel): vscode.Disposable {
+  return registerCommand('tracBackup.backup.prune', log, async (node?: unknown) => {
+    const listed = await pickEnvironment(registry, node, 'Prune the backups of which Trac environment?');
+    if (!listed) {
+      return undefined;
+    }
+    const policy = settings.retention();
+    checkRetentionPolicy(policy);
+    if (!hasRetentionRule(policy)) {
+      const choice = await vscode.window.showInformationMessage(
+        'No retention rule is set, so every backup is kept. Set keepLast, keepDaily, keepWeekly or keepMonthly in the tracBackup.retention setting.',
+        OPEN_SETTING,
+      );
+      if (choice === OPEN_SETTING) {
+        await vscode.commands.executeCommand('workbench.action.openSettings', 'tracBackup.retention');
+      }
+      return undefined;
+    }
+    const options = { environment: listed.environment.path };
+    const plan = await pruneBackups(listed.backupFolder, policy, { ...options, dryRun: true });
+    if (plan.remove.length === 0) {
+      void vscode.window.showInformationMessage(`Every backup of ${listed.environment.name} is kept by the retention rules: nothing to prune.`);
+      return plan;
+    }
+    const confirm: vscode.MessageItem = { title: PRUNE };
+    const answer = await vscode.window.showWarningMessage(
+      `Delete ${plan.remove.length} of the ${plan.remove.length + plan.keep.length} backups of ${listed.environment.name}?`,
+      { modal: true, detail: describePlan(plan) },
+      confirm,
+      { title: 'Cancel', isCloseAffordance: true },
+    );
+    if (answer !== confirm) {
+      return undefined;
+    }
+    const result = await pruneBackups(listed.backupFolder, policy, { ...options, confirmed: plan.remove.map((entry) => entry.backup.path) });
+    await registry.refresh();
+    log.info(`Pruned ${listed.backupFolder}: removed ${result.removed.join(', ') || 'nothing'}`);
+    if (result.failed.length) {
+      throw new Error(`Could not delete ${result.failed.map((entry) => `${entry.path} (${entry.error})`).join('; ')}`);
+    }
+    void vscode.window.showInformationMessage(`Deleted ${result.removed.length} backups of ${listed.environment.name}; ${result.keep.length} kept.`);
+    return result;
+  });
+}
+
+/** Both lists, each backup with its date, size and reasons, as the prompt shows them. */
+export function describePlan(plan: PruneResult): string {
+  const line = (entry: PruneResult['keep'][number]) =>
+    `  ${entry.backup.name} — ${entry.backup.createdAt.toLocaleString()} — ${formatBytes(entry.backup.bytes)}: ${entry.reasons.join('; ')}`;
+  const list = (entries: PruneResult['keep']) => [
+    ...entries.slice(0, SHOWN_PER_LIST).map(line),
+    ...(entries.length > SHOWN_PER_LIST ? [`  … and ${entries.length - SHOWN_PER_LIST} more`] : []),
+  ];
+  return [`Will be deleted (${plan.remove.length}):`, ...list(plan.remove), '', `Will stay (${plan.keep.length}):`, ...list(plan.keep)].join('\n');
+}
