@@ -7,7 +7,7 @@ import { createGzip } from 'node:zlib';
 import { isInside, realpathAllowingMissing } from './backupDestination';
 import { whyNotAnEnvironment } from './environment';
 import { CancelledError, TracBackupError, errnoCode, isCancelled } from './errors';
-import { walkTree } from './fileTree';
+import { walkTree, pathExists } from './fileTree';
 import { destinationError, unwritableDestination } from './fsErrors';
 import { tarStream } from './tarWriter';
 
@@ -117,7 +117,7 @@ async function checkExport(backup: string, archive: string): Promise<void> {
       archive,
     );
   }
-  if (await exists(archive)) {
+  if (await pathExists(archive)) {
     throw existingArchiveError(archive);
   }
 }
@@ -173,7 +173,7 @@ async function publishFile(temp: string, archive: string): Promise<void> {
     if (!['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS', 'EMLINK', 'EXDEV'].includes(errnoCode(error) ?? '')) {
       throw error;
     }
-    if (await exists(archive)) {
+    if (await pathExists(archive)) {
       throw existingArchiveError(archive);
     }
     await fs.rename(temp, archive);
@@ -182,14 +182,3 @@ async function publishFile(temp: string, archive: string): Promise<void> {
   await fs.rm(temp, { force: true }).catch(() => undefined);
 }
 
-async function exists(file: string): Promise<boolean> {
-  try {
-    await fs.lstat(file);
-    return true;
-  } catch (error) {
-    if (errnoCode(error) === 'ENOENT' || errnoCode(error) === 'ENOTDIR') {
-      return false;
-    }
-    throw error;
-  }
-}

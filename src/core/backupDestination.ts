@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
+import { pathExists } from './fileTree';
 import { TracBackupError, errnoCode } from './errors';
 import { destinationError, unwritableDestination } from './fsErrors';
 
@@ -40,7 +41,7 @@ export async function checkDestination(sourceReal: string, destination: string):
       dest,
     );
   }
-  if (await exists(dest)) {
+  if (await pathExists(dest)) {
     throw existingDestinationError(dest);
   }
   return dest;
@@ -78,7 +79,7 @@ export function temporarySiblingName(dest: string): string {
  */
 export async function publishBackup(temp: string, dest: string): Promise<void> {
   if (process.platform === 'win32') {
-    if (await exists(dest)) {
+    if (await pathExists(dest)) {
       throw existingDestinationError(dest);
     }
     await fs.rename(temp, dest);
@@ -102,17 +103,6 @@ export function isInside(child: string, parent: string): boolean {
   return relative !== '' && !relative.startsWith(`..${path.sep}`) && relative !== '..' && !path.isAbsolute(relative);
 }
 
-async function exists(file: string): Promise<boolean> {
-  try {
-    await fs.lstat(file);
-    return true;
-  } catch (error) {
-    if (errnoCode(error) === 'ENOENT' || errnoCode(error) === 'ENOTDIR') {
-      return false;
-    }
-    throw error;
-  }
-}
 
 /** realpath of the longest existing prefix, with the missing rest appended. */
 export async function realpathAllowingMissing(file: string): Promise<string> {

@@ -175,3 +175,16 @@ export async function removeTree(dir: string): Promise<void> {
   await makeWritable(dir);
   await fs.rm(dir, { recursive: true, force: true });
 }
+
+/** True when something (a file, a folder, a link, even a broken one) is at the path. */
+export async function pathExists(file: string): Promise<boolean> {
+  try {
+    await fs.lstat(file);
+    return true;
+  } catch (error) {
+    if (errnoCode(error) === 'ENOENT' || errnoCode(error) === 'ENOTDIR') {
+      return false;
+    }
+    throw error;
+  }
+}

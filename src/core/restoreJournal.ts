@@ -1,7 +1,8 @@
 import { promises as fs, renameSync, rmdirSync } from 'node:fs';
 import * as os from 'node:os';
 import { errnoCode } from './errors';
-import { exists, inUseHere, journalPath, sqliteSidePaths } from './restoreLayout';
+import { pathExists } from './fileTree';
+import { inUseHere, journalPath, sqliteSidePaths } from './restoreLayout';
 import { SwapPair } from './restoreSwap';
 
 /**
@@ -75,7 +76,7 @@ export interface PairOutcome {
  * state is not one the swap can leave (something else changed the paths), nothing is touched.
  */
 export async function finishPair(pair: SwapPair, apply: boolean): Promise<PairOutcome> {
-  const [live, temp, aside] = await Promise.all([exists(pair.live), exists(pair.temp), pair.aside ? exists(pair.aside) : false]);
+  const [live, temp, aside] = await Promise.all([pathExists(pair.live), pathExists(pair.temp), pair.aside ? pathExists(pair.aside) : false]);
   const outcome = (finished: boolean, action: string): PairOutcome => ({ pair, finished, action });
   if (!temp && live) {
     return outcome(true, `${pair.live} is already in place`);
@@ -123,7 +124,7 @@ export async function finishPair(pair: SwapPair, apply: boolean): Promise<PairOu
 async function moveSideFiles(live: string, aside: string): Promise<void> {
   const asideSides = sqliteSidePaths(aside);
   for (const [index, side] of sqliteSidePaths(live).entries()) {
-    if ((await exists(side)) && !(await exists(asideSides[index]))) {
+    if ((await pathExists(side)) && !(await pathExists(asideSides[index]))) {
       renameSync(side, asideSides[index]);
     }
   }

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
+import { pathExists } from './fileTree';
 import { errnoCode } from './errors';
 
 /**
@@ -31,7 +31,7 @@ export async function chooseAsidePath(target: string, now: Date, withSqliteSideF
   for (let attempt = 1; ; attempt++) {
     const candidate = attempt === 1 ? base : `${base}-${attempt}`;
     const names = [candidate, ...(withSqliteSideFiles ? SQLITE_SIDE_SUFFIXES.map((suffix) => candidate + suffix) : [])];
-    if (!(await Promise.all(names.map(exists))).some(Boolean)) {
+    if (!(await Promise.all(names.map(pathExists))).some(Boolean)) {
       return candidate;
     }
   }
@@ -65,17 +65,6 @@ export function isRestoreWorkName(name: string): boolean {
   return /^\..+\.restore-(\d+-[0-9a-f]+|journal\.json(\.\d+\.tmp)?)$/.test(name);
 }
 
-export async function exists(file: string): Promise<boolean> {
-  try {
-    await fs.lstat(file);
-    return true;
-  } catch (error) {
-    if (errnoCode(error) === 'ENOENT' || errnoCode(error) === 'ENOTDIR') {
-      return false;
-    }
-    throw error;
-  }
-}
 
 /**
  * Temporary copies and journals this process is working with now. A leftover carrying this
