@@ -1,8 +1,7 @@
-import { parseArgs } from 'node:util';
 import { exportArchive } from '../core/archive';
 import { isArchivePath } from '../core/archiveExtract';
 import { formatBytes, formatDuration } from '../core/format';
-import { CliCommand, EXIT_OK, UsageError } from './command';
+import { CliCommand, EXIT_OK, UsageError, parseVerbArgs } from './command';
 import { ProgressBar } from './progressBar';
 
 const HELP = `Usage: trac-backup archive <backup> <file.tar.gz> [--json]
@@ -25,20 +24,10 @@ export const archiveCommand: CliCommand = {
   summary: 'Write a backup as a .tar.gz file',
   help: HELP,
   async run(args, context) {
-    const { values, positionals } = parseArgs({
-      args,
-      allowPositionals: true,
-      strict: true,
-      options: { json: { type: 'boolean', default: false } },
+    const { values, positionals } = parseVerbArgs('archive', args, { json: { type: 'boolean', default: false } }, {
+      count: 2,
+      what: 'the backup folder and the .tar.gz file to write',
     });
-    if (positionals.length !== 2) {
-      throw new UsageError(
-        positionals.length < 2
-          ? 'archive needs the backup folder and the .tar.gz file to write'
-          : `archive takes a backup and a file, got ${positionals.length}: ${positionals.join(' ')}`,
-        'archive',
-      );
-    }
     const [backup, file] = positionals;
     if (!isArchivePath(file)) {
       throw new UsageError(`the archive's name must end in .tar.gz or .tgz, not '${file}'`, 'archive');
@@ -54,8 +43,8 @@ export const archiveCommand: CliCommand = {
       context.stdout.write(`${JSON.stringify(result)}\n`);
     } else {
       context.stdout.write(
-        `Archived ${result.backup} to ${result.archive}: ${result.files} files, ${formatBytes(result.bytes)} ` +
-          `compressed to ${formatBytes(result.archiveBytes)} in ${formatDuration(result.durationMs)}.\n`,
+      `Archived ${result.backup} to ${result.archive}: ${result.files} files, ${formatBytes(result.bytes)} ` +
+        `compressed to ${formatBytes(result.archiveBytes)} in ${formatDuration(result.durationMs)}.\n`,
       );
     }
     return EXIT_OK;

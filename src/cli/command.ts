@@ -1,3 +1,4 @@
+import { ParseArgsConfig, parseArgs } from 'node:util';
 /** Where a command writes: process.stdout / process.stderr, or a test's buffers. */
 export interface CliStream {
   write(text: string): unknown;
@@ -45,3 +46,24 @@ export const EXIT_FAILURE = 1;
 export const EXIT_USAGE = 2;
 /** What a shell reports for a process stopped by Ctrl-C (128 + SIGINT). */
 export const EXIT_CANCELLED = 130;
+
+/**
+ * Parses a verb's arguments strictly (an unknown option is a usage error) and checks that it got
+ * exactly `operands.count` positional arguments, saying what they are (`operands.what`) when not.
+ */
+export function parseVerbArgs<T extends NonNullable<ParseArgsConfig['options']>>(
+  verb: string,
+  args: string[],
+  options: T,
+  operands: { count: number; what: string },
+) {
+  const parsed = parseArgs({ args, allowPositionals: true, strict: true, options });
+  const got = parsed.positionals.length;
+  if (got < operands.count) {
+    throw new UsageError(`${verb} needs ${operands.what}`, verb);
+  }
+  if (got > operands.count) {
+    throw new UsageError(`${verb} takes ${operands.what}, got ${got} arguments: ${parsed.positionals.join(' ')}`, verb);
+  }
+  return parsed;
+}

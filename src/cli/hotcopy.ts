@@ -1,9 +1,8 @@
 import * as path from 'node:path';
-import { parseArgs } from 'node:util';
 import { newestBackupFor } from '../core/backupCatalog';
 import { formatBytes, formatDuration } from '../core/format';
 import { HotcopyResult, hotcopy } from '../core/hotcopy';
-import { CliCommand, CliContext, EXIT_OK, UsageError } from './command';
+import { CliCommand, CliContext, EXIT_OK, UsageError, parseVerbArgs } from './command';
 import { ProgressBar } from './progressBar';
 
 const HELP = `Usage: trac-backup hotcopy <environment> <destination> [--link-dest <backup> | --incremental]
@@ -34,25 +33,15 @@ export const hotcopyCommand: CliCommand = {
   summary: 'Back up a live Trac environment into a new folder',
   help: HELP,
   async run(args, context) {
-    const { values, positionals } = parseArgs({
-      args,
-      allowPositionals: true,
-      strict: true,
-      options: {
-        'no-database': { type: 'boolean', default: false },
-        'link-dest': { type: 'string' },
-        incremental: { type: 'boolean', default: false },
-        json: { type: 'boolean', default: false },
-      },
+    const { values, positionals } = parseVerbArgs('hotcopy', args, {
+      'no-database': { type: 'boolean', default: false },
+      'link-dest': { type: 'string' },
+      incremental: { type: 'boolean', default: false },
+      json: { type: 'boolean', default: false },
+    }, {
+      count: 2,
+      what: 'the environment folder and a destination that does not exist yet',
     });
-    if (positionals.length !== 2) {
-      throw new UsageError(
-        positionals.length < 2
-          ? 'hotcopy needs the environment folder and a destination that does not exist yet'
-          : `hotcopy takes two folders, got ${positionals.length}: ${positionals.join(' ')}`,
-        'hotcopy',
-      );
-    }
     if (values['link-dest'] !== undefined && values.incremental) {
       throw new UsageError('give either --link-dest or --incremental, not both', 'hotcopy');
     }
@@ -64,10 +53,10 @@ export const hotcopyCommand: CliCommand = {
     let result;
     try {
       result = await hotcopy(environment, destination, {
-        includeDatabase: !values['no-database'],
-        linkDest,
-        signal: context.signal,
-        onProgress: (event) => bar.update(event),
+      includeDatabase: !values['no-database'],
+      linkDest,
+      signal: context.signal,
+      onProgress: (event) => bar.update(event),
       });
     } finally {
       bar.clear();

@@ -1,8 +1,7 @@
 import * as path from 'node:path';
-import { parseArgs } from 'node:util';
 import { PruneBackup, PruneResult, pruneBackups } from '../core/prune';
 import { RetentionDecision, RetentionPolicy, hasRetentionRule } from '../core/retention';
-import { CliCommand, CliContext, EXIT_CANCELLED, EXIT_FAILURE, EXIT_OK, UsageError } from './command';
+import { CliCommand, CliContext, EXIT_CANCELLED, EXIT_FAILURE, EXIT_OK, UsageError, parseVerbArgs } from './command';
 
 const HELP = `Usage: trac-backup prune <backup-folder> [--keep-last N] [--keep-daily N]
                            [--keep-weekly N] [--keep-monthly N]
@@ -41,34 +40,26 @@ export const pruneCommand: CliCommand = {
   summary: 'Delete the backups a retention policy does not keep',
   help: HELP,
   async run(args, context) {
-    const { values, positionals } = parseArgs({
-      args,
-      allowPositionals: true,
-      strict: true,
-      options: {
-        'keep-last': { type: 'string' },
-        'keep-daily': { type: 'string' },
-        'keep-weekly': { type: 'string' },
-        'keep-monthly': { type: 'string' },
-        environment: { type: 'string' },
-        'dry-run': { type: 'boolean', default: false },
-        json: { type: 'boolean', default: false },
-      },
+    const { values, positionals } = parseVerbArgs('prune', args, {
+      'keep-last': { type: 'string' },
+      'keep-daily': { type: 'string' },
+      'keep-weekly': { type: 'string' },
+      'keep-monthly': { type: 'string' },
+      environment: { type: 'string' },
+      'dry-run': { type: 'boolean', default: false },
+      json: { type: 'boolean', default: false },
+    }, {
+      count: 1,
+      what: 'the folder that holds the backups',
     });
-    if (positionals.length !== 1) {
-      throw new UsageError(
-        positionals.length === 0 ? 'prune needs the folder that holds the backups' : `prune takes one folder, got ${positionals.length}`,
-        'prune',
-      );
-    }
     const policy: RetentionPolicy = {};
     for (const [flag, option] of Object.entries(RULES) as Array<[keyof typeof RULES, keyof RetentionPolicy]>) {
       const text = values[flag];
       if (text !== undefined) {
-        if (!/^\d+$/.test(text)) {
-          throw new UsageError(`--${flag} takes a whole number, not '${text}'`, 'prune');
-        }
-        policy[option] = Number(text);
+      if (!/^\d+$/.test(text)) {
+        throw new UsageError(`--${flag} takes a whole number, not '${text}'`, 'prune');
+      }
+      policy[option] = Number(text);
       }
     }
     if (!hasRetentionRule(policy)) {
@@ -87,8 +78,8 @@ export const pruneCommand: CliCommand = {
     if (result.failed.length > 0) {
       const [first] = result.failed;
       context.stderr.write(
-        `trac-backup: ${result.failed.length} backup${result.failed.length === 1 ? '' : 's'} could not be deleted ` +
-          `(${first.path}: ${first.error}); the others were.\n`,
+      `trac-backup: ${result.failed.length} backup${result.failed.length === 1 ? '' : 's'} could not be deleted ` +
+        `(${first.path}: ${first.error}); the others were.\n`,
       );
       return EXIT_FAILURE;
     }

@@ -1,12 +1,11 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { isArchivePath, withExtractedArchive } from '../core/archiveExtract';
-import { parseArgs } from 'node:util';
 import { TracBackupError } from '../core/errors';
 import { formatBytes, formatDuration } from '../core/format';
 import { RestoreResult, restore } from '../core/restore';
 import { RestorePlan } from '../core/restorePlan';
-import { CliCommand, CliContext, EXIT_FAILURE, EXIT_OK, UsageError } from './command';
+import { CliCommand, CliContext, EXIT_FAILURE, EXIT_OK, parseVerbArgs } from './command';
 import { canAsk, confirm } from './confirm';
 import { ProgressBar } from './progressBar';
 
@@ -36,53 +35,43 @@ export const restoreCommand: CliCommand = {
   summary: 'Restore a backup over an environment, keeping the old one aside',
   help: HELP,
   async run(args, context) {
-    const { values, positionals } = parseArgs({
-      args,
-      allowPositionals: true,
-      strict: true,
-      options: {
-        yes: { type: 'boolean', short: 'y', default: false },
-        force: { type: 'boolean', default: false },
-        json: { type: 'boolean', default: false },
-      },
+    const { values, positionals } = parseVerbArgs('restore', args, {
+      yes: { type: 'boolean', short: 'y', default: false },
+      force: { type: 'boolean', default: false },
+      json: { type: 'boolean', default: false },
+    }, {
+      count: 2,
+      what: 'the backup (a folder or a .tar.gz) and the environment folder to restore to',
     });
-    if (positionals.length !== 2) {
-      throw new UsageError(
-        positionals.length < 2
-          ? 'restore needs the backup and the environment folder to restore to'
-          : `restore takes two folders, got ${positionals.length}: ${positionals.join(' ')}`,
-        'restore',
-      );
-    }
     const [backup, environment] = positionals;
     const bar = new ProgressBar(context.stderr);
     let declined = false;
     let result: RestoreResult;
     try {
       result = await fromFolderOrArchive(backup, environment, context, bar, (folder) => restore(folder, environment, {
-        replace: values.yes,
-        force: values.force,
-        signal: context.signal,
-        onProgress: (event) => bar.update(event),
-        // Asked only once the backup checked out and no Trac was found using the environment.
-        confirm: async (plan) => {
-          bar.clear();
-          if (!canAsk(context)) {
-            throw new TracBackupError(
-              'TARGET_EXISTS',
-              `${plan.environment} exists and restoring replaces it (it would be kept as ${plan.aside ?? plan.database?.aside}); ` +
-                'there is no terminal to ask on: pass --yes to confirm.',
-              plan.environment,
-            );
-          }
-          declined = !(await confirm(question(plan), context));
-          return !declined;
-        },
+      replace: values.yes,
+      force: values.force,
+      signal: context.signal,
+      onProgress: (event) => bar.update(event),
+      // Asked only once the backup checked out and no Trac was found using the environment.
+      confirm: async (plan) => {
+        bar.clear();
+        if (!canAsk(context)) {
+          throw new TracBackupError(
+            'TARGET_EXISTS',
+            `${plan.environment} exists and restoring replaces it (it would be kept as ${plan.aside ?? plan.database?.aside}); ` +
+              'there is no terminal to ask on: pass --yes to confirm.',
+            plan.environment,
+          );
+        }
+        declined = !(await confirm(question(plan), context));
+        return !declined;
+      },
       }));
     } catch (error) {
       if (declined) {
-        context.stderr.write(`trac-backup: not restored; ${path.resolve(environment)} was not changed.\n`);
-        return EXIT_FAILURE;
+      context.stderr.write(`trac-backup: not restored; ${path.resolve(environment)} was not changed.\n`);
+      return EXIT_FAILURE;
       }
       throw error;
     } finally {
@@ -140,7 +129,7 @@ function question(plan: RestorePlan): string {
     const latest = changes.latest ? `, the latest ${new Date(changes.latest).toLocaleString()}` : '';
     lines.push(
       `The environment changed after the backup (${what}${latest}): those changes will not be in the restored ` +
-        'environment; they stay in the kept copy.',
+      'environment; they stay in the kept copy.',
     );
   }
   return lines.join('\n');
@@ -158,7 +147,7 @@ function report(result: RestoreResult, context: CliContext): void {
   if (result.database) {
     out(
       `Restored the database ${result.database.file}` +
-        (result.database.aside ? `; the previous one is kept as ${result.database.aside}.` : '.'),
+      (result.database.aside ? `; the previous one is kept as ${result.database.aside}.` : '.'),
     );
   }
   for (const warning of result.warnings) {

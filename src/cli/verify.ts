@@ -1,9 +1,8 @@
 import * as path from 'node:path';
-import { parseArgs } from 'node:util';
 import { TracBackupError } from '../core/errors';
 import { formatBytes, formatDuration } from '../core/format';
 import { verifyBackup } from '../core/verify';
-import { CliCommand, EXIT_OK, UsageError } from './command';
+import { CliCommand, EXIT_OK, parseVerbArgs } from './command';
 import { ProgressBar } from './progressBar';
 
 const HELP = `Usage: trac-backup verify <backup> [--json]
@@ -25,18 +24,10 @@ export const verifyCommand: CliCommand = {
   summary: 'Check that a backup is whole: database, files and checksums',
   help: HELP,
   async run(args, context) {
-    const { values, positionals } = parseArgs({
-      args,
-      allowPositionals: true,
-      strict: true,
-      options: { json: { type: 'boolean', default: false } },
+    const { values, positionals } = parseVerbArgs('verify', args, { json: { type: 'boolean', default: false } }, {
+      count: 1,
+      what: 'the backup folder',
     });
-    if (positionals.length !== 1) {
-      throw new UsageError(
-        positionals.length === 0 ? 'verify needs the backup folder' : `verify takes one backup folder, got ${positionals.length}`,
-        'verify',
-      );
-    }
     const bar = new ProgressBar(context.stderr);
     let result;
     try {
@@ -48,26 +39,26 @@ export const verifyCommand: CliCommand = {
       context.stdout.write(`${JSON.stringify(result)}\n`);
     } else {
       for (const problem of result.problems) {
-        context.stdout.write(`${problem.path === '.' ? result.backup : path.join(result.backup, problem.path)}: ${problem.problem}\n`);
+      context.stdout.write(`${problem.path === '.' ? result.backup : path.join(result.backup, problem.path)}: ${problem.problem}\n`);
       }
       for (const note of result.notes) {
-        context.stdout.write(`note: ${note}\n`);
+      context.stdout.write(`note: ${note}\n`);
       }
       if (result.ok) {
-        const database = result.database.path ? `; database passes ${result.database.check}` : '';
-        context.stdout.write(
-          `${result.backup} is whole: ${result.checkedFiles} files (${formatBytes(result.checkedBytes)}) checked${database}, ` +
-            `in ${formatDuration(result.durationMs)}.\n`,
-        );
+      const database = result.database.path ? `; database passes ${result.database.check}` : '';
+      context.stdout.write(
+        `${result.backup} is whole: ${result.checkedFiles} files (${formatBytes(result.checkedBytes)}) checked${database}, ` +
+          `in ${formatDuration(result.durationMs)}.\n`,
+      );
       }
     }
     if (!result.ok) {
       const count = result.problems.length;
       throw new TracBackupError(
-        'BACKUP_DAMAGED',
-        `${result.backup} failed verification: ${count} problem${count === 1 ? '' : 's'}` +
-          `${values.json ? '' : ' (listed above)'}. Don't restore it: choose another backup, or make a new one.`,
-        result.backup,
+      'BACKUP_DAMAGED',
+      `${result.backup} failed verification: ${count} problem${count === 1 ? '' : 's'}` +
+        `${values.json ? '' : ' (listed above)'}. Don't restore it: choose another backup, or make a new one.`,
+      result.backup,
       );
     }
     return EXIT_OK;
