@@ -8,7 +8,7 @@ import { isInside, realpathAllowingMissing } from './backupDestination';
 import { whyNotAnEnvironment } from './environment';
 import { CancelledError, TracBackupError, errnoCode, isCancelled } from './errors';
 import { walkTree, pathExists } from './fileTree';
-import { destinationError, unwritableDestination } from './fsErrors';
+import { destinationError, makeFolders } from './fsErrors';
 import { tarStream } from './tarWriter';
 
 /**
@@ -132,13 +132,7 @@ function existingArchiveError(archive: string): TracBackupError {
 
 async function createTemporaryFile(archive: string): Promise<{ path: string; stream: NodeJS.WritableStream }> {
   const parent = path.dirname(archive);
-  try {
-    await fs.mkdir(parent, { recursive: true });
-  } catch (error) {
-    throw errnoCode(error) === 'ENOTDIR' || errnoCode(error) === 'EEXIST'
-      ? unwritableDestination(parent, 'a part of that path is a file, not a folder', error)
-      : destinationError(error, parent);
-  }
+  await makeFolders(parent);
   const temp = path.join(parent, `.${path.basename(archive)}.tmp-${randomBytes(4).toString('hex')}`);
   let handle;
   try {

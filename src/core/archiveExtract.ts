@@ -13,7 +13,7 @@ import { whyNotAnEnvironment } from './environment';
 import { TracBackupError, errnoCode } from './errors';
 import { applyEntryMetadata, checkLinksStayInside } from './extractedTree';
 import { removeTree } from './fileTree';
-import { destinationError, unwritableDestination } from './fsErrors';
+import { destinationError, makeFolders } from './fsErrors';
 import { unpackSink } from './unpackSink';
 
 export interface ExtractArchiveOptions {
@@ -110,14 +110,10 @@ export async function withExtractedArchive<T>(
   const name = path.basename(archive).replace(ARCHIVE_NAME, '') || 'archive';
   const parent = path.resolve(options.tempParent ?? os.tmpdir());
   const temp = path.join(parent, `.${name}.tmp-${randomBytes(4).toString('hex')}`);
-  try {
-    await fs.mkdir(parent, { recursive: true });
-    await fs.mkdir(temp, { mode: 0o700 });
-  } catch (error) {
-    throw errnoCode(error) === 'ENOTDIR' || errnoCode(error) === 'EEXIST'
-      ? unwritableDestination(parent, 'a part of that path is a file, not a folder', error)
-      : destinationError(error, parent);
-  }
+  await makeFolders(parent);
+  await fs.mkdir(temp, { mode: 0o700 }).catch((error: unknown) => {
+    throw destinationError(error, parent);
+  });
   let succeeded = false;
   try {
     const dir = path.join(temp, name);

@@ -3,7 +3,7 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { pathExists } from './fileTree';
 import { TracBackupError, errnoCode } from './errors';
-import { destinationError, unwritableDestination } from './fsErrors';
+import { destinationError, makeFolders } from './fsErrors';
 
 const TEMP_PATTERN = /^\..+\.tmp-[0-9a-f]+$/;
 
@@ -50,13 +50,7 @@ export async function checkDestination(sourceReal: string, destination: string):
 /** Creates the destination's missing parents and an empty temporary sibling to build the backup in. */
 export async function createTemporarySibling(dest: string): Promise<string> {
   const parent = path.dirname(dest);
-  try {
-    await fs.mkdir(parent, { recursive: true });
-  } catch (error) {
-    throw errnoCode(error) === 'ENOTDIR' || errnoCode(error) === 'EEXIST'
-      ? unwritableDestination(parent, 'a part of that path is a file, not a folder', error)
-      : destinationError(error, parent);
-  }
+  await makeFolders(parent);
   const temp = temporarySiblingName(dest);
   try {
     await fs.mkdir(temp, { mode: 0o700 });

@@ -36,7 +36,7 @@ export function entryKind(stats: fsSync.Stats): EntryKind | undefined {
   return stats.isFile() ? 'file' : undefined;
 }
 
-function toEntry(relative: string, absolute: string, kind: EntryKind, stats: fsSync.Stats): TreeEntry {
+export function entryFromStats(relative: string, absolute: string, kind: EntryKind, stats: fsSync.Stats): TreeEntry {
   return {
     relative,
     absolute,
@@ -63,19 +63,10 @@ export async function walkTree(root: string, options: WalkOptions = {}): Promise
   const visit = async (relativeDir: string): Promise<void> => {
     await breathe();
     throwIfAborted(options.signal);
-    const absoluteDir = relativeDir ? path.join(root, relativeDir) : root;
-    const names = relativeDir ? ignoreVanishedSync(() => fsSync.readdirSync(absoluteDir)) : fsSync.readdirSync(absoluteDir);
-    for (const name of (names ?? []).sort()) {
-      const relative = relativeDir ? `${relativeDir}/${name}` : name;
-      const absolute = path.join(absoluteDir, name);
-      const stats = ignoreVanishedSync(() => fsSync.lstatSync(absolute));
-      const kind = stats && entryKind(stats);
-      if (!stats || !kind || options.exclude?.(relative, kind)) {
-        continue;
-      }
-      entries.push(toEntry(relative, absolute, kind, stats));
-      if (kind === 'directory') {
-        await visit(relative);
+    for (const entry of readFolderSync(root, relativeDir, options)) {
+      entries.push(entry);
+      if (entry.kind === 'directory') {
+        await visit(entry.relative);
       }
     }
   };
@@ -91,19 +82,10 @@ export async function walkTree(root: string, options: WalkOptions = {}): Promise
 export function walkTreeSync(root: string, under = '', options: Omit<WalkOptions, 'signal'> = {}): TreeEntry[] {
   const entries: TreeEntry[] = [];
   const visit = (relativeDir: string): void => {
-    const absoluteDir = relativeDir ? path.join(root, relativeDir) : root;
-    const names = ignoreVanishedSync(() => fsSync.readdirSync(absoluteDir));
-    for (const name of (names ?? []).sort()) {
-      const relative = relativeDir ? `${relativeDir}/${name}` : name;
-      const absolute = path.join(absoluteDir, name);
-      const stats = ignoreVanishedSync(() => fsSync.lstatSync(absolute));
-      const kind = stats && entryKind(stats);
-      if (!stats || !kind || options.exclude?.(relative, kind)) {
-        continue;
-      }
-      entries.push(toEntry(relative, absolute, kind, stats));
-      if (kind === 'directory') {
-        visit(relative);
+    for (const entry of readFolderSync(root, relativeDir, options, true)) {
+      entries.push(entry);
+      if (entry.kind === 'directory') {
+        visit(entry.relative);
       }
     }
   };
@@ -113,12 +95,33 @@ export function walkTreeSync(root: string, under = '', options: Omit<WalkOptions
     if (!stats || !kind || options.exclude?.(under, kind)) {
       return entries;
     }
-    entries.push(toEntry(under, path.join(root, under), kind, stats));
+    entries.push(entryFromStats(under, path.join(root, under), kind, stats));
     if (kind !== 'directory') {
       return entries;
     }
   }
   visit(under);
+  return entries;
+}
+
+/**
+ * The entries of one folder of the tree, sorted, with what `exclude` leaves out and what vanished
+ * meanwhile (a live environment) left out; a missing root is an error unless `rootMayVanish`.
+ */
+function readFolderSync(root: string, relativeDir: string, options: Pick<WalkOptions, 'exclude'>, rootMayVanish = false): TreeEntry[] {
+  const absoluteDir = relativeDir ? path.join(root, relativeDir) : root;
+  const readNames = () => fsSync.readdirSync(absoluteDir);
+  const names = relativeDir || rootMayVanish ? ignoreVanishedSync(readNames) : readNames();
+  const entries: TreeEntry[] = [];
+  for (const name of (names ?? []).sort()) {
+    const relative = relativeDir ? `${relativeDir}/${name}` : name;
+    const absolute = path.join(absoluteDir, name);
+    const stats = ignoreVanishedSync(() => fsSync.lstatSync(absolute));
+    const kind = stats && entryKind(stats);
+    if (stats && kind && !options.exclude?.(relative, kind)) {
+      entries.push(entryFromStats(relative, absolute, kind, stats));
+    }
+  }
   return entries;
 }
 

@@ -1,3 +1,4 @@
+import { promises as fs } from 'node:fs';
 import { TracBackupError, errnoCode } from './errors';
 
 const PERMISSION = new Set(['EACCES', 'EPERM']);
@@ -50,4 +51,15 @@ export function unwritableDestination(destination: string, reason: string, cause
     destination,
     { cause },
   );
+}
+
+/** mkdir -p, failing with an error that names the folder and says what to do. */
+export async function makeFolders(folder: string): Promise<void> {
+  try {
+    await fs.mkdir(folder, { recursive: true });
+  } catch (error) {
+    throw errnoCode(error) === 'ENOTDIR' || errnoCode(error) === 'EEXIST'
+      ? unwritableDestination(folder, 'a part of that path is a file, not a folder', error)
+      : destinationError(error, folder);
+  }
 }

@@ -2,7 +2,7 @@ import { closeSync, lstatSync, openSync } from 'node:fs';
 import * as path from 'node:path';
 import { ATTACHMENTS_DIR, AttachmentChanges, AttachmentIndex } from './attachments';
 import { errnoCode } from './errors';
-import { TreeEntry, entryKind } from './fileTree';
+import { TreeEntry, entryFromStats, entryKind } from './fileTree';
 import { sourceError } from './fsErrors';
 import { TreeMirror, needsCopy } from './treeMirror';
 
@@ -134,17 +134,7 @@ function statWithParents(root: string, relatives: string[]): { present: TreeEntr
     try {
       const stats = lstatSync(absolute);
       const kind = entryKind(stats);
-      entry = kind && {
-        relative,
-        absolute,
-        kind,
-        size: stats.size,
-        mtimeMs: stats.mtimeMs,
-        mode: stats.mode & 0o7777,
-        atimeMs: stats.atimeMs,
-        ctimeMs: stats.ctimeMs,
-        ino: stats.ino,
-      };
+      entry = kind && entryFromStats(relative, absolute, kind, stats);
     } catch (error) {
       if (errnoCode(error) !== 'ENOENT' && errnoCode(error) !== 'ENOTDIR') {
         throw error;

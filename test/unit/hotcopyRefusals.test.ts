@@ -3,23 +3,10 @@ import fsModule = require('node:fs');
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, it, mock } from 'node:test';
-import { TracBackupError } from '../../src/core/errors';
 import { hotcopy } from '../../src/core/hotcopy';
+import { refusal } from '../support/refusal';
 import { copyFixture, makeTempDir, removeTempDir } from '../support/fixtures';
 import { fingerprintTree } from '../support/treeCompare';
-
-/** Asserts a TracBackupError with this code whose message contains every fragment. */
-function refusal(code: string, ...fragments: string[]) {
-  return (error: unknown) => {
-    assert.ok(error instanceof TracBackupError, `expected a TracBackupError, got ${String(error)}`);
-    assert.equal(error.code, code, error.message);
-    for (const fragment of fragments) {
-      assert.ok(error.message.includes(fragment), `"${error.message}" should contain "${fragment}"`);
-    }
-    assert.ok(!error.message.includes('\n'), 'one line');
-    return true;
-  };
-}
 
 describe('hotcopy refuses', () => {
   let tmp: string;

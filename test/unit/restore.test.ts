@@ -4,29 +4,16 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { attachmentRelativePath } from '../../src/core/attachments';
-import { TracBackupError } from '../../src/core/errors';
 import { hotcopy } from '../../src/core/hotcopy';
 import { MANIFEST_FILE, readManifest } from '../../src/core/manifest';
 import { restore } from '../../src/core/restore';
 import { restoreStamp } from '../../src/core/restoreLayout';
 import { loadSqlite } from '../../src/core/sqlite';
 import { inspectDatabase } from '../support/database';
+import { refusal } from '../support/refusal';
 import { copyFixture, makeTempDir, removeTempDir } from '../support/fixtures';
 import { besideEnvironment, corruptPageInMiddle, expectedRestore, makeRestoreCase } from '../support/restoreCase';
 import { compareTrees, fingerprintTree } from '../support/treeCompare';
-
-/** Asserts a TracBackupError with this code whose one-line message contains every fragment. */
-function refusal(code: string, ...fragments: string[]) {
-  return (error: unknown) => {
-    assert.ok(error instanceof TracBackupError, `expected a TracBackupError, got ${String(error)}`);
-    assert.equal(error.code, code, error.message);
-    for (const fragment of fragments) {
-      assert.ok(error.message.includes(fragment), `"${error.message}" should contain "${fragment}"`);
-    }
-    assert.ok(!error.message.includes('\n'), 'one line');
-    return true;
-  };
-}
 
 describe('restore', () => {
   let tmp: string;
