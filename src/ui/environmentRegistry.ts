@@ -6,6 +6,7 @@ import { backupsDiskUsage } from '../core/diskUsage';
 import { TracEnvironment, readEnvironment } from '../core/environment';
 import { EnvironmentDetails, readEnvironmentDetails } from '../core/environmentDetails';
 import { describeError } from '../core/errors';
+import { FileWatch, watchFiles } from '../core/fileWatch';
 import { isTemporaryBackupName } from '../core/backupDestination';
 import { ASIDE_MARK, isRestoreWorkName } from '../core/restoreLayout';
 import { runtimeDescription } from '../core/sqlite';
@@ -42,6 +43,8 @@ export class EnvironmentRegistry implements vscode.Disposable {
   private timer: NodeJS.Timeout | undefined;
   private outsideWatchers: vscode.Disposable[] = [];
   private watchedOutside = '';
+  private listedFilesWatch: FileWatch | undefined;
+  private watchedListedFiles = '';
   private bindingWarned = false;
   private signature = '';
   private readonly disposables: vscode.Disposable[] = [];
@@ -153,6 +156,7 @@ export class EnvironmentRegistry implements vscode.Disposable {
     this.listed = await Promise.all(found.map((entry) => this.describe(entry)));
     this.listed.sort((a, b) => a.environment.name.localeCompare(b.environment.name) || a.environment.path.localeCompare(b.environment.path));
     this.watchOutsideWorkspace(roots);
+    this.watchListedFiles();
     await vscode.commands.executeCommand('setContext', 'tracBackup.discoveryDone', true);
     this.log.info(
       `Found ${this.listed.length} Trac environment(s) in ${Date.now() - started} ms` +
@@ -232,22 +236,24 @@ export class EnvironmentRegistry implements vscode.Disposable {
         const relative = path.relative(root, candidate);
         return !relative.startsWith('..') && !path.isAbsolute(relative);
       });
-    const patterns = new Map<string, string>();
+    // Keyed by folder and glob: environments side by side share a folder but not a glob.
+    const patterns = new Map<string, [string, string]>();
+    const add = (folder: string, glob: string) => patterns.set(`${folder}\0${glob}`, [folder, glob]);
     for (const folder of [...settings.environments(), ...settings.environmentParents()].filter((folder) => !inside(folder))) {
-      patterns.set(folder, '{VERSION,conf/trac.ini,*/VERSION,*/conf/trac.ini}');
+      add(folder, '{VERSION,conf/trac.ini,*/VERSION,*/conf/trac.ini}');
     }
     for (const listed of this.listed) {
-      patterns.set(listed.backupFolder, '*');
-      patterns.set(path.dirname(listed.environment.path), `${path.basename(listed.environment.path)}${ASIDE_MARK}*`);
+      add(listed.backupFolder, '*');
+      add(path.dirname(listed.environment.path), `${path.basename(listed.environment.path)}${ASIDE_MARK}*`);
     }
-    const key = JSON.stringify([...patterns].sort());
+    const key = JSON.stringify([...patterns.keys()].sort());
     if (key === this.watchedOutside) {
       return;
     }
     this.watchedOutside = key;
     vscode.Disposable.from(...this.outsideWatchers).dispose();
     this.outsideWatchers = [];
-    for (const [folder, glob] of patterns) {
+    for (const [folder, glob] of patterns.values()) {
       const watcher = vscode.workspace.createFileSystemWatcher(new vscode.RelativePattern(vscode.Uri.file(folder), glob));
       this.outsideWatchers.push(
         watcher,
@@ -258,8 +264,32 @@ export class EnvironmentRegistry implements vscode.Disposable {
     }
   }
 
+  /**
+   * VS Code's file watchers can drop events (a watcher service restarting while the watch
+   * requests change, a folder created a moment before), so the files that decide what a listed
+   * environment's row says are also watched directly: few files, cheap, and independent of it.
+   */
+  private watchListedFiles(): void {
+    const files = this.listed.flatMap((listed) => [
+      path.join(listed.environment.path, 'VERSION'),
+      ...(listed.environment.config?.files ?? [path.join(listed.environment.path, 'conf', 'trac.ini')]),
+    ]);
+    const key = JSON.stringify([...new Set(files)].sort());
+    if (key === this.watchedListedFiles) {
+      return;
+    }
+    this.watchedListedFiles = key;
+    this.listedFilesWatch?.close();
+    this.listedFilesWatch = watchFiles(
+      files,
+      (file) => this.fileChanged(vscode.Uri.file(file)),
+      (folder, error) => this.log.debug(`Not watching ${folder}: ${describeError(error)}`),
+    );
+  }
+
   dispose(): void {
     clearTimeout(this.timer);
+    this.listedFilesWatch?.close();
     vscode.Disposable.from(...this.outsideWatchers, ...this.disposables).dispose();
   }
 }
