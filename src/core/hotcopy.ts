@@ -63,6 +63,8 @@ export interface HotcopyResult {
 /** Catch-up passes without the lock stop once a pass finds this little to copy. */
 const SETTLED_BYTES = 1024 * 1024;
 const MAX_CATCH_UP_PASSES = 3;
+/** A first pass that mostly linked and took less than this left too little behind to walk the tree again for. */
+const QUICK_PASS_MS = 2000;
 const CONFIG_FILE = 'conf/trac.ini';
 
 /**
@@ -163,11 +165,14 @@ class HotcopyRun {
       this.progress.expect(1, source.snapshot.bytes);
     }
     this.enter('copy');
+    const passStarted = performance.now();
     const firstPass = await this.mirror.sync(first, undefined, tagWith(rows));
     this.enter('catch-up');
     // A first pass that mostly linked from the previous backup was short: what changed meanwhile
-    // is little, and the lock and finish phases bring it in anyway. A walk of the tree is not.
-    const settled = firstPass.reused > 0 && firstPass.bytes < SETTLED_BYTES && firstPass.copied + firstPass.removed < 100;
+    // (writes pile up with time, not with the bytes copied) is little, and the lock and finish
+    // phases bring it in anyway. Another walk of the tree is not little.
+    const settled =
+      firstPass.reused > 0 && performance.now() - passStarted < QUICK_PASS_MS && firstPass.copied + firstPass.removed < 100;
     for (let pass = 0; pass < (settled ? 0 : MAX_CATCH_UP_PASSES); pass++) {
       rows = readRows();
       const result = await this.mirror.sync(await this.walk(), undefined, tagWith(rows));
