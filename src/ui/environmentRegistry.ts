@@ -6,7 +6,7 @@ import { backupsDiskUsage } from '../core/diskUsage';
 import { TracEnvironment, readEnvironment } from '../core/environment';
 import { EnvironmentDetails, readEnvironmentDetails } from '../core/environmentDetails';
 import { describeError } from '../core/errors';
-import { FileWatch, watchFiles } from '../core/fileWatch';
+import { FileWatch, FolderInterest, interestsInFiles, mergeInterests, watchFolders } from '../core/fileWatch';
 import { isTemporaryBackupName } from '../core/backupDestination';
 import { ASIDE_MARK, isRestoreWorkName } from '../core/restoreLayout';
 import { runtimeDescription } from '../core/sqlite';
@@ -41,10 +41,8 @@ export class EnvironmentRegistry implements vscode.Disposable {
   private running: Promise<void> | undefined;
   private again = false;
   private timer: NodeJS.Timeout | undefined;
-  private outsideWatchers: vscode.Disposable[] = [];
-  private watchedOutside = '';
-  private listedFilesWatch: FileWatch | undefined;
-  private watchedListedFiles = '';
+  private diskWatch: FileWatch | undefined;
+  private watchedKey = '';
   private bindingWarned = false;
   private signature = '';
   private readonly disposables: vscode.Disposable[] = [];
@@ -155,8 +153,7 @@ export class EnvironmentRegistry implements vscode.Disposable {
 
     this.listed = await Promise.all(found.map((entry) => this.describe(entry)));
     this.listed.sort((a, b) => a.environment.name.localeCompare(b.environment.name) || a.environment.path.localeCompare(b.environment.path));
-    this.watchOutsideWorkspace(roots);
-    this.watchListedFiles();
+    this.watchDisk();
     await vscode.commands.executeCommand('setContext', 'tracBackup.discoveryDone', true);
     this.log.info(
       `Found ${this.listed.length} Trac environment(s) in ${Date.now() - started} ms` +
@@ -227,61 +224,39 @@ export class EnvironmentRegistry implements vscode.Disposable {
   }
 
   /**
-   * Environments outside the workspace folders, and every backup folder (a backup appears by a
-   * folder rename, which workspace-wide file watchers do not report), need watchers of their own.
+   * Watches, with watchers of its own, the files and folders that decide what the list shows:
+   * each listed environment's VERSION and trac.ini (and the files it inherits from), its backup
+   * folder (a backup appears by a folder rename), the copies a restore keeps aside, and the
+   * folders named in the settings. VS Code's file watchers can drop events (a folder created a
+   * moment before, its watcher service restarting as requests change), and this is a handful
+   * of folders; the workspace-wide watcher is still what finds new environments in the workspace.
    */
-  private watchOutsideWorkspace(roots: string[]): void {
-    const inside = (candidate: string) =>
-      roots.some((root) => {
-        const relative = path.relative(root, candidate);
-        return !relative.startsWith('..') && !path.isAbsolute(relative);
-      });
-    // Keyed by folder and glob: environments side by side share a folder but not a glob.
-    const patterns = new Map<string, [string, string]>();
-    const add = (folder: string, glob: string) => patterns.set(`${folder}\0${glob}`, [folder, glob]);
-    for (const folder of [...settings.environments(), ...settings.environmentParents()].filter((folder) => !inside(folder))) {
-      add(folder, '{VERSION,conf/trac.ini,*/VERSION,*/conf/trac.ini}');
+  private watchDisk(): void {
+    const interests: FolderInterest[] = [];
+    for (const folder of settings.environments()) {
+      interests.push(...interestsInFiles([path.join(folder, 'VERSION'), path.join(folder, 'conf', 'trac.ini')]));
+    }
+    for (const parent of settings.environmentParents()) {
+      interests.push({ folder: parent, any: true }, ...interestsInFiles([parent]));
     }
     for (const listed of this.listed) {
-      add(listed.backupFolder, '*');
-      add(path.dirname(listed.environment.path), `${path.basename(listed.environment.path)}${ASIDE_MARK}*`);
-    }
-    const key = JSON.stringify([...patterns.keys()].sort());
-    if (key === this.watchedOutside) {
-      return;
-    }
-    this.watchedOutside = key;
-    vscode.Disposable.from(...this.outsideWatchers).dispose();
-    this.outsideWatchers = [];
-    for (const [folder, glob] of patterns.values()) {
-      const watcher = vscode.workspace.createFileSystemWatcher(new vscode.RelativePattern(vscode.Uri.file(folder), glob));
-      this.outsideWatchers.push(
-        watcher,
-        watcher.onDidCreate((uri) => this.fileChanged(uri)),
-        watcher.onDidChange((uri) => this.fileChanged(uri)),
-        watcher.onDidDelete((uri) => this.fileChanged(uri)),
+      const env = listed.environment.path;
+      const configFiles = listed.environment.config?.files ?? [path.join(env, 'conf', 'trac.ini')];
+      interests.push(
+        ...interestsInFiles([path.join(env, 'VERSION'), ...configFiles, listed.backupFolder]),
+        { folder: listed.backupFolder, any: true },
+        { folder: path.dirname(env), prefixes: [`${path.basename(env)}${ASIDE_MARK}`] },
       );
     }
-  }
-
-  /**
-   * VS Code's file watchers can drop events (a watcher service restarting while the watch
-   * requests change, a folder created a moment before), so the files that decide what a listed
-   * environment's row says are also watched directly: few files, cheap, and independent of it.
-   */
-  private watchListedFiles(): void {
-    const files = this.listed.flatMap((listed) => [
-      path.join(listed.environment.path, 'VERSION'),
-      ...(listed.environment.config?.files ?? [path.join(listed.environment.path, 'conf', 'trac.ini')]),
-    ]);
-    const key = JSON.stringify([...new Set(files)].sort());
-    if (key === this.watchedListedFiles) {
+    const merged = mergeInterests(interests);
+    const key = JSON.stringify(merged);
+    if (key === this.watchedKey) {
       return;
     }
-    this.watchedListedFiles = key;
-    this.listedFilesWatch?.close();
-    this.listedFilesWatch = watchFiles(
-      files,
+    this.watchedKey = key;
+    this.diskWatch?.close();
+    this.diskWatch = watchFolders(
+      merged,
       (file) => this.fileChanged(vscode.Uri.file(file)),
       (folder, error) => this.log.debug(`Not watching ${folder}: ${describeError(error)}`),
     );
@@ -289,7 +264,7 @@ export class EnvironmentRegistry implements vscode.Disposable {
 
   dispose(): void {
     clearTimeout(this.timer);
-    this.listedFilesWatch?.close();
-    vscode.Disposable.from(...this.outsideWatchers, ...this.disposables).dispose();
+    this.diskWatch?.close();
+    vscode.Disposable.from(...this.disposables).dispose();
   }
 }

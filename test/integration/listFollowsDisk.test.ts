@@ -56,6 +56,33 @@ describe('The Environments list follows the disk', () => {
       await rowsWhen(api, (current) => !current.some((row) => row.path === env), `${env} should be gone`);
     });
 
+    it('follows an environment outside the workspace: trac.ini saved by rename renames it, VERSION removed marks it', async () => {
+      const env = path.join(outside, 'followed');
+      await fs.cp(path.join(workspaceRoot(), 'trac-1.6-fresh'), env, { recursive: true });
+      await setEnvironmentsSetting([env]);
+      try {
+        await rowsWhen(api, (rows) => rows.some((row) => row.path === env && row.label === 'Fresh Project'), `${env} should be listed`);
+
+        // Editors save by writing a new file and renaming it over the old one.
+        const ini = path.join(env, 'conf', 'trac.ini');
+        await fs.writeFile(`${ini}.new`, (await fs.readFile(ini, 'utf8')).replace('name = Fresh Project', 'name = Followed Project'));
+        await fs.rename(`${ini}.new`, ini);
+        await rowsWhen(api, (rows) => rows.some((row) => row.path === env && row.label === 'Followed Project'), 'the new name should show', {
+          refresh: false,
+        });
+
+        await fs.rm(path.join(env, 'VERSION'));
+        await rowsWhen(
+          api,
+          (rows) => rows.some((row) => row.path === env && row.problems.some((problem) => /not a Trac environment/i.test(problem))),
+          `${env} should show that it is no longer an environment`,
+          { refresh: false },
+        );
+      } finally {
+        await setEnvironmentsSetting(undefined);
+      }
+    });
+
     it('refuses to add a folder that is not an environment, leaving the setting alone', async () => {
       const plain = path.join(outside, 'plain');
       await fs.mkdir(plain, { recursive: true });

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { after, test } from 'node:test';
-import { watchFiles } from '../../src/core/fileWatch';
+import { interestsInFiles, mergeInterests, watchFolders } from '../../src/core/fileWatch';
 import { copyFixture, makeTempDir, removeTempDir } from '../support/fixtures';
 
 const temps: string[] = [];
@@ -40,13 +40,16 @@ test('reports a trac.ini rewritten in place or saved by rename, and a VERSION re
   const ini = path.join(env, 'conf', 'trac.ini');
   const version = path.join(env, 'VERSION');
   const changes = recorder();
-  const watch = watchFiles([version, ini], changes.record);
+  const watch = watchFolders(interestsInFiles([version, ini]), changes.record);
   try {
     await fs.writeFile(path.join(env, 'conf', 'other.ini'), 'x');
     await fs.writeFile(path.join(env, 'README'), 'x');
     await fs.appendFile(ini, '\n# edited\n');
     await changes.until(() => changes.seen.includes(ini), 'the rewrite of trac.ini was not reported');
-    assert.ok(changes.seen.every((file) => file === ini), 'a file not asked for was reported');
+    assert.ok(
+      changes.seen.every((file) => file === ini),
+      `a file not asked for was reported: ${JSON.stringify(changes.seen)}`,
+    );
 
     changes.seen.length = 0;
     await fs.writeFile(`${ini}.tmp`, '[project]\nname = Saved by rename\n');
@@ -60,24 +63,61 @@ test('reports a trac.ini rewritten in place or saved by rename, and a VERSION re
   }
 });
 
-test('reports a file that appears later, and hands a folder it cannot watch to onError instead of throwing', async () => {
+test('reports a file whose folder appears later, and hands a folder it cannot watch to onError instead of throwing', async () => {
   const root = await makeTempDir();
   temps.push(root);
-  const missing = path.join(root, 'no-such-folder', 'trac.ini');
-  const later = path.join(root, 'VERSION');
+  const env = path.join(root, 'env');
+  const later = path.join(env, 'VERSION');
   const changes = recorder();
   const failed: string[] = [];
-  const watch = watchFiles([missing, later], changes.record, (folder) => failed.push(folder));
+  const watch = watchFolders(
+    [...interestsInFiles([later]), { folder: path.join(root, 'no-such-folder'), any: true }],
+    changes.record,
+    (folder: string) => failed.push(folder),
+  );
   try {
-    assert.deepEqual(failed, [path.dirname(missing)]);
-    await fs.writeFile(later, 'Trac Environment Version 1\n');
-    await changes.until(() => changes.seen.includes(later), 'the new VERSION was not reported');
+    assert.deepEqual(failed.sort(), [env, path.join(root, 'no-such-folder')].sort());
+    await fs.mkdir(env);
+    await changes.until(() => changes.seen.includes(env), 'the folder made for VERSION was not reported');
   } finally {
     watch.close();
   }
 
   changes.seen.length = 0;
-  await fs.writeFile(later, 'changed after close\n');
+  await fs.writeFile(path.join(root, 'other'), 'changed after close\n');
+  await fs.rm(env, { recursive: true });
   await new Promise((resolve) => setTimeout(resolve, 200));
   assert.deepEqual(changes.seen, [], 'a closed watch still reported changes');
+});
+
+test('reports every name in a folder watched whole, and names by prefix, and merges interests per folder', async () => {
+  const root = await makeTempDir();
+  temps.push(root);
+  const backups = path.join(root, 'env-backups');
+  await fs.mkdir(backups);
+  const interests = [
+    { folder: backups, any: true },
+    { folder: root, prefixes: ['env.before-restore-'] },
+    { folder: root, names: ['env-backups'] },
+  ];
+  assert.deepEqual(mergeInterests(interests), [
+    { folder: root, names: ['env-backups'], prefixes: ['env.before-restore-'] },
+    { folder: backups, any: true },
+  ]);
+  const changes = recorder();
+  const watch = watchFolders(interests, changes.record);
+  try {
+    // Made first: events come in order, so it has been seen (and left out) once the others are.
+    await fs.mkdir(path.join(root, 'unrelated'));
+    await fs.mkdir(path.join(backups, '.env-20261126-101500.tmp-1'));
+    await fs.rename(path.join(backups, '.env-20261126-101500.tmp-1'), path.join(backups, 'env-20261126-101500'));
+    await fs.mkdir(path.join(root, 'env.before-restore-20261126-101500'));
+    await changes.until(
+      () => changes.seen.includes(path.join(backups, 'env-20261126-101500')) && changes.seen.includes(path.join(root, 'env.before-restore-20261126-101500')),
+      'the new backup and the copy kept aside were not both reported',
+    );
+    assert.ok(!changes.seen.includes(path.join(root, 'unrelated')), 'a name nobody asked for was reported');
+  } finally {
+    watch.close();
+  }
 });
