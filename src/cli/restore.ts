@@ -105,6 +105,7 @@ async function fromFolderOrArchive<T extends { backup: string }>(
     tempParent: path.dirname(path.resolve(environment)),
     signal: context.signal,
     onProgress: (event) => bar.update(event),
+    onSwept: (folder) => context.stderr.write(`note: removed ${folder}, an unpacked archive left by a restore that was stopped\n`),
   });
   // Name the archive, not the temporary folder it was unpacked into and that is gone now.
   return { ...result, backup: path.resolve(backup) };

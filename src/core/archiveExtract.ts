@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import { createReadStream, promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -15,6 +14,7 @@ import { applyEntryMetadata, checkLinksStayInside } from './extractedTree';
 import { removeTree } from './fileTree';
 import { destinationError, makeFolders } from './fsErrors';
 import { unpackSink } from './unpackSink';
+import { makeUnpackFolder, sweepUnpackFolders } from './unpackFolder';
 
 export interface ExtractArchiveOptions {
   signal?: AbortSignal;
@@ -104,14 +104,17 @@ export async function extractArchive(archiveFile: string, intoDir: string, optio
 export async function withExtractedArchive<T>(
   archiveFile: string,
   fn: (environmentRoot: string) => Promise<T>,
-  options: ExtractArchiveOptions & { tempParent?: string } = {},
+  options: ExtractArchiveOptions & { tempParent?: string; onSwept?: (folder: string) => void } = {},
 ): Promise<T> {
   const archive = path.resolve(archiveFile);
   const name = path.basename(archive).replace(ARCHIVE_NAME, '') || 'archive';
   const parent = path.resolve(options.tempParent ?? os.tmpdir());
-  const temp = path.join(parent, `.${name}.tmp-${randomBytes(4).toString('hex')}`);
   await makeFolders(parent);
-  await fs.mkdir(temp, { mode: 0o700 }).catch((error: unknown) => {
+  // Folders left by an unpack that was killed hold a whole copy of a backup: clear them first.
+  for (const swept of await sweepUnpackFolders(parent)) {
+    options.onSwept?.(swept);
+  }
+  const { folder: temp, release } = await makeUnpackFolder(parent, name).catch((error: unknown) => {
     throw destinationError(error, parent);
   });
   let succeeded = false;
@@ -123,11 +126,13 @@ export async function withExtractedArchive<T>(
     return result;
   } finally {
     // A failure to clean up must not hide why the work failed.
-    await removeTree(temp).catch((error) => {
-      if (succeeded) {
-        throw error;
-      }
-    });
+    await removeTree(temp)
+      .then(release)
+      .catch((error) => {
+        if (succeeded) {
+          throw error;
+        }
+      });
   }
 }
 

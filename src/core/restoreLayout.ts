@@ -1,7 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import * as path from 'node:path';
 import { pathExists } from './fileTree';
-import { errnoCode } from './errors';
 
 /**
  * The names a restore uses beside what it replaces (the environment folder, an external database):
@@ -65,20 +64,9 @@ export function isRestoreWorkName(name: string): boolean {
   return /^\..+\.restore-(\d+-[0-9a-f]+|journal\.json(\.\d+\.tmp)?)$/.test(name);
 }
 
-
 /**
  * Temporary copies and journals this process is working with now. A leftover carrying this
  * process's id belongs to a running restore only when it is listed here (the extension host
  * lives on after a restore fails).
  */
 export const inUseHere = new Set<string>();
-
-/** True when a process with this id runs on this machine (a process of another user counts). */
-export function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return errnoCode(error) === 'EPERM';
-  }
-}

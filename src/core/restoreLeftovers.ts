@@ -3,9 +3,9 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { TracBackupError, describeError, errnoCode } from './errors';
 import { removeTree } from './fileTree';
-import { processStartMs } from './processScan';
 import { RestoreJournal, finishPair, readJournal, removeJournal } from './restoreJournal';
-import { inUseHere, journalPath, processAlive, temporaryOwner } from './restoreLayout';
+import { inUseHere, journalPath, temporaryOwner } from './restoreLayout';
+import { processAlive, workOwnerRunning } from './workOwner';
 
 export interface RestoreLeftover {
   /** The journal, or the temporary copy. */
@@ -53,7 +53,7 @@ async function handleLeftovers(environment: string, databaseFiles: string[], app
         continue;
       }
       const stats = await fs.lstat(file).catch(() => undefined);
-      if (stats && ownerRunning(owner, stats.birthtimeMs || stats.ctimeMs, file)) {
+      if (stats && workOwnerRunning(owner, stats.birthtimeMs || stats.ctimeMs, inUseHere.has(file))) {
         if (apply) {
           throw inProgress(environment, owner);
         }
@@ -102,7 +102,7 @@ async function handleJournal(environment: string, apply: boolean, leftovers: Res
   if (!journal) {
     return undefined;
   }
-  if (journal.host === os.hostname() && ownerRunning(journal.pid, Date.parse(journal.startedAt), file)) {
+  if (journal.host === os.hostname() && workOwnerRunning(journal.pid, Date.parse(journal.startedAt), inUseHere.has(file))) {
     if (apply) {
       throw inProgress(environment, journal.pid);
     }
@@ -137,17 +137,6 @@ async function handleJournal(environment: string, apply: boolean, leftovers: Res
 }
 
 /** True when process `pid` runs, is not a later process given the same id, and (if it is this one) still uses `file`. */
-function ownerRunning(pid: number, since: number, file: string): boolean {
-  if (pid === process.pid) {
-    return inUseHere.has(file);
-  }
-  if (!processAlive(pid)) {
-    return false;
-  }
-  const started = processStartMs(pid);
-  return started === undefined || !Number.isFinite(since) || started <= since + 2000;
-}
-
 function inProgress(environment: string, pid: number): TracBackupError {
   return new TracBackupError(
     'RESTORE_IN_PROGRESS',

@@ -9,6 +9,7 @@ import { describeError } from '../core/errors';
 import { FileWatch, FolderInterest, interestsInFiles, mergeInterests, watchFolders } from '../core/fileWatch';
 import { isTemporaryBackupName } from '../core/backupDestination';
 import { ASIDE_MARK, isRestoreWorkName } from '../core/restoreLayout';
+import { isUnpackFolderName } from '../core/unpackFolder';
 import { runtimeDescription } from '../core/sqlite';
 import { SECTION, settings } from './settings';
 
@@ -121,7 +122,8 @@ export class EnvironmentRegistry implements vscode.Disposable {
     // Backups, restores and archive extractions build in hidden work folders, whose every VERSION
     // and trac.ini would otherwise refresh the list again and again; archives are never listed.
     const inWorkFolder = uri.fsPath.split(/[\\/]/).some(
-      (segment) => isTemporaryBackupName(segment) || isRestoreWorkName(segment) || /\.(tar\.gz|tgz)$/.test(segment),
+      (segment) =>
+        isTemporaryBackupName(segment) || isRestoreWorkName(segment) || isUnpackFolderName(segment) || /\.(tar\.gz|tgz)$/.test(segment),
     );
     if (!inWorkFolder) {
       this.scheduleRefresh(`${uri.fsPath} changed`);

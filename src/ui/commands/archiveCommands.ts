@@ -79,7 +79,12 @@ export function registerArchiveCommands(registry: EnvironmentRegistry, log: vsco
             unpacking.done();
             return restoreWithPrompt(registry, log, listed, root, file.fsPath);
           },
-          { tempParent: path.dirname(listed.environment.path), signal: unpacking.signal, onProgress: unpacking.report },
+          {
+            tempParent: path.dirname(listed.environment.path),
+            signal: unpacking.signal,
+            onProgress: unpacking.report,
+            onSwept: (folder) => log.info(`Removed ${folder}, an unpacked archive left by a restore that was stopped.`),
+          },
         );
       } finally {
         unpacking.done();
