@@ -6,7 +6,7 @@ import { backupsDiskUsage } from '../core/diskUsage';
 import { TracEnvironment, readEnvironment } from '../core/environment';
 import { EnvironmentDetails, readEnvironmentDetails } from '../core/environmentDetails';
 import { describeError } from '../core/errors';
-import { FileWatch, FolderInterest, interestsInFiles, mergeInterests, watchFolders } from '../core/fileWatch';
+import { FolderInterest, FolderWatcher, interestsInFiles } from '../core/fileWatch';
 import { isTemporaryBackupName } from '../core/backupDestination';
 import { ASIDE_MARK, isRestoreWorkName } from '../core/restoreLayout';
 import { isUnpackFolderName } from '../core/unpackFolder';
@@ -42,8 +42,10 @@ export class EnvironmentRegistry implements vscode.Disposable {
   private running: Promise<void> | undefined;
   private again = false;
   private timer: NodeJS.Timeout | undefined;
-  private diskWatch: FileWatch | undefined;
-  private watchedKey = '';
+  private readonly folderWatcher = new FolderWatcher(
+    (file) => this.fileChanged(vscode.Uri.file(file)),
+    (folder, error) => this.log.debug(`Not watching ${folder} for now: ${describeError(error)}`),
+  );
   private bindingWarned = false;
   private signature = '';
   private readonly disposables: vscode.Disposable[] = [];
@@ -250,23 +252,12 @@ export class EnvironmentRegistry implements vscode.Disposable {
         { folder: path.dirname(env), prefixes: [`${path.basename(env)}${ASIDE_MARK}`] },
       );
     }
-    const merged = mergeInterests(interests);
-    const key = JSON.stringify(merged);
-    if (key === this.watchedKey) {
-      return;
-    }
-    this.watchedKey = key;
-    this.diskWatch?.close();
-    this.diskWatch = watchFolders(
-      merged,
-      (file) => this.fileChanged(vscode.Uri.file(file)),
-      (folder, error) => this.log.debug(`Not watching ${folder}: ${describeError(error)}`),
-    );
+    this.folderWatcher.update(interests);
   }
 
   dispose(): void {
     clearTimeout(this.timer);
-    this.diskWatch?.close();
+    this.folderWatcher.close();
     vscode.Disposable.from(...this.disposables).dispose();
   }
 }

@@ -1,12 +1,18 @@
 import assert from 'node:assert/strict';
-import { promises as fs } from 'node:fs';
+import { mkdirSync, promises as fs, rmSync } from 'node:fs';
 import * as path from 'node:path';
 import { after, test } from 'node:test';
-import { interestsInFiles, mergeInterests, watchFolders } from '../../src/core/fileWatch';
+import { FolderInterest, FolderWatcher, interestsInFiles, mergeInterests } from '../../src/core/fileWatch';
 import { copyFixture, makeTempDir, removeTempDir } from '../support/fixtures';
 
 const temps: string[] = [];
 after(() => Promise.all(temps.map(removeTempDir)));
+
+function watchFolders(interests: FolderInterest[], onChange: (file: string) => void, onError?: (folder: string) => void): FolderWatcher {
+  const watcher = new FolderWatcher(onChange, onError);
+  watcher.update(interests);
+  return watcher;
+}
 
 /** Collects the changes reported, and waits for one that satisfies a check. */
 function recorder() {
@@ -119,5 +125,40 @@ test('reports every name in a folder watched whole, and names by prefix, and mer
     assert.ok(!changes.seen.includes(path.join(root, 'unrelated')), 'a name nobody asked for was reported');
   } finally {
     watch.close();
+  }
+});
+
+test('update() watches a folder that was missing once it exists, and a folder removed and made again anew', async () => {
+  const root = await makeTempDir();
+  temps.push(root);
+  const backups = path.join(root, 'env-backups');
+  const interests = [{ folder: backups, any: true }, { folder: root, names: ['env-backups'] }];
+  const changes = recorder();
+  const failed: string[] = [];
+  const watcher = new FolderWatcher(changes.record, (folder) => failed.push(folder));
+  try {
+    watcher.update(interests);
+    assert.deepEqual(failed, [backups]);
+    assert.deepEqual(watcher.folders, [root]);
+
+    await fs.mkdir(backups);
+    await changes.until(() => changes.seen.includes(backups), 'the backup folder being made was not reported');
+    watcher.update(interests);
+    assert.deepEqual(watcher.folders.sort(), [root, backups].sort());
+    await fs.mkdir(path.join(backups, 'env-1'));
+    await changes.until(() => changes.seen.includes(path.join(backups, 'env-1')), 'a backup in the folder made later was not reported');
+
+    // Removed, made again and updated in one go, before any event of the removal is handled.
+    rmSync(backups, { recursive: true });
+    mkdirSync(backups);
+    watcher.update(interests);
+    changes.seen.length = 0;
+    await fs.mkdir(path.join(backups, 'env-2'));
+    await changes.until(() => changes.seen.includes(path.join(backups, 'env-2')), 'a backup in the folder made again was not reported');
+
+    watcher.update([]);
+    assert.deepEqual(watcher.folders, []);
+  } finally {
+    watcher.close();
   }
 });
