@@ -151,6 +151,9 @@ function report(result: RestoreResult, context: CliContext): void {
       (result.database.aside ? `; the previous one is kept as ${result.database.aside}.` : '.'),
     );
   }
+  if (result.madeFolders.length) {
+    out(`note: made ${result.madeFolders.map((folder) => `${folder}/`).join(', ')}, which every Trac environment has and the backup lacked.`);
+  }
   for (const warning of result.warnings) {
     out(`warning: ${warning}`);
   }

@@ -13,6 +13,8 @@ export interface AcceptedEntry {
   kind: AcceptedKind;
   mode?: number;
   mtime?: Date;
+  uid?: number;
+  gid?: number;
 }
 
 const KINDS: Record<string, AcceptedKind | undefined> = {
@@ -125,7 +127,7 @@ export class ArchiveEntryGuard {
       }
     }
     this.kinds.set(relative, kind);
-    this.accepted.push({ relative, kind, mode: entry.mode, mtime: entry.mtime });
+    this.accepted.push({ relative, kind, mode: entry.mode, mtime: entry.mtime, uid: entry.uid, gid: entry.gid });
     return undefined;
   }
 

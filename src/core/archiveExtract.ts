@@ -15,12 +15,15 @@ import { removeTree } from './fileTree';
 import { destinationError, makeFolders } from './fsErrors';
 import { unpackSink } from './unpackSink';
 import { makeUnpackFolder, sweepUnpackFolders } from './unpackFolder';
+import { canKeepOwners } from './owners';
 
 export interface ExtractArchiveOptions {
   signal?: AbortSignal;
   onProgress?: (event: ArchiveProgress) => void;
   /** Any limit left out keeps its default (DEFAULT_ARCHIVE_LIMITS). */
   limits?: Partial<ArchiveLimits>;
+  /** Give entries the owners the archive records, as tar does for root. Default: canKeepOwners(). */
+  keepOwners?: boolean;
 }
 
 export interface ExtractArchiveResult {
@@ -84,7 +87,7 @@ export async function extractArchive(archiveFile: string, intoDir: string, optio
       signal: options.signal,
     });
     await checkLinksStayInside(dir, guard.accepted, archive);
-    await applyEntryMetadata(dir, guard.accepted);
+    await applyEntryMetadata(dir, guard.accepted, { keepOwners: options.keepOwners ?? canKeepOwners() });
   } catch (error) {
     const reported = extractionError(guard.refusal ?? error, archive, dir, options.signal);
     guard.stop();

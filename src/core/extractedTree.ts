@@ -67,28 +67,43 @@ async function leavesRoot(root: string, from: string[], target: string): Promise
  * times on their exact millisecond (see seconds()). Folders
  * go last, deepest first, so that nothing changes their times afterwards.
  */
-export async function applyEntryMetadata(root: string, accepted: readonly AcceptedEntry[]): Promise<void> {
+export async function applyEntryMetadata(
+  root: string,
+  accepted: readonly AcceptedEntry[],
+  { keepOwners = false }: { keepOwners?: boolean } = {},
+): Promise<void> {
   const folders: AcceptedEntry[] = [];
   let rootHasEntry = false;
+  // Before the modes: a change of owner clears set-group-ID bits.
+  const giveOwner = async (file: string, entry: AcceptedEntry) => {
+    if (keepOwners && entry.uid !== undefined && entry.gid !== undefined) {
+      await fs.lchown(file, entry.uid, entry.gid);
+    }
+  };
   for (const entry of accepted) {
     const file = path.join(root, ...entry.relative.split('/'));
     if (entry.kind === 'directory') {
       folders.push(entry);
       rootHasEntry ||= entry.relative === '';
     } else if (entry.kind === 'file') {
+      await giveOwner(file, entry);
       if (entry.mode !== undefined) {
         await fs.chmod(file, entry.mode & MODE_MASK);
       }
       if (entry.mtime) {
         await fs.utimes(file, seconds(entry.mtime), seconds(entry.mtime));
       }
-    } else if (entry.kind === 'symlink' && entry.mtime) {
-      await fs.lutimes(file, seconds(entry.mtime), seconds(entry.mtime)).catch(ignoreUnsupported);
+    } else if (entry.kind === 'symlink') {
+      await giveOwner(file, entry);
+      if (entry.mtime) {
+        await fs.lutimes(file, seconds(entry.mtime), seconds(entry.mtime)).catch(ignoreUnsupported);
+      }
     }
   }
   folders.sort((a, b) => depth(b) - depth(a));
   for (const folder of folders) {
     const dir = path.join(root, ...folder.relative.split('/'));
+    await giveOwner(dir, folder);
     if (folder.mtime) {
       await fs.utimes(dir, seconds(folder.mtime), seconds(folder.mtime));
     }

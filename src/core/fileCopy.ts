@@ -17,6 +17,8 @@ export interface CopyOptions {
   onBytes?: (bytes: number) => void;
   /** The backup's final path, for error messages (the temporary folder means nothing to a user). */
   destination: string;
+  /** Give the copy the source's owner and group (see canKeepOwners). */
+  keepOwner?: boolean;
 }
 
 export interface FileCopyOptions extends CopyOptions {
@@ -98,6 +100,10 @@ export async function copyFileHashed(source: string, target: string, options: Fi
         bytes += bytesRead;
         options.onBytes?.(bytesRead);
       }
+      if (options.keepOwner) {
+        // Before the mode: a change of owner clears set-user-ID and set-group-ID bits.
+        await output.chown(stats.uid, stats.gid);
+      }
       await output.chmod(storedModeOf(stats, options));
       await output.utimes(utimesSeconds(stats.atimeMs), utimesSeconds(stats.mtimeMs));
       return { stats, sha256: hash.digest('hex'), bytes };
@@ -157,6 +163,9 @@ function copySmallFileSync(source: string, target: string, options: FileCopyOpti
         bytes += bytesRead;
         options.onBytes?.(bytesRead);
       }
+      if (options.keepOwner) {
+        fsCallback.fchownSync(output, stats.uid, stats.gid);
+      }
       fsCallback.fchmodSync(output, storedModeOf(stats, options));
       fsCallback.futimesSync(output, utimesSeconds(stats.atimeMs), utimesSeconds(stats.mtimeMs));
       return { stats, sha256: hash.digest('hex'), bytes };
@@ -196,6 +205,9 @@ export async function copySymlink(source: string, target: string, options: CopyO
   }
   try {
     await fs.symlink(linkTarget, target);
+    if (options.keepOwner) {
+      await fs.lchown(target, stats.uid, stats.gid);
+    }
     await fs.lutimes(target, utimesSeconds(stats.atimeMs), utimesSeconds(stats.mtimeMs));
   } catch (error) {
     throw destinationError(error, options.destination);

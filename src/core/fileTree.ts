@@ -18,6 +18,8 @@ export interface TreeEntry {
   /** Changes with any write, chmod or rename: with ino, tells a rewritten file from an untouched one. */
   ctimeMs: number;
   ino: number;
+  uid: number;
+  gid: number;
 }
 
 export interface WalkOptions {
@@ -47,6 +49,8 @@ export function entryFromStats(relative: string, absolute: string, kind: EntryKi
     atimeMs: stats.atimeMs,
     ctimeMs: stats.ctimeMs,
     ino: stats.ino,
+    uid: stats.uid,
+    gid: stats.gid,
   };
 }
 

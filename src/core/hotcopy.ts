@@ -16,7 +16,8 @@ import { BackupManifest, MANIFEST_FILE, MANIFEST_FORMAT, DatabaseFileState, Mani
 import { HotcopyPhase, HotcopyProgress, ProgressTracker } from './progress';
 import { HotcopySource, inspectSource } from './hotcopySource';
 import { TOOL_NAME, TOOL_VERSION } from './toolInfo';
-import { TreeMirror } from './treeMirror';
+import { MirrorRecord, TreeMirror } from './treeMirror';
+import { canKeepOwners } from './owners';
 
 export interface HotcopyOptions {
   /** False leaves the database out, like `trac-admin hotcopy --no-database`. Default true. */
@@ -29,6 +30,11 @@ export interface HotcopyOptions {
    * a fresh snapshot. Where links are impossible, files are copied (see `linkFallback`).
    */
   linkDest?: string;
+  /**
+   * Give every file, folder and link of the backup the owner and group it has in the source.
+   * Default: when this process can (root on POSIX; see canKeepOwners).
+   */
+  keepOwners?: boolean;
 }
 
 export interface HotcopyResult {
@@ -112,6 +118,7 @@ class HotcopyRun {
   private readonly mirror: TreeMirror;
   private readonly started = performance.now();
   private readonly signal?: AbortSignal;
+  private readonly keepOwners: boolean;
 
   constructor(
     private readonly source: HotcopySource,
@@ -121,6 +128,7 @@ class HotcopyRun {
     private readonly previous?: PreviousBackup,
   ) {
     this.signal = options.signal;
+    this.keepOwners = options.keepOwners ?? canKeepOwners();
     this.progress = new ProgressTracker(options.onProgress);
     this.mirror = new TreeMirror(temp, {
       destination: dest,
@@ -128,9 +136,11 @@ class HotcopyRun {
       signal: options.signal,
       storedMode: readOnlyMode,
       reuse: previous,
+      keepOwners: this.keepOwners,
     });
     if (previous) {
       previous.onFallback = (reason) => this.progress.note(`linkFallback: ${reason}`);
+      previous.keepOwners = this.keepOwners;
     }
   }
 
@@ -229,6 +239,10 @@ class HotcopyRun {
       entries,
     };
     await writeManifest(this.temp, manifest);
+    if (this.keepOwners) {
+      await fs.chown(path.join(this.temp, MANIFEST_FILE), rootStats.uid, rootStats.gid);
+      await fs.chown(this.temp, rootStats.uid, rootStats.gid);
+    }
     await fs.chmod(this.temp, rootStats.mode & 0o7777);
     await fs.utimes(this.temp, rootStats.atimeMs / 1000, rootStats.mtimeMs / 1000);
     this.enter('publish');
@@ -274,6 +288,7 @@ class HotcopyRun {
     const configRewritten = await pointConfigAtDatabase(this.temp, this.mirror, storedAt, url);
     const record = this.mirror.records.get(configRewritten.file);
     if (record) {
+      await this.giveOwner(path.join(this.temp, ...configRewritten.file.split('/')), before ?? record);
       await fs.chmod(path.join(this.temp, ...configRewritten.file.split('/')), readOnlyMode(record.mode));
     }
     return configRewritten;
@@ -337,6 +352,8 @@ class HotcopyRun {
         mtimeMs: dbStats.mtimeMs,
         ctimeMs: dbStats.ctimeMs,
         ino: dbStats.ino,
+        uid: dbStats.uid,
+        gid: dbStats.gid,
       });
     } finally {
       lockMs ||= snapshotter.unlock();
@@ -352,10 +369,18 @@ class HotcopyRun {
     const record = this.mirror.records.get(storedAt)!;
     record.sha256 = await hashFile(file, this.signal);
     record.size = (await fs.stat(file)).size;
+    await this.giveOwner(file, record);
     await fs.chmod(file, readOnlyMode(record.mode));
     await fs.utimes(file, record.atimeMs / 1000, record.mtimeMs / 1000);
     this.progress.fileDone(storedAt);
     return { version, path: storedAt };
+  }
+
+  /** A file this run wrote itself (not copied) gets the owner its source has, where owners are kept. */
+  private async giveOwner(file: string, record: MirrorRecord): Promise<void> {
+    if (this.keepOwners && record.uid !== undefined && record.gid !== undefined) {
+      await fs.chown(file, record.uid, record.gid);
+    }
   }
 
   private async walk(skip?: (relative: string) => boolean): Promise<TreeEntry[]> {

@@ -37,6 +37,8 @@ export class PreviousBackup implements FileReuse {
   fallback: string | undefined;
   /** Told the fallback's reason, once. */
   onFallback: (reason: string) => void = () => undefined;
+  /** Set when the backup keeps owners: a file is linked only when its owner is the source's. */
+  keepOwners = false;
   private linkingStopped = false;
 
   private constructor(
@@ -98,6 +100,10 @@ export class PreviousBackup implements FileReuse {
     }
     // Setting times goes through a float of seconds: allow for the rounding, not for a change.
     if (!stats.isFile() || stats.size !== previous.size || Math.abs(stats.mtimeMs - previous.mtimeMs) >= 1) {
+      return undefined;
+    }
+    // A link shares its owner with the previous backup's file: where owners are kept, they must agree.
+    if (this.keepOwners && (stats.uid !== entry.uid || stats.gid !== entry.gid)) {
       return undefined;
     }
     try {

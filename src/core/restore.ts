@@ -7,6 +7,7 @@ import { ProgressTracker } from './progress';
 import { RestoreCopy, checkCopy, copyBackup } from './restoreCopy';
 import { RestorePlan, describeRestore } from './restorePlan';
 import { releaseJournal, removeJournal, writeJournal } from './restoreJournal';
+import { canKeepOwners } from './owners';
 import { RestoreLeftover, cleanRestoreLeftovers } from './restoreLeftovers';
 import { chooseAsidePath } from './restoreLayout';
 import { SwapError, SwapPair, swapIn } from './restoreSwap';
@@ -49,6 +50,11 @@ export interface RestoreOptions {
    * was found using the environment: true goes on; false cancels (CancelledError), nothing changed.
    */
   confirm?: (plan: RestorePlan) => Promise<boolean>;
+  /**
+   * Give the restored files, folders and links the owners they have in the backup (a backup made
+   * as root keeps the environment's). Default: when this process can (root; see canKeepOwners).
+   */
+  keepOwners?: boolean;
 }
 
 export interface RestoreResult {
@@ -68,6 +74,8 @@ export interface RestoreResult {
   backupCreatedAt?: string;
   /** What killed earlier restores had left, and what was done with it. */
   leftovers: RestoreLeftover[];
+  /** Folders every environment has (see INITENV_FOLDERS) that the backup lacked and the restore made. */
+  madeFolders: string[];
   /** What the restore did not bring back (a database not in the backup). */
   warnings: string[];
 }
@@ -118,9 +126,10 @@ async function runRestore(backup: string, env: string, options: RestoreOptions):
       temp: await workspace.folder(env),
       databasePath: external ? undefined : (verified.database.path ?? undefined),
       external: external && { ...external, temp: await workspace.file(external.file) },
+      keepOwners: options.keepOwners ?? canKeepOwners(),
     };
     progress.enter('copy', signal);
-    const { mirror, files, bytes } = await copyBackup(copy, progress.tracker(), signal);
+    const { mirror, files, bytes, madeFolders } = await copyBackup(copy, progress.tracker(), signal);
     progress.enter('verify', signal);
     await checkCopy(copy, mirror, progress.tracker(), signal);
     progress.enter('swap', signal);
@@ -140,6 +149,7 @@ async function runRestore(backup: string, env: string, options: RestoreOptions):
       database: copy.external ? { file: copy.external.file, aside: databaseAside } : null,
       backupCreatedAt: manifest?.createdAt,
       leftovers,
+      madeFolders,
       warnings: restoreWarnings(manifest, verified.database.note, env, aside),
     };
   } finally {

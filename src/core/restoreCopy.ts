@@ -24,6 +24,8 @@ export interface RestoreCopy {
   /** The database inside the environment, relative, to check in the copy. */
   databasePath?: string;
   external?: ExternalDatabase & { temp: string };
+  /** Give the copies the owners they have in the backup. */
+  keepOwners?: boolean;
 }
 
 /**
@@ -33,13 +35,17 @@ export interface RestoreCopy {
  * changed since it was checked is caught. An external database goes to its own temporary file,
  * and trac.ini gets its original `[trac] database` back. Returns the regular files and bytes written.
  */
-export async function copyBackup(copy: RestoreCopy, tracker: ProgressTracker, signal?: AbortSignal): Promise<{ mirror: TreeMirror; files: number; bytes: number }> {
+export async function copyBackup(
+  copy: RestoreCopy,
+  tracker: ProgressTracker,
+  signal?: AbortSignal,
+): Promise<{ mirror: TreeMirror; files: number; bytes: number; madeFolders: string[] }> {
   const { backup, external, manifest } = copy;
   const entries = await walkTree(backup, {
     signal,
     exclude: (relative) => relative === MANIFEST_FILE || relative === external?.storedAt,
   });
-  const mirror = new TreeMirror(copy.temp, { destination: copy.environment, progress: tracker, signal });
+  const mirror = new TreeMirror(copy.temp, { destination: copy.environment, progress: tracker, signal, keepOwners: copy.keepOwners });
   await mirror.sync(entries);
   if (manifest) {
     matchManifest(backup, manifest, mirror, external?.storedAt);
@@ -51,6 +57,7 @@ export async function copyBackup(copy: RestoreCopy, tracker: ProgressTracker, si
     tracker.expect(1, 0);
     const copied = await copyFileHashed(path.join(backup, ...external.storedAt.split('/')), external.temp, {
       destination: external.file,
+      keepOwner: copy.keepOwners,
       signal,
       onBytes: (count) => tracker.advance(count, external.storedAt),
     });
@@ -68,11 +75,46 @@ export async function copyBackup(copy: RestoreCopy, tracker: ProgressTracker, si
       await putBackDatabaseSetting(copy.temp, external.config, mirror);
     }
   }
-  await mirror.applyFolderAttributes();
   const rootStats = await fs.stat(backup);
+  const madeFolders = await makeInitenvFolders(copy.temp, mirror, copy.keepOwners ? rootStats : undefined);
+  await mirror.applyFolderAttributes();
+  if (copy.keepOwners) {
+    await fs.chown(copy.temp, rootStats.uid, rootStats.gid);
+  }
   await fs.chmod(copy.temp, rootStats.mode & 0o7777);
   await fs.utimes(copy.temp, utimesSeconds(rootStats.atimeMs), utimesSeconds(rootStats.mtimeMs));
-  return { mirror, files, bytes };
+  return { mirror, files, bytes, madeFolders };
+}
+
+/**
+ * The folders `trac-admin initenv` makes in every environment (Trac's Environment.create), which
+ * a backup can lack: tools that keep no empty folders (git, some archivers) drop an empty
+ * htdocs/ or plugins/, and Trac logging to a file needs log/.
+ */
+export const INITENV_FOLDERS = ['htdocs', 'log', 'plugins', 'templates'];
+
+/** Makes those the copy lacks, as initenv would (mode 0755), recorded for the check; returns them. */
+async function makeInitenvFolders(temp: string, mirror: TreeMirror, owner: { uid: number; gid: number } | undefined): Promise<string[]> {
+  const made: string[] = [];
+  for (const name of INITENV_FOLDERS.filter((folder) => !mirror.records.has(folder))) {
+    const folder = path.join(temp, name);
+    await fs.mkdir(folder, { mode: 0o755 });
+    if (owner) {
+      await fs.chown(folder, owner.uid, owner.gid);
+    }
+    const stats = await fs.stat(folder);
+    mirror.records.set(name, {
+      kind: 'directory',
+      mode: 0o755,
+      size: 0,
+      atimeMs: stats.atimeMs,
+      mtimeMs: stats.mtimeMs,
+      ctimeMs: stats.ctimeMs,
+      ino: stats.ino,
+    });
+    made.push(name);
+  }
+  return made;
 }
 
 /**

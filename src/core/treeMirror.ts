@@ -1,4 +1,4 @@
-import { chmodSync, promises as fs, mkdirSync, utimesSync } from 'node:fs';
+import { chmodSync, promises as fs, lchownSync, mkdirSync, utimesSync } from 'node:fs';
 import * as path from 'node:path';
 import { throwIfAborted } from './errors';
 import { copyFileHashed, copySymlink } from './fileCopy';
@@ -18,6 +18,9 @@ export interface MirrorRecord {
   mtimeMs: number;
   ctimeMs: number;
   ino: number;
+  /** The source's owner and group, where known. */
+  uid?: number;
+  gid?: number;
   sha256?: string;
   linkTarget?: string;
   /** What the caller knew about the file when it was copied (hotcopy: its attachment row). */
@@ -60,6 +63,8 @@ export interface MirrorOptions {
   storedMode?: (sourceMode: number, relative: string) => number;
   /** Tried before copying a file that is not read from a descriptor opened beforehand. */
   reuse?: FileReuse;
+  /** Give every copy its source's owner and group (see canKeepOwners). */
+  keepOwners?: boolean;
 }
 
 export interface SyncResult {
@@ -120,6 +125,9 @@ export class TreeMirror {
           await this.breathe();
           try {
             mkdirSync(this.target(entry.relative), { mode: 0o700 });
+            if (this.options.keepOwners) {
+              lchownSync(this.target(entry.relative), entry.uid, entry.gid);
+            }
           } catch (error) {
             throw destinationError(error, this.options.destination);
           }
@@ -206,6 +214,7 @@ export class TreeMirror {
     }
     const copyOptions = {
       destination: this.options.destination,
+      keepOwner: this.options.keepOwners,
       signal: this.options.signal,
       onBytes: (bytes: number) => this.options.progress.advance(bytes, entry.relative),
     };
@@ -247,6 +256,8 @@ export class TreeMirror {
       mtimeMs: stats.mtimeMs,
       ctimeMs: stats.ctimeMs,
       ino: stats.ino,
+      uid: stats.uid,
+      gid: stats.gid,
       sha256: copied.sha256,
       tag,
     });
@@ -281,6 +292,8 @@ function recordOf(entry: TreeEntry): MirrorRecord {
     mtimeMs: entry.mtimeMs,
     ctimeMs: entry.ctimeMs,
     ino: entry.ino,
+    uid: entry.uid,
+    gid: entry.gid,
   };
 }
 

@@ -82,12 +82,17 @@ describe('untrusted archives', () => {
     assert.deepEqual(await fs.readdir(where.temp), []);
   });
 
-  it('takes no owner from the archive, and drops set-user-ID and set-group-ID bits', async () => {
+  it('takes the owner from the archive only as root (as tar does), and always drops set-user-ID and set-group-ID bits', async () => {
     const where = await newCase();
     const archive = await craft([{ path: './plugins/tool', content: '#!/bin/sh\n', mode: 0o6755, uid: 4321 }]);
-    const stats = await withExtractedArchive(archive, (root) => fs.stat(path.join(root, 'plugins', 'tool')), { tempParent: where.temp });
-    assert.equal(stats.mode & 0o7777, 0o755);
-    assert.equal(stats.uid, process.getuid?.() ?? stats.uid);
+    const stat = (options: { keepOwners?: boolean }) =>
+      withExtractedArchive(archive, (root) => fs.stat(path.join(root, 'plugins', 'tool')), { tempParent: where.temp, ...options });
+    const taken = await stat({});
+    assert.equal(taken.mode & 0o7777, 0o755);
+    assert.equal(taken.uid, process.getuid?.() === 0 ? 4321 : process.getuid?.());
+    const notTaken = await stat({ keepOwners: false });
+    assert.equal(notTaken.mode & 0o7777, 0o755);
+    assert.equal(notTaken.uid, process.getuid?.() ?? notTaken.uid);
     assert.deepEqual(await fs.readdir(where.temp), []);
   });
 

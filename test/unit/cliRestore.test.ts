@@ -206,3 +206,23 @@ describe('trac-backup verify and restore (dist/cli.js)', () => {
     assert.match(run(['--help']).stdout, /verify .*\n.*restore/);
   });
 });
+
+describe('trac-backup restore of a folder that lacks initenv’s folders (dist/cli.js)', () => {
+  let tmp: string;
+  before(async () => {
+    tmp = await makeTempDir();
+  });
+  after(async () => {
+    await removeTempDir(tmp);
+  });
+
+  it('makes them and says which', async () => {
+    const plain = path.join(tmp, 'hotcopy');
+    await fs.cp(path.join(ROOT, 'test', 'fixtures', 'trac-1.6-fresh'), plain, { recursive: true, preserveTimestamps: true });
+    const env = path.join(tmp, 'restored');
+    const result = run(['restore', plain, env]);
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stdout, /^note: made htdocs\/, plugins\/, which every Trac environment has and the backup lacked\.$/m);
+    assert.deepEqual(await fs.readdir(path.join(env, 'plugins')), []);
+  });
+});

@@ -11,7 +11,7 @@ import { restoreStamp } from '../../src/core/restoreLayout';
 import { loadSqlite } from '../../src/core/sqlite';
 import { inspectDatabase } from '../support/database';
 import { refusal } from '../support/refusal';
-import { copyFixture, makeTempDir, removeTempDir } from '../support/fixtures';
+import { FIXTURES_DIR, copyFixture, makeTempDir, removeTempDir } from '../support/fixtures';
 import { besideEnvironment, corruptPageInMiddle, expectedRestore, makeRestoreCase } from '../support/restoreCase';
 import { compareTrees, fingerprintTree } from '../support/treeCompare';
 
@@ -24,6 +24,26 @@ describe('restore', () => {
   });
   after(async () => {
     await removeTempDir(tmp);
+  });
+
+  it('makes the folders initenv makes that a backup lacks (git and some archivers keep no empty folder), and says which', async () => {
+    // The fixture as stored in git: initenv's empty htdocs/ and plugins/ are not there.
+    const plain = path.join(newArea(), 'git-checkout');
+    await fs.cp(path.join(FIXTURES_DIR, 'trac-1.6-fresh'), plain, { recursive: true, preserveTimestamps: true });
+    await fs.rm(path.join(plain, 'log'), { recursive: true });
+    const env = path.join(newArea(), 'restored');
+
+    const result = await restore(plain, env);
+
+    assert.deepEqual(result.madeFolders, ['htdocs', 'log', 'plugins']);
+    for (const folder of ['htdocs', 'log', 'plugins']) {
+      const stats = await fs.stat(path.join(env, folder));
+      assert.ok(stats.isDirectory(), folder);
+      assert.equal(stats.mode & 0o777, 0o755, folder);
+      assert.deepEqual(await fs.readdir(path.join(env, folder)), [], folder);
+    }
+    const whole = await restore((await hotcopy(env, path.join(newArea(), 'backup'))).dest, path.join(newArea(), 'again'));
+    assert.deepEqual(whole.madeFolders, [], 'a backup that has them all got folders made');
   });
 
   it('restores into a missing path, making its parents, equal to the backup file for file, with the modes it had', async () => {

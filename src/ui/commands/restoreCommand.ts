@@ -61,6 +61,12 @@ export async function restoreWithPrompt(
       }
     },
   );
+  for (const leftover of result.leftovers) {
+    log.info(`${leftover.path}: ${leftover.detail}`);
+  }
+  if (result.madeFolders.length) {
+    log.info(`Made ${result.madeFolders.join(', ')} in ${result.env}: every Trac environment has them, and the backup lacked them.`);
+  }
   for (const warning of result.warnings) {
     log.warn(warning);
   }
