@@ -106,6 +106,8 @@ test('Restore from the row asks first: Cancel changes nothing, Restore swaps the
     const done = notification(page, `Restored ${LABEL}`);
     await done.waitFor({ timeout: 60_000 });
     assert.match(await done.innerText(), /previous environment is kept at/);
+    // The progress notification goes once the restore is over: none is left claiming to copy.
+    await notification(page, `Restoring ${LABEL}`).waitFor({ state: 'detached', timeout: 10_000 });
     await screenshot(page, 'restore-done');
     assert.doesNotMatch(await fs.readFile(ini, 'utf8'), /edited after the backup/, 'the restore did not bring the backup back');
     const kept = (await fs.readdir(session.workspace)).filter((name) => name.startsWith('trac-1.6-populated.before-restore-'));
