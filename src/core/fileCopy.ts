@@ -10,6 +10,7 @@ import { utimesSeconds } from './fileTimes';
 const CHUNK_BYTES = 1024 * 1024;
 /** Up to this size a file is copied with synchronous calls (a fraction of a millisecond each). */
 const SMALL_FILE_BYTES = 256 * 1024;
+const syncBuffer = Buffer.allocUnsafe(SMALL_FILE_BYTES + 1);
 
 export interface CopyOptions {
   signal?: AbortSignal;
@@ -140,7 +141,8 @@ function copySmallFileSync(source: string, target: string, options: FileCopyOpti
     }
     try {
       const hash = createHash('sha256');
-      const buffer = Buffer.allocUnsafe(Math.min(CHUNK_BYTES, stats.size + 1));
+      // One buffer for every small copy: they run start to end without yielding, so never two at once.
+      const buffer = syncBuffer;
       let bytes = 0;
       for (;;) {
         let bytesRead: number;
