@@ -42,6 +42,7 @@ export class EnvironmentRegistry implements vscode.Disposable {
   private running: Promise<void> | undefined;
   private again = false;
   private timer: NodeJS.Timeout | undefined;
+  private watchesPaused = 0;
   private readonly folderWatcher = new FolderWatcher(
     (file) => this.fileChanged(vscode.Uri.file(file)),
     (folder, error) => this.log.debug(`Not watching ${folder} for now: ${describeError(error)}`),
@@ -236,6 +237,9 @@ export class EnvironmentRegistry implements vscode.Disposable {
    * of folders; the workspace-wide watcher is still what finds new environments in the workspace.
    */
   private watchDisk(): void {
+    if (this.watchesPaused) {
+      return;
+    }
     const interests: FolderInterest[] = [];
     for (const folder of settings.environments()) {
       interests.push(...interestsInFiles([path.join(folder, 'VERSION'), path.join(folder, 'conf', 'trac.ini')]));
@@ -253,6 +257,22 @@ export class EnvironmentRegistry implements vscode.Disposable {
       );
     }
     this.folderWatcher.update(interests);
+  }
+
+  /**
+   * Runs fn with the registry's own folder watches closed, for a restore: Windows refuses to
+   * rename a folder while a handle is open on a folder inside it, and a restore renames the
+   * environment aside. They are opened again afterwards, on what is there by then.
+   */
+  async withoutWatches<T>(fn: () => Promise<T>): Promise<T> {
+    this.watchesPaused += 1;
+    this.folderWatcher.close();
+    try {
+      return await fn();
+    } finally {
+      this.watchesPaused -= 1;
+      this.watchDisk();
+    }
   }
 
   dispose(): void {

@@ -50,12 +50,14 @@ export async function restoreWithPrompt(
     async (progress, token) => {
       const abort = abortSignalFor(token);
       try {
-        return await restore(backup, environment.path, {
-          replace: true,
-          force: live?.running === true,
-          signal: abort.signal,
-          onProgress: notificationProgress(progress, RESTORE_WEIGHTS),
-        });
+        return await registry.withoutWatches(() =>
+          restore(backup, environment.path, {
+            replace: true,
+            force: live?.running === true,
+            signal: abort.signal,
+            onProgress: notificationProgress(progress, RESTORE_WEIGHTS),
+          }),
+        );
       } finally {
         abort.dispose();
       }
