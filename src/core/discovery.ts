@@ -18,6 +18,14 @@ const SKIPPED_FOLDERS = new Set([
   '.cache',
 ]);
 
+/**
+ * Whether a search for environments looks into a folder of this name. Hidden folders are tool data
+ * or the work folders of backups, restores and archive extractions still under way (whole Trac
+ * environments, but not ones to list).
+ */
+export function isSearchedFolderName(name: string): boolean {
+  return !SKIPPED_FOLDERS.has(name) && !name.startsWith('.');
+}
 
 export type EnvironmentOrigin = 'workspace' | 'setting' | 'parent';
 
@@ -103,10 +111,8 @@ export async function searchFolder(root: string, depth: number): Promise<string[
     } catch {
       return; // unreadable folders are skipped during a search; named paths report their problem
     }
-    // Hidden folders are tool data or the work folders of backups, restores and archive
-    // extractions still under way (whole Trac environments, but not ones to list).
     const children = entries
-      .filter((entry) => entry.isDirectory() && !SKIPPED_FOLDERS.has(entry.name) && !entry.name.startsWith('.'))
+      .filter((entry) => entry.isDirectory() && isSearchedFolderName(entry.name))
       .map((entry) => entry.name)
       .sort();
     for (const name of children) {

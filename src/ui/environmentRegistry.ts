@@ -1,7 +1,8 @@
+import { readdirSync, statSync } from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { BackupInfo, defaultBackupFolder, listBackups } from '../core/backupCatalog';
-import { FoundEnvironment, discoverEnvironments } from '../core/discovery';
+import { FoundEnvironment, discoverEnvironments, isSearchedFolderName } from '../core/discovery';
 import { backupsDiskUsage } from '../core/diskUsage';
 import { TracEnvironment, readEnvironment } from '../core/environment';
 import { EnvironmentDetails, readEnvironmentDetails } from '../core/environmentDetails';
@@ -43,8 +44,13 @@ export class EnvironmentRegistry implements vscode.Disposable {
   private again = false;
   private timer: NodeJS.Timeout | undefined;
   private watchesPaused = 0;
+  private roots: string[] = [];
   private readonly folderWatcher = new FolderWatcher(
-    (file) => this.fileChanged(vscode.Uri.file(file)),
+    (file) => {
+      if (!this.isPlainFileInRoot(file)) {
+        this.fileChanged(vscode.Uri.file(file));
+      }
+    },
     (folder, error) => this.log.debug(`Not watching ${folder} for now: ${describeError(error)}`),
   );
   private bindingWarned = false;
@@ -158,6 +164,7 @@ export class EnvironmentRegistry implements vscode.Disposable {
 
     this.listed = await Promise.all(found.map((entry) => this.describe(entry)));
     this.listed.sort((a, b) => a.environment.name.localeCompare(b.environment.name) || a.environment.path.localeCompare(b.environment.path));
+    this.roots = roots;
     this.watchDisk();
     await vscode.commands.executeCommand('setContext', 'tracBackup.discoveryDone', true);
     this.log.info(
@@ -241,6 +248,14 @@ export class EnvironmentRegistry implements vscode.Disposable {
       return;
     }
     const interests: FolderInterest[] = [];
+    // Environments appear most often right in a workspace folder: what appears there, and
+    // VERSION and trac.ini in each of its folders. Deeper ones VS Code's watcher finds.
+    for (const root of this.roots) {
+      interests.push({ folder: root, any: true });
+      for (const child of searchedChildren(root)) {
+        interests.push(...interestsInFiles([path.join(child, 'VERSION'), path.join(child, 'conf', 'trac.ini')]));
+      }
+    }
     for (const folder of settings.environments()) {
       interests.push(...interestsInFiles([path.join(folder, 'VERSION'), path.join(folder, 'conf', 'trac.ini')]));
     }
@@ -257,6 +272,18 @@ export class EnvironmentRegistry implements vscode.Disposable {
       );
     }
     this.folderWatcher.update(interests);
+  }
+
+  /** Files written right in a workspace folder (a README saved) do not change the list; folders may. */
+  private isPlainFileInRoot(file: string): boolean {
+    if (!this.roots.includes(path.dirname(file))) {
+      return false;
+    }
+    try {
+      return !statSync(file).isDirectory();
+    } catch {
+      return !this.listed.some((listed) => listed.environment.path === file || listed.backupFolder === file);
+    }
   }
 
   /**
@@ -279,5 +306,16 @@ export class EnvironmentRegistry implements vscode.Disposable {
     clearTimeout(this.timer);
     this.folderWatcher.close();
     vscode.Disposable.from(...this.disposables).dispose();
+  }
+}
+
+/** The folders right in `root` that a search for environments looks into. */
+function searchedChildren(root: string): string[] {
+  try {
+    return readdirSync(root, { withFileTypes: true })
+      .filter((entry) => entry.isDirectory() && isSearchedFolderName(entry.name))
+      .map((entry) => path.join(root, entry.name));
+  } catch {
+    return [];
   }
 }

@@ -1,6 +1,5 @@
 // Steps the runners share: build when needed, compile the tests, write a layer's counts.
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 import { tapCounts, writeLayerResults } from '../../scripts/tapCounts.mjs';
 import { NODE22, RESULTS_DIR, ROOT } from './paths.mjs';
@@ -15,11 +14,9 @@ export function run(command, args, options = {}) {
   }
 }
 
+/** Bundles dist/ again every time: esbuild takes a fraction of a second, and a stale bundle would test old code. */
 export function ensureBuilt() {
-  if (!existsSync(path.join(ROOT, 'dist', 'extension.js'))) {
-    console.log('dist/extension.js is missing: npm run build');
-    run('npm', ['run', 'build']);
-  }
+  run('npm', ['run', '--silent', 'build']);
 }
 
 export function compileTests() {
