@@ -13,7 +13,8 @@ open as is. The database is copied as one consistent snapshot, and the
 attachment files agree with it; Trac's writers wait only for that snapshot,
 not for the whole copy. <destination> must not exist (its parent folders are
 made); nothing is left behind on failure or Ctrl-C. The backup's files are
-read-only; its metadata keeps their original modes.
+read-only; its metadata keeps their original modes. Run as root, every file
+keeps its owner and group (an environment of www-data stays www-data's).
 
 Options:
   --link-dest <backup>  Incremental: hard-link the files unchanged since

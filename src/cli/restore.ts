@@ -18,7 +18,9 @@ is refused). A missing <environment> is created. An existing one is replaced
 only after you confirm: it is moved aside to
 <environment>.before-restore-YYYYMMDD-HHMMSS and kept, never deleted. The copy
 is built and checked beside it, then swapped in with two renames. A database
-outside the environment is restored to its own path the same way.
+outside the environment is restored to its own path the same way. Folders
+every environment has (htdocs, log, plugins, templates) are made where the
+backup lacks them. Run as root, files get the owners the backup records.
 
 Options:
   -y, --yes      Replace an existing environment without asking (needed when
