@@ -2,10 +2,11 @@
 # Installs the Debian packages the tests need, only those missing:
 # chromium (the browser Playwright drives), ripgrep (VS Code's search, instead of the download
 # code-server's postinstall would do), libkrb5-dev (headers for VS Code's kerberos module),
-# and the toolchain node-gyp uses to build code-server's native modules.
+# the toolchain node-gyp uses to build code-server's native modules, and procps (ps, which the
+# live-Trac check uses where there is no /proc, tested here too).
 set -euo pipefail
 
-PACKAGES=(chromium ripgrep libkrb5-dev python3 make g++ fonts-liberation)
+PACKAGES=(chromium ripgrep libkrb5-dev python3 make g++ fonts-liberation procps)
 
 missing=()
 for pkg in "${PACKAGES[@]}"; do

@@ -3,6 +3,7 @@ import * as path from 'node:path';
 import { readEnvironment } from './environment';
 import { TracBackupError, errnoCode } from './errors';
 import { UsingProcess, findProcessesUsing } from './processScan';
+import { findProcessesByCommandLine } from './psScan';
 import { loadSqlite } from './sqlite';
 
 export type { UsingProcess } from './processScan';
@@ -38,8 +39,8 @@ const DEFAULT_LOCK_TIMEOUT_MS = 300;
 /**
  * Finds out whether Trac (or anything else) is using an environment right now: its SQLite
  * database locked by another process (a write lock tried with BEGIN IMMEDIATE and let go at once:
- * nothing is ever written), and, on Linux, processes with the environment's path on their command
- * line (tracd) or a file of it open. Trac between two requests holds no lock: the process scan is
+ * nothing is ever written), and processes with the environment's path on their command line
+ * (tracd; from /proc on Linux, from ps on macOS and the BSDs) or, on Linux, a file of it open. Trac between two requests holds no lock: the process scan is
  * what finds an idle tracd.
  */
 export async function detectLiveTrac(environmentPath: string, options: LiveTracOptions = {}): Promise<LiveTracReport> {
@@ -54,7 +55,11 @@ export async function detectLiveTrac(environmentPath: string, options: LiveTracO
   if (database) {
     paths.push(database, await fs.realpath(database).catch(() => database));
   }
-  const scan = findProcessesUsing(paths);
+  let scan = findProcessesUsing(paths);
+  if (!scan.supported && process.platform !== 'win32') {
+    // No /proc (macOS, the BSDs): command lines from ps still find a tracd. Windows has neither.
+    scan = findProcessesByCommandLine(paths);
+  }
   const running = lock === 'locked' || scan.processes.length > 0;
   return {
     environment,

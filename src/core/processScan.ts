@@ -22,7 +22,7 @@ export interface ProcessScan {
 const MAX_COMMAND_LENGTH = 200;
 
 /**
- * Finds the processes that use a folder or file, from /proc (Linux): those whose command line
+ * Finds the processes that use a folder or file, from /proc (Linux; elsewhere see psScan): those whose command line
  * names one of `paths` (tracd takes the environment as an argument), and those holding a file
  * under one of them open (a Trac behind Apache keeps its database open). This process and the
  * processes that started it (a shell, npm, VS Code) are left out: they are not Trac.
@@ -85,7 +85,7 @@ function readCommandLine(procRoot: string, pid: number): string[] | undefined {
   }
 }
 
-function describeCommand(args: string[]): string {
+export function describeCommand(args: string[]): string {
   const text = args.join(' ');
   return text.length > MAX_COMMAND_LENGTH ? `${text.slice(0, MAX_COMMAND_LENGTH - 1)}…` : text;
 }

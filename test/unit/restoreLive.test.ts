@@ -4,6 +4,7 @@ import { after, before, describe, it } from 'node:test';
 import { TracBackupError } from '../../src/core/errors';
 import { detectLiveTrac } from '../../src/core/liveTrac';
 import { findProcessesUsing, mentionsPath } from '../../src/core/processScan';
+import { findProcessesByCommandLine } from '../../src/core/psScan';
 import { restore } from '../../src/core/restore';
 import { startNode } from '../support/childProcess';
 import { makeTempDir, removeTempDir } from '../support/fixtures';
@@ -99,6 +100,42 @@ describe('finding a Trac that uses the environment', () => {
     const scan = findProcessesUsing([process.cwd(), ...process.argv]);
     assert.ok(!scan.processes.some((found) => found.pid === process.pid || found.pid === process.ppid), JSON.stringify(scan.processes));
     assert.equal(scan.supported, true);
+  });
+
+  it('without /proc (macOS), finds the command line through ps, leaving out this process and its parents', async () => {
+    const env = path.join(tmp, 'seen-by-ps');
+    const tracd = startNode(['-e', 'console.log("serving"); setInterval(() => {}, 1000)', '--', '--port', '8000', env]);
+    try {
+      await tracd.waitForLine((line) => line === 'serving');
+      const scan = findProcessesByCommandLine([env, process.cwd(), ...process.argv]);
+      assert.equal(scan.supported, true);
+      const found = scan.processes.find((process) => process.pid === tracd.child.pid);
+      assert.ok(found, `ps did not find the child naming ${env}: ${JSON.stringify(scan.processes)}`);
+      assert.equal(found.reason, 'command line');
+      assert.match(found.command, /--port 8000/);
+      assert.ok(!scan.processes.some((other) => other.pid === process.pid || other.pid === process.ppid), JSON.stringify(scan.processes));
+    } finally {
+      tracd.child.kill();
+      await tracd.exited;
+    }
+    const gone = findProcessesByCommandLine([env]);
+    assert.ok(!gone.processes.some((process) => process.pid === tracd.child.pid), 'a stopped process was still found');
+    assert.deepEqual(findProcessesByCommandLine([env], () => undefined), { processes: [], unreadable: 0, supported: false });
+  });
+
+  it('reads a ps listing as macOS prints it', () => {
+    const listing = [
+      '    1     0 /sbin/launchd',
+      ` 4242     1 /usr/local/bin/python3 /usr/local/bin/tracd --port 8000 /Users/me/trac/project`,
+      ` 4243     1 /usr/local/bin/tracd --port 8001 /Users/me/trac/project-old`,
+      ` ${process.pid}     1 node restore /Users/me/trac/project`,
+      '',
+    ].join('\n');
+    const scan = findProcessesByCommandLine(['/Users/me/trac/project'], () => listing);
+    assert.deepEqual(
+      scan.processes.map((found) => [found.pid, found.reason]),
+      [[4242, 'command line']],
+    );
   });
 
   it('matches whole paths only', () => {
