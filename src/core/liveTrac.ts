@@ -40,8 +40,8 @@ const DEFAULT_LOCK_TIMEOUT_MS = 300;
  * Finds out whether Trac (or anything else) is using an environment right now: its SQLite
  * database locked by another process (a write lock tried with BEGIN IMMEDIATE and let go at once:
  * nothing is ever written), and processes with the environment's path on their command line
- * (tracd; from /proc on Linux, from ps on macOS and the BSDs) or, on Linux, a file of it open. Trac between two requests holds no lock: the process scan is
- * what finds an idle tracd.
+ * (tracd; from /proc on Linux, from ps on macOS and the BSDs) or, on Linux, a file of it open.
+ * Trac between two requests holds no lock: the process scan is what finds an idle tracd.
  */
 export async function detectLiveTrac(environmentPath: string, options: LiveTracOptions = {}): Promise<LiveTracReport> {
   const environment = path.resolve(environmentPath);
