@@ -11,13 +11,6 @@ const TAP = path.join(ROOT, 'test-results', 'unit.tap');
 mkdirSync(path.dirname(TAP), { recursive: true });
 rmSync(TAP, { force: true });
 
-// The CLI tests run dist/cli.js: bundle it again (a fraction of a second) rather than test a stale one.
-const built = spawnSync('npm', ['run', '--silent', 'build'], { cwd: ROOT, stdio: 'inherit' });
-if (built.status !== 0) {
-  writeLayerResults(ROOT, 'unit', { passed: 0, failed: 1, skipped: 0, error: 'the bundle did not build (npm run build)' });
-  process.exit(1);
-}
-
 const compiled = spawnSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.test.json'], { cwd: ROOT, stdio: 'inherit' });
 if (compiled.status !== 0) {
   writeLayerResults(ROOT, 'unit', { passed: 0, failed: 1, skipped: 0, error: 'the tests did not compile (tsc)' });

@@ -2,21 +2,11 @@ import * as assert from 'node:assert/strict';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { runCli } from '../../src/cli/main';
 import { hotcopy } from '../../src/core/hotcopy';
+import { runCliCaptured } from '../support/cliRun';
 import { copyFixture, makeTempDir, removeTempDir } from '../support/fixtures';
 
-function capture(isTTY = false) {
-  let text = '';
-  return { stream: { write: (chunk: string) => (text += chunk), isTTY, columns: 100 }, text: () => text };
-}
-
-async function archiveCli(args: string[], ttyErr = false) {
-  const stdout = capture();
-  const stderr = capture(ttyErr);
-  const code = await runCli(['archive', ...args], { stdout: stdout.stream, stderr: stderr.stream, signal: new AbortController().signal });
-  return { code, stdout: stdout.text(), stderr: stderr.text() };
-}
+const archiveCli = (args: string[], stderrIsTTY = false) => runCliCaptured(['archive', ...args], { stderrIsTTY });
 
 describe('trac-backup archive', () => {
   let tmp: string;

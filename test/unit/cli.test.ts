@@ -1,29 +1,15 @@
 import * as assert from 'node:assert/strict';
-import { SpawnSyncOptions, execFileSync, spawnSync } from 'node:child_process';
+import { SpawnSyncOptions, execFileSync } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { attachmentRelativePath } from '../../src/core/attachments';
 import { readManifest } from '../../src/core/manifest';
 import { inspectDatabase } from '../support/database';
+import { errorLine, runBuiltCli } from '../support/cliRun';
 import { copyFixture, makeTempDir, removeTempDir } from '../support/fixtures';
 
 const ROOT = path.resolve(__dirname, '..', '..', '..');
-const CLI = path.join(ROOT, 'dist', 'cli.js');
-
-function run(args: string[], options: SpawnSyncOptions = {}) {
-  const result = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', ...options });
-  return { code: result.status, stdout: String(result.stdout), stderr: String(result.stderr) };
-}
-
-/** The one line a failure prints, checked to be exactly one line. */
-function errorLine(stderr: string): string {
-  const lines = stderr.split('\n').filter(Boolean);
-  assert.equal(lines.length, 1, `one line on stderr, got: ${stderr}`);
-  assert.match(lines[0], /^trac-backup: /);
-  return lines[0];
-}
-
 /**
  * Runs the CLI as a user whom file permissions stop: root reads and writes anything, so as root
  * the run is made as nobody, over a tree given to nobody.
@@ -52,7 +38,7 @@ describe('trac-backup CLI (dist/cli.js)', () => {
 
   it('hotcopy --json prints one JSON object and exits 0', async () => {
     const dest = path.join(tmp, 'json', 'backup');
-    const result = run(['hotcopy', env, dest, '--json']);
+    const result = runBuiltCli(['hotcopy', env, dest, '--json']);
     assert.equal(result.code, 0, result.stderr);
     assert.equal(result.stderr, '', 'no progress bar when stderr is not a terminal');
     const lines = result.stdout.trim().split('\n');
@@ -68,14 +54,14 @@ describe('trac-backup CLI (dist/cli.js)', () => {
 
   it('hotcopy without --json says what it did in one line', () => {
     const dest = path.join(tmp, 'text', 'backup');
-    const result = run(['hotcopy', env, dest]);
+    const result = runBuiltCli(['hotcopy', env, dest]);
     assert.equal(result.code, 0, result.stderr);
     assert.match(result.stdout, new RegExp(`^Backed up .* to ${dest.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: \\d+ files, .*writers held for`));
   });
 
   it('hotcopy --no-database leaves the database out', async () => {
     const dest = path.join(tmp, 'nodb', 'backup');
-    const result = run(['hotcopy', '--no-database', env, dest, '--json']);
+    const result = runBuiltCli(['hotcopy', '--no-database', env, dest, '--json']);
     assert.equal(result.code, 0, result.stderr);
     assert.equal(JSON.parse(result.stdout).databaseIncluded, false);
     await assert.rejects(fs.access(path.join(dest, 'db', 'trac.db')), { code: 'ENOENT' });
@@ -84,14 +70,14 @@ describe('trac-backup CLI (dist/cli.js)', () => {
   it('refuses an existing destination with one line naming it, and exit 1', async () => {
     const dest = path.join(tmp, 'existing');
     await fs.mkdir(dest);
-    const result = run(['hotcopy', env, dest]);
+    const result = runBuiltCli(['hotcopy', env, dest]);
     assert.equal(result.code, 1);
     assert.ok(errorLine(result.stderr).includes(`can't overwrite existing '${dest}'`));
     assert.equal(result.stdout, '');
   });
 
   it('refuses a folder that is not an environment', () => {
-    const result = run(['hotcopy', tmp + '/nowhere', path.join(tmp, 'x')]);
+    const result = runBuiltCli(['hotcopy', tmp + '/nowhere', path.join(tmp, 'x')]);
     assert.equal(result.code, 1);
     assert.match(errorLine(result.stderr), /nowhere is not a Trac environment: the folder does not exist/);
   });
@@ -104,7 +90,7 @@ describe('trac-backup CLI (dist/cli.js)', () => {
     await fs.mkdir(path.join(area, 'backups'));
     const options = await unprivileged(area, tmp);
     await fs.chmod(locked, 0o000);
-    const result = run(['hotcopy', source, path.join(area, 'backups', 'b1')], options);
+    const result = runBuiltCli(['hotcopy', source, path.join(area, 'backups', 'b1')], options);
     assert.equal(result.code, 1, result.stderr);
     const line = errorLine(result.stderr);
     assert.ok(line.includes(locked), line);
@@ -119,7 +105,7 @@ describe('trac-backup CLI (dist/cli.js)', () => {
     const parent = path.join(area, 'read-only');
     await fs.mkdir(parent, { mode: 0o555 });
     await fs.chmod(parent, 0o555);
-    const result = run(['hotcopy', source, path.join(parent, 'sub', 'b1')], options);
+    const result = runBuiltCli(['hotcopy', source, path.join(parent, 'sub', 'b1')], options);
     assert.equal(result.code, 1, result.stderr);
     const line = errorLine(result.stderr);
     assert.ok(line.includes(parent), line);
@@ -129,20 +115,20 @@ describe('trac-backup CLI (dist/cli.js)', () => {
 
   it('reports bad arguments on one line with exit 2', () => {
     for (const args of [['hotcopy', env], ['hotcopy', '--bogus', env, 'x'], ['frobnicate']]) {
-      const result = run(args);
+      const result = runBuiltCli(args);
       assert.equal(result.code, 2, args.join(' '));
       assert.match(errorLine(result.stderr), /--help/);
     }
   });
 
   it('prints help and version', () => {
-    const help = run(['--help']);
+    const help = runBuiltCli(['--help']);
     assert.equal(help.code, 0);
     assert.match(help.stdout, /hotcopy/);
-    const verbHelp = run(['hotcopy', '--help']);
+    const verbHelp = runBuiltCli(['hotcopy', '--help']);
     assert.equal(verbHelp.code, 0);
     assert.match(verbHelp.stdout, /--no-database/);
-    const version = run(['--version']);
+    const version = runBuiltCli(['--version']);
     assert.equal(version.code, 0);
     assert.match(version.stdout, /^trac-backup \d+\.\d+\.\d+\n$/);
   });

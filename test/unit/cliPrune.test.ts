@@ -2,22 +2,12 @@ import * as assert from 'node:assert/strict';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { runCli } from '../../src/cli/main';
 import { makeBackupChain } from '../support/backupChain';
+import { runCliCaptured } from '../support/cliRun';
 import { copyFixture, makeTempDir, removeTempDir } from '../support/fixtures';
 import { addAttachment } from '../support/incremental';
 
-/** Runs the CLI in this process, with buffers for its output. */
-async function cli(...args: string[]) {
-  let stdout = '';
-  let stderr = '';
-  const code = await runCli(args, {
-    stdout: { write: (text: string) => (stdout += text) },
-    stderr: { write: (text: string) => (stderr += text) },
-    signal: new AbortController().signal,
-  });
-  return { code, stdout, stderr };
-}
+const cli = (...args: string[]) => runCliCaptured(args);
 
 describe('trac-backup prune and hotcopy --link-dest (CLI)', () => {
   let tmp: string;

@@ -4,46 +4,23 @@ import * as path from 'node:path';
 import { Readable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { attachmentRelativePath } from '../../src/core/attachments';
-import { runCli } from '../../src/cli/main';
 import { CliInput } from '../../src/cli/command';
 import { startNode } from '../support/childProcess';
+import { BUILT_CLI, errorLine, runBuiltCli, runCliCaptured } from '../support/cliRun';
 import { makeTempDir, removeTempDir } from '../support/fixtures';
 import { RestoreCase, besideEnvironment, makeRestoreCase, sameTree, withoutManifest } from '../support/restoreCase';
 import { fingerprintTree } from '../support/treeCompare';
 import { promises as fs } from 'node:fs';
 
 const ROOT = path.resolve(__dirname, '..', '..', '..');
-const CLI = path.join(ROOT, 'dist', 'cli.js');
-
-/** Runs dist/cli.js with stdin from a pipe (never a terminal). */
-function run(args: string[], input = '') {
-  const result = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', input });
-  return { code: result.status, stdout: String(result.stdout), stderr: String(result.stderr) };
-}
-
-function errorLine(stderr: string): string {
-  const lines = stderr.split('\n').filter(Boolean);
-  assert.equal(lines.length, 1, `one line on stderr, got: ${stderr}`);
-  assert.match(lines[0], /^trac-backup: /);
-  return lines[0];
-}
 
 function hasScript(): boolean {
   return process.platform === 'linux' && spawnSync('script', ['--version']).status === 0;
 }
 
 /** Runs the CLI in this process with a terminal-like stdin that answers `answer`. */
-async function runOnTerminal(args: string[], answer: string) {
-  let stdout = '';
-  let stderr = '';
-  const stdin = Object.assign(Readable.from([answer]), { isTTY: true }) as unknown as CliInput;
-  const code = await runCli(args, {
-    stdout: { write: (text: string) => (stdout += text) },
-    stderr: { write: (text: string) => (stderr += text) },
-    stdin,
-    signal: new AbortController().signal,
-  });
-  return { code, stdout, stderr };
+function runOnTerminal(args: string[], answer: string) {
+  return runCliCaptured(args, { stdin: Object.assign(Readable.from([answer]), { isTTY: true }) as unknown as CliInput });
 }
 
 describe('trac-backup verify and restore (dist/cli.js)', () => {
@@ -60,10 +37,10 @@ describe('trac-backup verify and restore (dist/cli.js)', () => {
 
   it('verify exits 0 for a whole backup, with --json too', async () => {
     const { backup } = await scenario();
-    const text = run(['verify', backup]);
+    const text = runBuiltCli(['verify', backup]);
     assert.equal(text.code, 0, text.stderr);
     assert.match(text.stdout, /is whole: \d+ files .* checked; database passes integrity_check/);
-    const json = run(['verify', backup, '--json']);
+    const json = runBuiltCli(['verify', backup, '--json']);
     assert.equal(json.code, 0);
     const result = JSON.parse(json.stdout);
     assert.equal(result.ok, true);
@@ -76,13 +53,13 @@ describe('trac-backup verify and restore (dist/cli.js)', () => {
     await fs.appendFile(path.join(backup, attachment), 'x');
     await fs.writeFile(path.join(backup, 'stray.txt'), 'x');
 
-    const result = run(['verify', backup]);
+    const result = runBuiltCli(['verify', backup]);
 
     assert.equal(result.code, 1);
     assert.ok(result.stdout.includes(`${path.join(backup, attachment)}: is `), result.stdout);
     assert.ok(result.stdout.includes(`${path.join(backup, 'stray.txt')}: is not in the metadata`));
     assert.match(errorLine(result.stderr), /failed verification: 2 problems/);
-    const json = run(['verify', backup, '--json']);
+    const json = runBuiltCli(['verify', backup, '--json']);
     assert.equal(json.code, 1);
     assert.equal(JSON.parse(json.stdout).problems.length, 2);
   });
@@ -91,7 +68,7 @@ describe('trac-backup verify and restore (dist/cli.js)', () => {
     const { backup, restored } = await scenario();
     const env = path.join(tmp, 'fresh-target', 'env');
 
-    const result = run(['restore', backup, env, '--json']);
+    const result = runBuiltCli(['restore', backup, env, '--json']);
 
     assert.equal(result.code, 0, result.stderr);
     assert.equal(result.stderr, '');
@@ -107,21 +84,21 @@ describe('trac-backup verify and restore (dist/cli.js)', () => {
   it('restore over an existing environment refuses without a terminal, and replaces it with --yes', async () => {
     const { backup, env, old, restored } = await scenario();
 
-    const refused = run(['restore', backup, env]);
+    const refused = runBuiltCli(['restore', backup, env]);
 
     assert.equal(refused.code, 1);
     assert.match(errorLine(refused.stderr), /exists and restoring replaces it .*no terminal to ask on: pass --yes/);
     assert.ok(sameTree(await fingerprintTree(env), old));
     assert.deepEqual(await besideEnvironment(env), { asides: [], work: [] });
 
-    const confirmed = run(['restore', backup, env, '--yes', '--json']);
+    const confirmed = runBuiltCli(['restore', backup, env, '--yes', '--json']);
 
     assert.equal(confirmed.code, 0, confirmed.stderr);
     const json = JSON.parse(confirmed.stdout);
     assert.match(json.aside, /env\.before-restore-\d{8}-\d{6}$/);
     assert.ok(sameTree(await fingerprintTree(json.aside), old));
     assert.ok(sameTree(await fingerprintTree(env, withoutManifest), restored));
-    const text = run(['restore', backup, env, '-y']);
+    const text = runBuiltCli(['restore', backup, env, '-y']);
     assert.equal(text.code, 0, text.stderr);
     assert.match(text.stdout, /^Restored .* files, .*The previous environment is kept in .*before-restore-/);
   });
@@ -153,7 +130,7 @@ describe('trac-backup verify and restore (dist/cli.js)', () => {
   it('restore asks on a real terminal (script(1) gives it one)', { skip: !hasScript() && 'script(1) is not installed' }, async () => {
     const { backup, env, old, restored } = await scenario();
     const onTerminal = (answer: string) => {
-      const command = [process.execPath, CLI, 'restore', backup, env].map((arg) => `'${arg}'`).join(' ');
+      const command = [process.execPath, BUILT_CLI, 'restore', backup, env].map((arg) => `'${arg}'`).join(' ');
       const result = spawnSync('script', ['-qec', command, '/dev/null'], { encoding: 'utf8', input: answer });
       return { code: result.status, output: String(result.stdout).replace(/\r/g, '') };
     };
@@ -177,12 +154,12 @@ describe('trac-backup verify and restore (dist/cli.js)', () => {
     const tracd = startNode(['-e', 'console.log("serving"); setInterval(() => {}, 1000)', '--', env]);
     try {
       await tracd.waitForLine((line) => line === 'serving');
-      const refused = run(['restore', backup, env, '--yes']);
+      const refused = runBuiltCli(['restore', backup, env, '--yes']);
       assert.equal(refused.code, 1);
       assert.ok(errorLine(refused.stderr).includes(`process ${tracd.child.pid} (`), refused.stderr);
       assert.match(refused.stderr, /Stop it .*\(--force\)/);
       assert.ok(sameTree(await fingerprintTree(env), old));
-      const forced = run(['restore', backup, env, '--yes', '--force']);
+      const forced = runBuiltCli(['restore', backup, env, '--yes', '--force']);
       assert.equal(forced.code, 0, forced.stderr);
     } finally {
       tracd.child.kill();
@@ -193,17 +170,17 @@ describe('trac-backup verify and restore (dist/cli.js)', () => {
   it('reports a damaged backup in one line naming the path, and bad arguments with exit 2', async () => {
     const { backup, env } = await scenario();
     await fs.rm(path.join(backup, 'conf', 'trac.ini'));
-    const damaged = run(['restore', backup, env, '--yes']);
+    const damaged = runBuiltCli(['restore', backup, env, '--yes']);
     assert.equal(damaged.code, 1);
     assert.match(errorLine(damaged.stderr), /is damaged or incomplete.*conf\/trac\.ini missing/);
     for (const args of [['restore', backup], ['verify'], ['restore', '--bogus', backup, env]]) {
-      const result = run(args);
+      const result = runBuiltCli(args);
       assert.equal(result.code, 2, args.join(' '));
       assert.match(errorLine(result.stderr), /--help/);
     }
-    const help = run(['restore', '--help']);
+    const help = runBuiltCli(['restore', '--help']);
     assert.match(help.stdout, /--yes/);
-    assert.match(run(['--help']).stdout, /verify .*\n.*restore/);
+    assert.match(runBuiltCli(['--help']).stdout, /verify .*\n.*restore/);
   });
 });
 
@@ -220,7 +197,7 @@ describe('trac-backup restore of a folder that lacks initenv’s folders (dist/c
     const plain = path.join(tmp, 'hotcopy');
     await fs.cp(path.join(ROOT, 'test', 'fixtures', 'trac-1.6-fresh'), plain, { recursive: true, preserveTimestamps: true });
     const env = path.join(tmp, 'restored');
-    const result = run(['restore', plain, env]);
+    const result = runBuiltCli(['restore', plain, env]);
     assert.equal(result.code, 0, result.stderr);
     assert.match(result.stdout, /^note: made htdocs\/, plugins\/, which every Trac environment has and the backup lacked\.$/m);
     assert.deepEqual(await fs.readdir(path.join(env, 'plugins')), []);

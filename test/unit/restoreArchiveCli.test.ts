@@ -2,22 +2,11 @@ import * as assert from 'node:assert/strict';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { runCli } from '../../src/cli/main';
 import { exportArchive } from '../../src/core/archive';
 import { hotcopy } from '../../src/core/hotcopy';
+import { runCliCaptured } from '../support/cliRun';
 import { copyFixture, makeTempDir, removeTempDir } from '../support/fixtures';
 import { compareTrees } from '../support/treeCompare';
-
-async function cli(args: string[]) {
-  let stdout = '';
-  let stderr = '';
-  const code = await runCli(args, {
-    stdout: { write: (chunk: string) => (stdout += chunk), isTTY: false, columns: 100 },
-    stderr: { write: (chunk: string) => (stderr += chunk), isTTY: false, columns: 100 },
-    signal: new AbortController().signal,
-  });
-  return { code, stdout, stderr };
-}
 
 describe('trac-backup restore <file.tar.gz>', () => {
   let tmp: string;
@@ -35,7 +24,7 @@ describe('trac-backup restore <file.tar.gz>', () => {
 
   it('restores an archive into a new folder, equal to the environment, and leaves no unpacked copy', async () => {
     const target = path.join(tmp, 'restored');
-    const result = await cli(['restore', archive, target, '--json']);
+    const result = await runCliCaptured(['restore', archive, target, '--json']);
     assert.equal(result.code, 0, result.stderr);
     const json = JSON.parse(result.stdout);
     assert.equal(json.env, target);
@@ -47,7 +36,7 @@ describe('trac-backup restore <file.tar.gz>', () => {
 
   it('replaces an existing environment from an archive with --yes, keeping the old one aside', async () => {
     await fs.appendFile(path.join(env, 'conf', 'trac.ini'), '\n# changed after the backup\n');
-    const result = await cli(['restore', archive, env, '--yes', '--json']);
+    const result = await runCliCaptured(['restore', archive, env, '--yes', '--json']);
     assert.equal(result.code, 0, result.stderr);
     const json = JSON.parse(result.stdout);
     assert.match(json.aside, /env\.before-restore-\d{8}-\d{6}$/);

@@ -2,12 +2,12 @@ import * as assert from 'node:assert/strict';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { runCli } from '../../src/cli/main';
 import { exportArchive } from '../../src/core/archive';
 import { withExtractedArchive } from '../../src/core/archiveExtract';
 import { hotcopy } from '../../src/core/hotcopy';
 import { isUnpackFolderName, sweepUnpackFolders } from '../../src/core/unpackFolder';
 import { startNode } from '../support/childProcess';
+import { runCliCaptured } from '../support/cliRun';
 import { copyFixture, makeTempDir, removeTempDir } from '../support/fixtures';
 
 const CHILD = path.join(__dirname, '..', 'support', 'unpackChild.js');
@@ -74,12 +74,7 @@ describe('unpack folders left by a process that was killed', () => {
     killed.started.child.kill('SIGKILL');
     await killed.started.exited;
 
-    let stderr = '';
-    const code = await runCli(['restore', archive, path.join(parent, 'restored'), '--json'], {
-      stdout: { write: () => true, isTTY: false, columns: 100 },
-      stderr: { write: (chunk: string) => (stderr += chunk), isTTY: false, columns: 100 },
-      signal: new AbortController().signal,
-    });
+    const { code, stderr } = await runCliCaptured(['restore', archive, path.join(parent, 'restored'), '--json']);
     assert.equal(code, 0, stderr);
     assert.match(stderr, new RegExp(`removed ${killed.folder.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`));
     assert.deepEqual(await fs.readdir(parent), ['restored']);
