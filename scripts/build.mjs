@@ -1,6 +1,8 @@
 // Bundles the extension and the CLI into dist/ with esbuild.
 // vscode is provided by the host; better-sqlite3 ships as a real module (native prebuilds).
 import * as esbuild from 'esbuild';
+import { promises as fs } from 'node:fs';
+import * as path from 'node:path';
 
 const production = process.argv.includes('--production');
 const watch = process.argv.includes('--watch');
@@ -34,5 +36,21 @@ if (watch) {
     await context.watch();
   }
 } else {
-  await Promise.all(selected.map((options) => esbuild.build(options)));
+  await Promise.all(selected.map(buildAtomically));
+}
+
+/**
+ * Builds in memory, then puts each file in place with a rename: a test running dist/cli.js
+ * while another test file rebuilds it never reads half a file.
+ */
+async function buildAtomically(options) {
+  const result = await esbuild.build({ ...options, write: false });
+  await Promise.all(
+    result.outputFiles.map(async (file) => {
+      const temp = `${file.path}.${process.pid}.tmp`;
+      await fs.mkdir(path.dirname(file.path), { recursive: true });
+      await fs.writeFile(temp, file.contents, { mode: file.path.endsWith('cli.js') ? 0o755 : 0o644 });
+      await fs.rename(temp, file.path);
+    }),
+  );
 }
