@@ -18,16 +18,15 @@ export interface FolderInterest {
  * exist yet is noticed once the folder is made, and a folder removed whole is noticed too).
  */
 export function interestsInFiles(files: readonly string[]): FolderInterest[] {
-  return files.flatMap((file) => {
-    const folder = path.dirname(file);
-    return [
-      { folder, names: [path.basename(file)] },
-      { folder: path.dirname(folder), names: [path.basename(folder)] },
-    ];
-  });
+  return files.flatMap((file) => [interestIn(file), interestIn(path.dirname(file))]);
 }
 
-/** One interest per folder, merged; sorted, so that equal sets of interests compare equal as JSON. */
+/** What to watch for one file or folder to be noticed when it appears, changes or goes: its parent, for its name. */
+export function interestIn(entry: string): FolderInterest {
+  return { folder: path.dirname(entry), names: [path.basename(entry)] };
+}
+
+/** One interest per folder, merged, sorted by folder. */
 export function mergeInterests(interests: readonly FolderInterest[]): FolderInterest[] {
   const byFolder = new Map<string, { names: Set<string>; prefixes: Set<string>; any: boolean }>();
   for (const interest of interests) {

@@ -7,7 +7,7 @@ import { backupsDiskUsage } from '../core/diskUsage';
 import { TracEnvironment, readEnvironment } from '../core/environment';
 import { EnvironmentDetails, readEnvironmentDetails } from '../core/environmentDetails';
 import { describeError } from '../core/errors';
-import { FolderInterest, FolderWatcher, interestsInFiles } from '../core/fileWatch';
+import { FolderInterest, FolderWatcher, interestIn, interestsInFiles } from '../core/fileWatch';
 import { isTemporaryBackupName } from '../core/backupDestination';
 import { ASIDE_MARK, isRestoreWorkName } from '../core/restoreLayout';
 import { isUnpackFolderName } from '../core/unpackFolder';
@@ -260,13 +260,14 @@ export class EnvironmentRegistry implements vscode.Disposable {
       interests.push(...interestsInFiles([path.join(folder, 'VERSION'), path.join(folder, 'conf', 'trac.ini')]));
     }
     for (const parent of settings.environmentParents()) {
-      interests.push({ folder: parent, any: true }, ...interestsInFiles([parent]));
+      interests.push({ folder: parent, any: true }, interestIn(parent));
     }
     for (const listed of this.listed) {
       const env = listed.environment.path;
       const configFiles = listed.environment.config?.files ?? [path.join(env, 'conf', 'trac.ini')];
       interests.push(
-        ...interestsInFiles([path.join(env, 'VERSION'), ...configFiles, listed.backupFolder]),
+        ...interestsInFiles([path.join(env, 'VERSION'), ...configFiles]),
+        interestIn(listed.backupFolder),
         { folder: listed.backupFolder, any: true },
         { folder: path.dirname(env), prefixes: [`${path.basename(env)}${ASIDE_MARK}`] },
       );

@@ -1,4 +1,4 @@
-// Steps the runners share: build when needed, compile the tests, write a layer's counts.
+// Steps the runners share: bundle dist/, compile the tests, write a layer's counts.
 import { spawnSync } from 'node:child_process';
 import * as path from 'node:path';
 import { tapCounts, writeLayerResults } from '../../scripts/tapCounts.mjs';
@@ -15,7 +15,7 @@ export function run(command, args, options = {}) {
 }
 
 /** Bundles dist/ again every time: esbuild takes a fraction of a second, and a stale bundle would test old code. */
-export function ensureBuilt() {
+export function buildBundle() {
   run('npm', ['run', '--silent', 'build']);
 }
 

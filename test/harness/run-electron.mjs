@@ -5,10 +5,10 @@
 import { runTests } from '@vscode/test-electron';
 import * as path from 'node:path';
 import { ROOT } from './paths.mjs';
-import { compileTests, ensureBuilt, resultsFile } from './prepare.mjs';
+import { compileTests, buildBundle, resultsFile } from './prepare.mjs';
 import { makeWorkspace, removeDir } from './tempDirs.mjs';
 
-ensureBuilt();
+buildBundle();
 compileTests();
 const workspace = await makeWorkspace();
 let code;

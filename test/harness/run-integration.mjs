@@ -6,7 +6,7 @@ import * as path from 'node:path';
 import { format } from 'node:util';
 import { launchChromium } from './chromium.mjs';
 import { startCodeServer } from './codeServer.mjs';
-import { compileTests, ensureBuilt, resultsFile, writeResults } from './prepare.mjs';
+import { compileTests, buildBundle, resultsFile, writeResults } from './prepare.mjs';
 import { ROOT, codeServerVersion, requireCodeServer } from './paths.mjs';
 import { makeWorkspace, removeDir } from './tempDirs.mjs';
 
@@ -17,7 +17,7 @@ const OFFLINE_NOISE = /ENOTFOUND open-vsx\.org/;
 
 async function runSuite() {
   requireCodeServer();
-  ensureBuilt();
+  buildBundle();
   compileTests();
   const testsPath = path.join(ROOT, 'out', 'test', 'integration', 'index.js');
   console.log(codeServerVersion());
