@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { Readable } from 'node:stream';
@@ -10,6 +9,7 @@ import { CancelledError, TracBackupError, errnoCode, isCancelled } from './error
 import { walkTree, pathExists } from './fileTree';
 import { destinationError, makeFolders } from './fsErrors';
 import { tarStream } from './tarWriter';
+import { releaseWork, workPathFor } from './workFolder';
 
 /**
  * Progress of an export or an extraction, in bytes. Exporting: bytes of file content read
@@ -90,6 +90,8 @@ export async function exportArchive(backupPath: string, archiveFile: string, opt
       throw new CancelledError('The archive export');
     }
     throw isCancelled(error) ? new CancelledError('The archive export') : destinationError(error, archive);
+  } finally {
+    releaseWork(temp.path);
   }
   return {
     archive,
@@ -133,11 +135,12 @@ function existingArchiveError(archive: string): TracBackupError {
 async function createTemporaryFile(archive: string): Promise<{ path: string; stream: NodeJS.WritableStream }> {
   const parent = path.dirname(archive);
   await makeFolders(parent);
-  const temp = path.join(parent, `.${path.basename(archive)}.tmp-${randomBytes(4).toString('hex')}`);
+  const temp = workPathFor(archive, 'archive');
   let handle;
   try {
     handle = await fs.open(temp, 'wx', 0o600);
   } catch (error) {
+    releaseWork(temp);
     throw destinationError(error, parent);
   }
   return { path: temp, stream: handle.createWriteStream() };

@@ -1,10 +1,10 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import { isTemporaryBackupName } from './backupDestination';
 import { readEnvironment, whyNotAnEnvironment } from './environment';
 import { describeError, errnoCode } from './errors';
 import { measureTree } from './fileTree';
 import { readManifest } from './manifest';
+import { isWorkName } from './workFolder';
 
 export interface BackupInfo {
   /** Absolute path of the backup folder. */
@@ -85,7 +85,7 @@ export async function listBackups(folder: string, only: (name: string) => boolea
     throw error;
   }
   const found = await Promise.all(
-    names.filter((name) => !isTemporaryBackupName(name) && only(name)).map((name) => describeBackup(path.join(path.resolve(folder), name))),
+    names.filter((name) => !isWorkName(name) && only(name)).map((name) => describeBackup(path.join(path.resolve(folder), name))),
   );
   return found
     .filter((backup): backup is BackupInfo => backup !== undefined)

@@ -1,16 +1,9 @@
-import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { pathExists } from './fileTree';
 import { TracBackupError, errnoCode } from './errors';
 import { destinationError, makeFolders } from './fsErrors';
-
-const TEMP_PATTERN = /^\..+\.tmp-[0-9a-f]+$/;
-
-/** True for the name of a backup still being built (or left by a crash): never a backup to list. */
-export function isTemporaryBackupName(name: string): boolean {
-  return TEMP_PATTERN.test(name);
-}
+import { releaseWork, workPathFor } from './workFolder';
 
 export function existingDestinationError(dest: string): TracBackupError {
   return new TracBackupError(
@@ -51,18 +44,14 @@ export async function checkDestination(sourceReal: string, destination: string):
 export async function createTemporarySibling(dest: string): Promise<string> {
   const parent = path.dirname(dest);
   await makeFolders(parent);
-  const temp = temporarySiblingName(dest);
+  const temp = workPathFor(dest, 'backup');
   try {
     await fs.mkdir(temp, { mode: 0o700 });
   } catch (error) {
+    releaseWork(temp);
     throw destinationError(error, parent);
   }
   return temp;
-}
-
-/** A name beside `dest` that listings skip (isTemporaryBackupName): for a backup being built or deleted. */
-export function temporarySiblingName(dest: string): string {
-  return path.join(path.dirname(dest), `.${path.basename(dest)}.tmp-${randomBytes(4).toString('hex')}`);
 }
 
 /**

@@ -18,6 +18,7 @@ import { HotcopySource, inspectSource } from './hotcopySource';
 import { TOOL_NAME, TOOL_VERSION } from './toolInfo';
 import { MirrorRecord, TreeMirror } from './treeMirror';
 import { canKeepOwners } from './owners';
+import { releaseWork } from './workFolder';
 
 export interface HotcopyOptions {
   /** False leaves the database out, like `trac-admin hotcopy --no-database`. Default true. */
@@ -108,6 +109,8 @@ export async function hotcopy(
       throw new CancelledError('The backup');
     }
     throw error;
+  } finally {
+    releaseWork(temp);
   }
 }
 

@@ -1,12 +1,12 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { BackupInfo, isSameEnvironment, listBackups } from './backupCatalog';
-import { temporarySiblingName } from './backupDestination';
 import { whyNotAnEnvironment } from './environment';
 import { TracBackupError, describeError, errnoCode, throwIfAborted } from './errors';
 import { removeTree } from './fileTree';
 import { readManifest } from './manifest';
 import { RetentionDecision, RetentionPolicy, checkRetentionPolicy, planRetention } from './retention';
+import { releaseWork, workPathFor } from './workFolder';
 
 export interface PruneOptions {
   /** Plan only: list what would go, delete nothing. */
@@ -133,7 +133,11 @@ export async function deleteBackup(backupPath: string, signal?: AbortSignal): Pr
   if (!stats.isDirectory() || (!hasManifest && (await whyNotAnEnvironment(dir)))) {
     throw new TracBackupError('INVALID_ARGUMENT', `Can't delete ${dir}: it is not a backup (no trac-backup metadata, not a Trac environment).`, dir);
   }
-  const doomed = temporarySiblingName(dir);
-  await fs.rename(dir, doomed);
-  await removeTree(doomed);
+  const doomed = workPathFor(dir, 'delete');
+  try {
+    await fs.rename(dir, doomed);
+    await removeTree(doomed);
+  } finally {
+    releaseWork(doomed);
+  }
 }

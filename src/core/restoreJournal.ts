@@ -2,7 +2,7 @@ import { promises as fs, renameSync, rmdirSync } from 'node:fs';
 import * as os from 'node:os';
 import { errnoCode } from './errors';
 import { pathExists } from './fileTree';
-import { inUseHere, journalPath, sqliteSidePaths } from './restoreLayout';
+import { journalPath, journalsInUseHere, sqliteSidePaths } from './restoreLayout';
 import { SwapPair } from './restoreSwap';
 
 /**
@@ -23,7 +23,7 @@ export interface RestoreJournal {
 export async function writeJournal(journal: Omit<RestoreJournal, 'format' | 'pid' | 'host'>): Promise<string> {
   const file = journalPath(journal.environment);
   const temp = `${file}.${process.pid}.tmp`;
-  inUseHere.add(file);
+  journalsInUseHere.add(file);
   const full: RestoreJournal = { format: 1, pid: process.pid, host: os.hostname(), ...journal };
   const handle = await fs.open(temp, 'w', 0o644);
   try {
@@ -60,7 +60,7 @@ export async function removeJournal(environment: string): Promise<void> {
 
 /** This process no longer works with the journal (removed, or left for the next run). */
 export function releaseJournal(environment: string): void {
-  inUseHere.delete(journalPath(environment));
+  journalsInUseHere.delete(journalPath(environment));
 }
 
 /** What finishing a pair's swap did (or would do), in words. */

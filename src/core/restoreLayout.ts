@@ -1,6 +1,6 @@
-import { randomBytes } from 'node:crypto';
 import * as path from 'node:path';
 import { pathExists } from './fileTree';
+import { parseWorkName, workPathFor } from './workFolder';
 
 /**
  * The names a restore uses beside what it replaces (the environment folder, an external database):
@@ -42,31 +42,26 @@ export function sqliteSidePaths(file: string): string[] {
 
 /** A new name for the copy of `target` being built, beside it; carries this process's id. */
 export function temporaryPath(target: string): string {
-  return path.join(path.dirname(target), `.${path.basename(target)}.restore-${process.pid}-${randomBytes(4).toString('hex')}`);
+  return workPathFor(target, 'restore');
 }
 
 /** The id of the process that made a temporary copy of `target`, when `name` is one. */
 export function temporaryOwner(target: string, name: string): number | undefined {
-  const prefix = `.${path.basename(target)}.restore-`;
-  if (!name.startsWith(prefix)) {
-    return undefined;
-  }
-  const match = /^(\d+)-[0-9a-f]+$/.exec(name.slice(prefix.length));
-  return match ? Number(match[1]) : undefined;
+  const work = parseWorkName(name);
+  return work?.purpose === 'restore' && work.target === path.basename(target) ? work.pid : undefined;
 }
 
 export function journalPath(environment: string): string {
   return path.join(path.dirname(environment), `.${path.basename(environment)}.restore-journal.json`);
 }
 
-/** True for a name a restore uses for work in progress: never an environment or a backup to list. */
-export function isRestoreWorkName(name: string): boolean {
-  return /^\..+\.restore-(\d+-[0-9a-f]+|journal\.json(\.\d+\.tmp)?)$/.test(name);
+/** True for a restore's journal (or the journal being written): never an environment or a backup to list. */
+export function isRestoreJournalName(name: string): boolean {
+  return /^\..+\.restore-journal\.json(\.\d+\.tmp)?$/.test(name);
 }
 
 /**
- * Temporary copies and journals this process is working with now. A leftover carrying this
- * process's id belongs to a running restore only when it is listed here (the extension host
- * lives on after a restore fails).
+ * Journals this process is working with now. A journal carrying this process's id belongs to a
+ * running restore only when it is listed here (the extension host lives on after a restore fails).
  */
-export const inUseHere = new Set<string>();
+export const journalsInUseHere = new Set<string>();

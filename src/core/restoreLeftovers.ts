@@ -4,7 +4,8 @@ import * as path from 'node:path';
 import { TracBackupError, describeError, errnoCode } from './errors';
 import { removeTree } from './fileTree';
 import { RestoreJournal, finishPair, readJournal, removeJournal } from './restoreJournal';
-import { inUseHere, journalPath, temporaryOwner } from './restoreLayout';
+import { journalPath, journalsInUseHere, temporaryOwner } from './restoreLayout';
+import { isWorkInUseHere } from './workFolder';
 import { processAlive, workOwnerRunning } from './workOwner';
 
 export interface RestoreLeftover {
@@ -53,7 +54,7 @@ async function handleLeftovers(environment: string, databaseFiles: string[], app
         continue;
       }
       const stats = await fs.lstat(file).catch(() => undefined);
-      if (stats && workOwnerRunning(owner, stats.birthtimeMs || stats.ctimeMs, inUseHere.has(file))) {
+      if (stats && workOwnerRunning(owner, stats.birthtimeMs || stats.ctimeMs, isWorkInUseHere(file))) {
         if (apply) {
           throw inProgress(environment, owner);
         }
@@ -75,7 +76,7 @@ async function handleLeftovers(environment: string, databaseFiles: string[], app
   const journalTemp = `${path.basename(journalPath(environment))}.`;
   for (const name of await listFolder(path.dirname(environment))) {
     const owner = name.startsWith(journalTemp) ? Number(name.slice(journalTemp.length).replace(/\.tmp$/, '')) : NaN;
-    if (Number.isInteger(owner) && (owner === process.pid ? !inUseHere.has(journalPath(environment)) : !processAlive(owner))) {
+    if (Number.isInteger(owner) && (owner === process.pid ? !journalsInUseHere.has(journalPath(environment)) : !processAlive(owner))) {
       const file = path.join(path.dirname(environment), name);
       if (apply) {
         await fs.rm(file, { force: true });
@@ -102,7 +103,7 @@ async function handleJournal(environment: string, apply: boolean, leftovers: Res
   if (!journal) {
     return undefined;
   }
-  if (journal.host === os.hostname() && workOwnerRunning(journal.pid, Date.parse(journal.startedAt), inUseHere.has(file))) {
+  if (journal.host === os.hostname() && workOwnerRunning(journal.pid, Date.parse(journal.startedAt), journalsInUseHere.has(file))) {
     if (apply) {
       throw inProgress(environment, journal.pid);
     }

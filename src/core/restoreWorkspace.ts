@@ -2,7 +2,8 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { removeTree } from './fileTree';
 import { destinationError } from './fsErrors';
-import { inUseHere, temporaryPath } from './restoreLayout';
+import { temporaryPath } from './restoreLayout';
+import { releaseWork } from './workFolder';
 
 /**
  * The temporary folder and file a restore builds in, and the parent folders it had to make:
@@ -35,7 +36,7 @@ export class Workspace {
       if (!this.kept) {
         await removeTree(made).catch(() => undefined);
       }
-      inUseHere.delete(made);
+      releaseWork(made);
     }
     if (this.kept) {
       return;
@@ -60,7 +61,6 @@ export class Workspace {
     }
     const temp = temporaryPath(target);
     this.made.push(temp);
-    inUseHere.add(temp);
     return temp;
   }
 }

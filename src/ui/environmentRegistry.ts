@@ -8,9 +8,8 @@ import { TracEnvironment, readEnvironment } from '../core/environment';
 import { EnvironmentDetails, readEnvironmentDetails } from '../core/environmentDetails';
 import { describeError } from '../core/errors';
 import { FolderInterest, FolderWatcher, interestIn, interestsInFiles } from '../core/fileWatch';
-import { isTemporaryBackupName } from '../core/backupDestination';
-import { ASIDE_MARK, isRestoreWorkName } from '../core/restoreLayout';
-import { isUnpackFolderName } from '../core/unpackFolder';
+import { ASIDE_MARK, isRestoreJournalName } from '../core/restoreLayout';
+import { isWorkName } from '../core/workFolder';
 import { runtimeDescription } from '../core/sqlite';
 import { SECTION, settings } from './settings';
 
@@ -132,7 +131,7 @@ export class EnvironmentRegistry implements vscode.Disposable {
     // and trac.ini would otherwise refresh the list again and again; archives are never listed.
     const inWorkFolder = uri.fsPath.split(/[\\/]/).some(
       (segment) =>
-        isTemporaryBackupName(segment) || isRestoreWorkName(segment) || isUnpackFolderName(segment) || /\.(tar\.gz|tgz)$/.test(segment),
+        isWorkName(segment) || isRestoreJournalName(segment) || /\.(tar\.gz|tgz)$/.test(segment),
     );
     if (!inWorkFolder) {
       this.scheduleRefresh(`${uri.fsPath} changed`);

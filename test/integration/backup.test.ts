@@ -4,6 +4,7 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { TracBackupApi } from '../../src/api';
+import { isWorkName } from '../../src/core/workFolder';
 import { activeApi, bothFixturesListed, rowsWhen, workspaceRoot } from './support';
 
 interface BackupResult {
@@ -152,7 +153,7 @@ describe('Trac: Back Up Environment', () => {
       const restored = await vscode.commands.executeCommand('tracBackup.environment.restoreArchive', vscode.Uri.file(env), archive);
       assert.equal(restored, undefined, 'a restore happened without the prompt being answered');
       assert.equal(await fs.readFile(path.join(env, 'conf', 'trac.ini'), 'utf8'), config);
-      const left = (await fs.readdir(path.dirname(env))).filter((name) => name.includes('.tmp-') || name.includes('before-restore'));
+      const left = (await fs.readdir(path.dirname(env))).filter((name) => isWorkName(name) || name.includes('before-restore'));
       assert.deepEqual(left, [], 'the unpacked archive or an aside copy was left beside the environment');
     } finally {
       await fs.rm(archive.fsPath, { force: true });

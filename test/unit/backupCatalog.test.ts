@@ -37,7 +37,7 @@ describe('backup catalog', () => {
     await copyFixture('trac-1.6-fresh', 'plain-copy', folder);
     const first = await hotcopy(env, path.join(folder, 'env-20240101-000000'));
     const second = await hotcopy(env, path.join(folder, 'env-20240101-000001'), { includeDatabase: false });
-    await fs.mkdir(path.join(folder, '.env-20240101-000002.tmp-0badc0de'));
+    await fs.mkdir(path.join(folder, '.env-20240101-000002.backup-4242-0badc0de'));
     await fs.mkdir(path.join(folder, 'not-a-backup'));
     await fs.writeFile(path.join(folder, 'notes.txt'), 'hello');
 

@@ -25,7 +25,7 @@ test('finds environments in a workspace down to the depth, not in node_modules, 
   await copyFixture('trac-1.6-fresh', 'vendored', path.join(root, 'node_modules'));
   const backup = await copyFixture('trac-1.6-fresh', 'a-backup', root);
   await fs.writeFile(path.join(backup, MANIFEST_FILE), '{}');
-  await copyFixture('trac-1.6-fresh', '.a-backup-20261126-101500.tmp-1a2b3c4d', root);
+  await copyFixture('trac-1.6-fresh', '.a-backup-20261126-101500.backup-77-1a2b3c4d', root);
   await copyFixture('trac-1.6-fresh', 'populated.before-restore-20261126-101500', root);
 
   const found = await discoverEnvironments({ roots: [root], depth: 2, environments: [], parents: [] });

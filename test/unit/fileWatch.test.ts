@@ -115,8 +115,8 @@ test('reports every name in a folder watched whole, and names by prefix, and mer
   try {
     // Made first: events come in order, so it has been seen (and left out) once the others are.
     await fs.mkdir(path.join(root, 'unrelated'));
-    await fs.mkdir(path.join(backups, '.env-20261126-101500.tmp-1'));
-    await fs.rename(path.join(backups, '.env-20261126-101500.tmp-1'), path.join(backups, 'env-20261126-101500'));
+    await fs.mkdir(path.join(backups, '.env-20261126-101500.backup-1-0000beef'));
+    await fs.rename(path.join(backups, '.env-20261126-101500.backup-1-0000beef'), path.join(backups, 'env-20261126-101500'));
     await fs.mkdir(path.join(root, 'env.before-restore-20261126-101500'));
     await changes.until(
       () => changes.seen.includes(path.join(backups, 'env-20261126-101500')) && changes.seen.includes(path.join(root, 'env.before-restore-20261126-101500')),

@@ -3,7 +3,8 @@ import { promises as fs, statSync, utimesSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { utimesSeconds } from '../../src/core/fileTimes';
-import { chooseAsidePath, isRestoreWorkName, restoreStamp, temporaryOwner, temporaryPath } from '../../src/core/restoreLayout';
+import { chooseAsidePath, isRestoreJournalName, restoreStamp, temporaryOwner, temporaryPath } from '../../src/core/restoreLayout';
+import { isWorkName } from '../../src/core/workFolder';
 import { makeTempDir, removeTempDir } from '../support/fixtures';
 
 describe('restore names and file times', () => {
@@ -33,11 +34,16 @@ describe('restore names and file times', () => {
     assert.equal(path.dirname(temp), '/srv/trac');
     assert.equal(temporaryOwner('/srv/trac/project', path.basename(temp)), process.pid);
     assert.equal(temporaryOwner('/srv/trac/other', path.basename(temp)), undefined);
-    for (const name of [path.basename(temp), '.project.restore-journal.json', '.project.restore-journal.json.42.tmp', '.trac.db.restore-7-0a']) {
-      assert.equal(isRestoreWorkName(name), true, name);
+    for (const name of [path.basename(temp), '.trac.db.restore-7-0a1b2c3d', '.project.backup-12-0badc0de', '.x.tar.gz.archive-3-00ff00ff']) {
+      assert.equal(isWorkName(name), true, name);
     }
-    for (const name of ['project', 'project.before-restore-20240102-030405', '.project.tmp-0badc0de', 'project.restore-1-ab']) {
-      assert.equal(isRestoreWorkName(name), false, name);
+    for (const name of ['.project.restore-journal.json', '.project.restore-journal.json.42.tmp']) {
+      assert.equal(isRestoreJournalName(name), true, name);
+      assert.equal(isWorkName(name), false, name);
+    }
+    for (const name of ['project', 'project.before-restore-20240102-030405', '.project.tmp-0badc0de', 'project.restore-1-ab', '.project.restore-1-ab']) {
+      assert.equal(isWorkName(name), false, name);
+      assert.equal(isRestoreJournalName(name), false, name);
     }
   });
 

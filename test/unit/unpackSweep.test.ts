@@ -5,7 +5,8 @@ import { after, before, describe, it } from 'node:test';
 import { exportArchive } from '../../src/core/archive';
 import { withExtractedArchive } from '../../src/core/archiveExtract';
 import { hotcopy } from '../../src/core/hotcopy';
-import { isUnpackFolderName, sweepUnpackFolders } from '../../src/core/unpackFolder';
+import { sweepUnpackFolders } from '../../src/core/unpackFolder';
+import { parseWorkName } from '../../src/core/workFolder';
 import { startNode } from '../support/childProcess';
 import { runCliCaptured } from '../support/cliRun';
 import { copyFixture, makeTempDir, removeTempDir } from '../support/fixtures';
@@ -18,7 +19,7 @@ async function unpackInChild(archive: string, parent: string) {
   const line = await started.waitForLine((text) => text.startsWith('unpacked '));
   const root = line.slice('unpacked '.length);
   const folder = path.join(parent, path.relative(parent, root).split(path.sep)[0]);
-  assert.ok(isUnpackFolderName(path.basename(folder)), `not an unpack folder: ${folder}`);
+  assert.equal(parseWorkName(path.basename(folder))?.purpose, 'unpack', `not an unpack folder: ${folder}`);
   return { started, folder };
 }
 

@@ -1,0 +1,159 @@
+import { randomBytes } from 'node:crypto';
+import { promises as fs } from 'node:fs';
+import * as path from 'node:path';
+import { errnoCode } from './errors';
+import { removeTree } from './fileTree';
+import { MANIFEST_FILE } from './manifest';
+import { workOwnerRunning } from './workOwner';
+
+/**
+ * What a piece of temporary work beside its target is for:
+ * - backup: a backup being built, renamed to its final name when complete;
+ * - delete: a backup being deleted (renamed first, so that no half backup keeps its name);
+ * - restore: the copy of an environment (or an external database) a restore builds;
+ * - unpack: an archive being unpacked for a restore;
+ * - archive: an archive being written, published under its final name when complete.
+ */
+export type WorkPurpose = 'backup' | 'delete' | 'restore' | 'unpack' | 'archive';
+
+const PURPOSES: readonly WorkPurpose[] = ['backup', 'delete', 'restore', 'unpack', 'archive'];
+
+/**
+ * One naming scheme for all of it: `.<target name>.<purpose>-<pid>-<8 hex>`, beside the target.
+ * Hidden (so listings and searches pass it by), and carrying the id of the process doing the
+ * work, so that what a killed process left can be told from work still under way.
+ */
+const WORK_NAME = new RegExp(`^\\.(.+)\\.(${PURPOSES.join('|')})-(\\d+)-([0-9a-f]{8})$`);
+
+export interface WorkName {
+  /** The name of the target the work is for (a backup folder, an environment, an archive file). */
+  target: string;
+  purpose: WorkPurpose;
+  pid: number;
+}
+
+/** Work folders and files this process is using now (an extension host outlives a failed task). */
+const inUseHere = new Set<string>();
+
+export function parseWorkName(name: string): WorkName | undefined {
+  const match = WORK_NAME.exec(name);
+  return match ? { target: match[1], purpose: match[2] as WorkPurpose, pid: Number(match[3]) } : undefined;
+}
+
+/** True for the name of temporary work of this tool: never a backup or an environment to list. */
+export function isWorkName(name: string): boolean {
+  return WORK_NAME.test(name);
+}
+
+/** A new work path beside `target` for `purpose`, not yet created; marked as in use by this process. */
+export function workPathFor(target: string, purpose: WorkPurpose): string {
+  const work = path.join(path.dirname(target), `.${path.basename(target)}.${purpose}-${process.pid}-${randomBytes(4).toString('hex')}`);
+  inUseHere.add(work);
+  return work;
+}
+
+/** This process is done with the work path (removed, published, or left for the next run). */
+export function releaseWork(work: string): void {
+  inUseHere.delete(work);
+}
+
+/** True when this process is using the work path now. */
+export function isWorkInUseHere(work: string): boolean {
+  return inUseHere.has(work);
+}
+
+/** Whether the process that made the work at `file` (named by the scheme) is still doing it. */
+export async function isWorkRunning(file: string, name: WorkName): Promise<boolean> {
+  const stats = await fs.lstat(file).catch(() => undefined);
+  if (!stats) {
+    return false;
+  }
+  return workOwnerRunning(name.pid, stats.birthtimeMs || stats.ctimeMs, inUseHere.has(file));
+}
+
+export interface SweptWork {
+  path: string;
+  purpose: WorkPurpose;
+  /** removed: the leftover was deleted; finished: a complete backup was put under the name it had claimed. */
+  action: 'removed' | 'finished';
+  /** The path it was put at, for 'finished'. */
+  finishedAs?: string;
+  /** What it was and what was done, in words. */
+  detail: string;
+}
+
+/**
+ * Removes the work of the given purposes in `folder` whose process is gone (killed before it could
+ * clean up): partial backups, backups half deleted, partial archives (each holding a copy of the
+ * database). A backup killed between claiming its final name (an empty folder made there) and
+ * the rename into it is finished instead: its metadata is only written once it is complete.
+ * Work of running processes is left alone. A missing folder has nothing to sweep.
+ */
+export async function sweepDeadWork(folder: string, purposes: readonly WorkPurpose[]): Promise<SweptWork[]> {
+  const names = await fs.readdir(folder).catch(() => [] as string[]);
+  const swept: SweptWork[] = [];
+  for (const name of names) {
+    const work = parseWorkName(name);
+    if (!work || !purposes.includes(work.purpose)) {
+      continue;
+    }
+    const file = path.join(folder, name);
+    if (await isWorkRunning(file, work)) {
+      continue;
+    }
+    const finishedAs = work.purpose === 'backup' ? await finishClaimedBackup(file, path.join(folder, work.target)) : undefined;
+    if (finishedAs) {
+      swept.push({
+        path: file,
+        purpose: work.purpose,
+        action: 'finished',
+        finishedAs,
+        detail: `a complete backup whose process (${work.pid}) was stopped while publishing it: moved into ${finishedAs}`,
+      });
+      continue;
+    }
+    await removeTree(file);
+    swept.push({ path: file, purpose: work.purpose, action: 'removed', detail: `${describeLeftover(work)} (process ${work.pid}): removed` });
+  }
+  return swept;
+}
+
+function describeLeftover(work: WorkName): string {
+  switch (work.purpose) {
+    case 'backup':
+      return `a partial backup ${work.target} left by a backup that was stopped`;
+    case 'delete':
+      return `the rest of the backup ${work.target}, whose deletion was stopped`;
+    case 'archive':
+      return `a partial archive ${work.target} left by an export that was stopped`;
+    case 'unpack':
+      return `an unpacked copy of ${work.target} left by a restore that was stopped`;
+    case 'restore':
+      return `a partial copy of ${work.target} left by a restore that was stopped`;
+  }
+}
+
+/**
+ * A backup is published by claiming its final name with mkdir, then renaming the finished copy
+ * over that empty folder. When the empty claim is there and the copy holds its metadata (written
+ * last, once everything is checked), the rename is all that was left to do: do it.
+ */
+async function finishClaimedBackup(work: string, dest: string): Promise<string | undefined> {
+  const complete = await fs.lstat(path.join(work, MANIFEST_FILE)).then((stats) => stats.isFile(), () => false);
+  if (!complete) {
+    return undefined;
+  }
+  const claimed = await fs.readdir(dest).then((names) => names.length === 0, () => false);
+  if (!claimed) {
+    return undefined;
+  }
+  try {
+    await fs.rename(work, dest);
+    return dest;
+  } catch (error) {
+    if (['ENOTEMPTY', 'EEXIST', 'ENOENT'].includes(errnoCode(error) ?? '')) {
+      return undefined; // something else took the name meanwhile: the partial copy goes
+    }
+    throw error;
+  }
+}
