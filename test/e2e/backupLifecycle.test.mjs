@@ -17,6 +17,7 @@ import {
   treeRow,
   treeRows,
   viewPane,
+  waitUntil,
 } from '../harness/workbench.mjs';
 
 const LABEL = 'Populated Project';
@@ -32,7 +33,9 @@ before(async () => {
   pane = viewPane(page, 'Environments');
   await treeRow(pane, LABEL).waitFor();
   await runCommand(page, 'Trac: Back Up Environment');
-  await notification(page, `Backed up ${LABEL}`).waitFor({ timeout: 60_000 });
+  const backups = `${env}-backups`;
+  await waitUntil(async () => (await fs.readdir(backups).catch(() => [])).some((name) => !name.startsWith('.')), 'the backup on disk', 60_000);
+  await notification(page, `Backing up ${LABEL}`).waitFor({ state: 'detached', timeout: 60_000 });
   await runCommand(page, 'Notifications: Clear All Notifications');
   await treeRow(pane, LABEL).click();
   await treeRows(pane, 3).first().waitFor();
@@ -49,8 +52,8 @@ test('Verify Backup from the row shows the result on the row', async () => {
   await screenshotOnFailure(page, 'verify-from-tree', async () => {
     assert.doesNotMatch(await backupRow().innerText(), /verified/);
     await clickContextMenu(page, backupRow(), 'Verify Backup');
-    await notification(page, 'verified').waitFor({ timeout: 60_000 });
-    await pane.locator('.monaco-list-row[aria-level="3"]', { hasText: 'verified' }).waitFor();
+    // What settles is the row; a notification is transient (it may hide before it is looked for).
+    await pane.locator('.monaco-list-row[aria-level="3"]', { hasText: 'verified' }).waitFor({ timeout: 60_000 });
     assert.equal(await backupRow().locator('.codicon-pass').count(), 1, 'the row has no passed icon');
     await screenshot(page, 'verify-from-tree');
     await runCommand(page, 'Notifications: Clear All Notifications');
@@ -70,8 +73,14 @@ test('Export as Archive… from the row saves a .tar.gz where the save dialog sa
     assert.match(await input.inputValue(), /trac-1\.6-populated-\d{8}-\d{6}\.tar\.gz$/);
     await screenshot(page, 'export-archive-dialog');
     await page.keyboard.press('Enter');
-    await notification(page, 'Exported').waitFor({ timeout: 60_000 });
-    const archives = (await fs.readdir(`${env}-backups`)).filter((name) => name.endsWith('.tar.gz'));
+    const archives = await waitUntil(
+      async () => {
+        const found = (await fs.readdir(`${env}-backups`)).filter((name) => name.endsWith('.tar.gz'));
+        return found.length ? found : undefined;
+      },
+      'the archive on disk',
+      60_000,
+    );
     assert.equal(archives.length, 1, 'no archive in the backup folder');
     assert.ok((await fs.stat(path.join(`${env}-backups`, archives[0]))).size > 10_000);
     assert.equal(await backupRow().innerText(), rowText, 'the archive changed the backup rows');

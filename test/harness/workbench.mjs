@@ -180,3 +180,17 @@ export async function dialogText(page, text) {
   await dialog.waitFor();
   return dialog.innerText();
 }
+
+/**
+ * Waits until `check()` (a look at the disk, say) returns something truthy, and returns it: what
+ * a person would see settle, where a notification is transient and may hide before it is looked for.
+ */
+export async function waitUntil(check, what, timeout = TIMEOUT_MS) {
+  const deadline = Date.now() + timeout;
+  for (;;) {
+    const found = await check();
+    if (found) return found;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeout} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
