@@ -22,6 +22,7 @@ export type TracBackupErrorCode =
   | 'TARGET_EXISTS'
   | 'TRAC_RUNNING'
   | 'RESTORE_IN_PROGRESS'
+  | 'ENVIRONMENT_BUSY'
   | 'RESTORE_FAILED'
   | 'ARCHIVE_UNSAFE'
   | 'ARCHIVE_DAMAGED'
