@@ -3,7 +3,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { ATTACHMENTS_DIR, AttachmentIndex } from './attachments';
 import { pointConfigAtDatabase } from './backupConfig';
-import { checkDestination, createTemporarySibling, publishBackup } from './backupDestination';
+import { checkDestinationPlace, createTemporarySibling, publishBackup, realFolderInWork, refuseExistingDestination } from './backupDestination';
 import { DatabaseSnapshotter, verifySnapshot } from './databaseSnapshot';
 import { CancelledError, TracBackupError, isCancelled, throwIfAborted } from './errors';
 import { readDatabaseState } from './changedSinceBackup';
@@ -92,7 +92,8 @@ export async function hotcopy(
   const { signal } = options;
   throwIfAborted(signal, 'The backup');
   const source = await inspectSource(environmentPath, options.includeDatabase ?? true);
-  const dest = await checkDestination(source.realRoot, destination);
+  const dest = await checkDestinationPlace(source.realRoot, destination, source.linkedFolders);
+  await refuseExistingDestination(dest);
   const previous = options.linkDest ? await PreviousBackup.open(options.linkDest, source.root, dest) : undefined;
   throwIfAborted(signal, 'The backup');
   const temp = await createTemporarySibling(dest);
@@ -288,6 +289,7 @@ class HotcopyRun {
     if (before) {
       sourceState.rewritten = { [CONFIG_FILE]: { size: before.size, mtimeMs: before.mtimeMs, mode: before.mode } };
     }
+    await realFolderInWork(this.temp, path.posix.dirname(CONFIG_FILE), this.source.root, this.dest);
     const configRewritten = await pointConfigAtDatabase(this.temp, this.mirror, storedAt, url);
     const record = this.mirror.records.get(configRewritten.file);
     if (record) {
@@ -310,8 +312,8 @@ class HotcopyRun {
     storedAt: string,
   ) {
     this.enter('lock');
-    const target = path.join(this.temp, ...storedAt.split('/'));
-    await fs.mkdir(path.dirname(target), { recursive: true });
+    const folder = await realFolderInWork(this.temp, path.posix.dirname(storedAt), this.source.root, this.dest);
+    const target = path.join(folder, path.posix.basename(storedAt));
     const waitStarted = performance.now();
     await snapshotter.lock(this.signal);
     const lockWaitMs = performance.now() - waitStarted;
@@ -326,7 +328,7 @@ class HotcopyRun {
       });
       const dbStats = statSync(snapshotter.file);
       databaseState = readDatabaseState(snapshotter.file);
-      let plan = suspects && planLockedChanges(this.source.root, this.mirror, suspects);
+      let plan = suspects && planLockedChanges(this.source.root, this.mirror, suspects, this.source.follow);
       if (plan) {
         // Windows refuses to delete an open file: there, Trac's deletes must not meet our handles.
         if (process.platform === 'win32') {
@@ -337,7 +339,7 @@ class HotcopyRun {
         }
       } else {
         // No attachment table to go by: compare every file under files/attachments.
-        const entries = walkTreeSync(this.source.root, ATTACHMENTS_DIR, { exclude: this.source.exclude });
+        const entries = walkTreeSync(this.source.root, ATTACHMENTS_DIR, { exclude: this.source.exclude, follow: this.source.follow });
         await this.mirror.sync(entries, inAttachments);
       }
       lockMs = snapshotter.unlock();
@@ -391,6 +393,7 @@ class HotcopyRun {
     try {
       return await walkTree(this.source.root, {
         signal: this.signal,
+        follow: this.source.follow,
         exclude: skip ? (relative, kind) => skip(relative) || exclude(relative, kind) : exclude,
       });
     } catch (error) {
