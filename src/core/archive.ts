@@ -7,7 +7,7 @@ import { isInside, realpathAllowingMissing } from './backupDestination';
 import { whyNotAnEnvironment } from './environment';
 import { CancelledError, TracBackupError, errnoCode, isCancelled } from './errors';
 import { walkTree, pathExists } from './fileTree';
-import { destinationError, makeFolders } from './fsErrors';
+import { MadeFolders, destinationError, makeFolders, removeMadeFolders } from './fsErrors';
 import { tarStream } from './tarWriter';
 import { releaseWork, workPathFor } from './workFolder';
 
@@ -86,10 +86,11 @@ export async function exportArchive(backupPath: string, archiveFile: string, opt
     await publishFile(temp.path, archive);
   } catch (error) {
     await fs.rm(temp.path, { force: true }).catch(() => undefined);
+    await removeMadeFolders(temp.madeParents);
     if (options.signal?.aborted && !isCancelled(error)) {
       throw new CancelledError('The archive export');
     }
-    throw isCancelled(error) ? new CancelledError('The archive export') : destinationError(error, archive);
+    throw isCancelled(error) ? new CancelledError('The archive export') : destinationError(error, archive, 'archive');
   } finally {
     releaseWork(temp.path);
   }
@@ -132,18 +133,20 @@ function existingArchiveError(archive: string): TracBackupError {
   );
 }
 
-async function createTemporaryFile(archive: string): Promise<{ path: string; stream: NodeJS.WritableStream }> {
+/** The archive's hidden sibling to write into, with the parent folders made for it (removed on failure). */
+async function createTemporaryFile(archive: string): Promise<{ path: string; stream: NodeJS.WritableStream; madeParents?: MadeFolders }> {
   const parent = path.dirname(archive);
-  await makeFolders(parent);
+  const madeParents = await makeFolders(parent, 'archive');
   const temp = workPathFor(archive, 'archive');
   let handle;
   try {
     handle = await fs.open(temp, 'wx', 0o600);
   } catch (error) {
     releaseWork(temp);
-    throw destinationError(error, parent);
+    await removeMadeFolders(madeParents);
+    throw destinationError(error, parent, 'archive');
   }
-  return { path: temp, stream: handle.createWriteStream() };
+  return { path: temp, stream: handle.createWriteStream(), madeParents };
 }
 
 async function flushToDisk(file: string): Promise<void> {

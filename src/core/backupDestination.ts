@@ -2,7 +2,7 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { pathExists } from './fileTree';
 import { TracBackupError, errnoCode } from './errors';
-import { destinationError, makeFolders } from './fsErrors';
+import { MadeFolders, destinationError, makeFolders, removeMadeFolders } from './fsErrors';
 import { releaseWork, workPathFor } from './workFolder';
 
 export function existingDestinationError(dest: string): TracBackupError {
@@ -59,18 +59,22 @@ export async function refuseExistingDestination(dest: string): Promise<void> {
   }
 }
 
-/** Creates the destination's missing parents and an empty temporary sibling to build the backup in. */
-export async function createTemporarySibling(dest: string): Promise<string> {
+/**
+ * Creates the destination's missing parents and an empty temporary sibling to build the backup
+ * in; returns it with the parents made, for removeMadeFolders when the backup fails.
+ */
+export async function createTemporarySibling(dest: string): Promise<{ temp: string; madeParents?: MadeFolders }> {
   const parent = path.dirname(dest);
-  await makeFolders(parent);
+  const madeParents = await makeFolders(parent);
   const temp = workPathFor(dest, 'backup');
   try {
     await fs.mkdir(temp, { mode: 0o700 });
   } catch (error) {
     releaseWork(temp);
+    await removeMadeFolders(madeParents);
     throw destinationError(error, parent);
   }
-  return temp;
+  return { temp, madeParents };
 }
 
 /**

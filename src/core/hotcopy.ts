@@ -10,7 +10,7 @@ import { readDatabaseState } from './changedSinceBackup';
 import { hashFile, readOnlyMode } from './fileCopy';
 import { TreeEntry, removeTree, walkTree, walkTreeSync } from './fileTree';
 import { Suspects, closeAll, findSuspects, inAttachments, openForCopy, planLockedChanges } from './lockedAttachments';
-import { destinationError, sourceError } from './fsErrors';
+import { destinationError, removeMadeFolders, sourceError } from './fsErrors';
 import { PreviousBackup } from './linkDest';
 import { BackupManifest, MANIFEST_FILE, MANIFEST_FORMAT, DatabaseFileState, ManifestDatabase, SourceState, writeManifest } from './manifest';
 import { HotcopyPhase, HotcopyProgress, ProgressTracker } from './progress';
@@ -96,7 +96,7 @@ export async function hotcopy(
   await refuseExistingDestination(dest);
   const previous = options.linkDest ? await PreviousBackup.open(options.linkDest, source.root, dest) : undefined;
   throwIfAborted(signal, 'The backup');
-  const temp = await createTemporarySibling(dest);
+  const { temp, madeParents } = await createTemporarySibling(dest);
   try {
     const run = new HotcopyRun(source, dest, temp, options, previous);
     const built = await run.build();
@@ -106,6 +106,7 @@ export async function hotcopy(
     return { dest, ...built, manifestFile, durationMs: round(performance.now() - started) };
   } catch (error) {
     await removeTree(temp).catch(() => undefined);
+    await removeMadeFolders(madeParents);
     if (signal?.aborted && !isCancelled(error)) {
       throw new CancelledError('The backup');
     }
@@ -242,7 +243,9 @@ class HotcopyRun {
       sourceState,
       entries,
     };
-    await writeManifest(this.temp, manifest);
+    await writeManifest(this.temp, manifest).catch((error: unknown) => {
+      throw destinationError(error, this.dest);
+    });
     if (this.keepOwners) {
       await fs.chown(path.join(this.temp, MANIFEST_FILE), rootStats.uid, rootStats.gid);
       await fs.chown(this.temp, rootStats.uid, rootStats.gid);
