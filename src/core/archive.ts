@@ -9,7 +9,7 @@ import { CancelledError, TracBackupError, errnoCode, isCancelled } from './error
 import { walkTree, pathExists } from './fileTree';
 import { MadeFolders, destinationError, makeFolders, removeMadeFolders } from './fsErrors';
 import { tarStream } from './tarWriter';
-import { releaseWork, workPathFor } from './workFolder';
+import { SweptWork, releaseWork, sweepDeadWork, workPathFor } from './workFolder';
 
 /**
  * Progress of an export or an extraction, in bytes. Exporting: bytes of file content read
@@ -29,6 +29,8 @@ export interface ArchiveProgress {
 export interface ExportArchiveOptions {
   signal?: AbortSignal;
   onProgress?: (event: ArchiveProgress) => void;
+  /** Told of each partial archive of a killed export swept from the archive's folder first. */
+  onSwept?: (swept: SweptWork) => void;
 }
 
 export interface ExportArchiveResult {
@@ -41,6 +43,8 @@ export interface ExportArchiveResult {
   /** Size of the .tar.gz. */
   archiveBytes: number;
   durationMs: number;
+  /** Partial archives that killed exports had left in the archive's folder, removed first. */
+  swept: SweptWork[];
 }
 
 /**
@@ -68,6 +72,8 @@ export async function exportArchive(backupPath: string, archiveFile: string, opt
   };
   const emit = (relative?: string) => options.onProgress?.({ ...progress, path: relative });
   emit();
+  const swept = await sweepDeadWork(path.dirname(archive), ['archive']);
+  swept.forEach((item) => options.onSwept?.(item));
   const temp = await createTemporaryFile(archive);
   try {
     const tar = tarStream(backup, entries, {
@@ -101,6 +107,7 @@ export async function exportArchive(backupPath: string, archiveFile: string, opt
     bytes: progress.bytesTotal,
     archiveBytes: (await fs.stat(archive)).size,
     durationMs: Date.now() - started,
+    swept,
   };
 }
 

@@ -18,7 +18,7 @@ import { HotcopySource, inspectSource } from './hotcopySource';
 import { TOOL_NAME, TOOL_VERSION } from './toolInfo';
 import { MirrorRecord, TreeMirror } from './treeMirror';
 import { canKeepOwners } from './owners';
-import { releaseWork } from './workFolder';
+import { SweptWork, releaseWork, sweepDeadWork } from './workFolder';
 
 export interface HotcopyOptions {
   /** False leaves the database out, like `trac-admin hotcopy --no-database`. Default true. */
@@ -36,6 +36,8 @@ export interface HotcopyOptions {
    * Default: when this process can (root on POSIX; see canKeepOwners).
    */
   keepOwners?: boolean;
+  /** Told of each piece of dead work swept from the destination's folder before the backup starts. */
+  onSwept?: (swept: SweptWork) => void;
 }
 
 export interface HotcopyResult {
@@ -65,6 +67,11 @@ export interface HotcopyResult {
   copiedBytes: number;
   /** Set when some unchanged files were copied because they could not be linked: why. */
   linkFallback?: string;
+  /**
+   * What killed backups and deletions had left in the destination's folder, swept before this
+   * one started: partial backups removed, a complete one finished (see sweepDeadWork).
+   */
+  swept: SweptWork[];
 }
 
 /** Catch-up passes without the lock stop once a pass finds this little to copy. */
@@ -93,6 +100,9 @@ export async function hotcopy(
   throwIfAborted(signal, 'The backup');
   const source = await inspectSource(environmentPath, options.includeDatabase ?? true);
   const dest = await checkDestinationPlace(source.realRoot, destination, source.linkedFolders);
+  // Before the check that the name is free: a backup killed while publishing it may hold it.
+  const swept = await sweepDeadWork(path.dirname(dest), ['backup', 'delete']);
+  swept.forEach((item) => options.onSwept?.(item));
   await refuseExistingDestination(dest);
   const previous = options.linkDest ? await PreviousBackup.open(options.linkDest, source.root, dest) : undefined;
   throwIfAborted(signal, 'The backup');
@@ -103,7 +113,7 @@ export async function hotcopy(
     const manifestFile = path.join(dest, MANIFEST_FILE);
     throwIfAborted(signal, 'The backup');
     await publishBackup(temp, dest);
-    return { dest, ...built, manifestFile, durationMs: round(performance.now() - started) };
+    return { dest, ...built, manifestFile, durationMs: round(performance.now() - started), swept };
   } catch (error) {
     await removeTree(temp).catch(() => undefined);
     await removeMadeFolders(madeParents);
@@ -116,7 +126,7 @@ export async function hotcopy(
   }
 }
 
-type BuiltBackup = Omit<HotcopyResult, 'dest' | 'manifestFile' | 'durationMs'>;
+type BuiltBackup = Omit<HotcopyResult, 'dest' | 'manifestFile' | 'durationMs' | 'swept'>;
 
 class HotcopyRun {
   private readonly progress: ProgressTracker;

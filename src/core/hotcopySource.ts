@@ -1,11 +1,15 @@
 import { promises as fs } from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { probeDatabase, sqliteSideFiles, whenNotLockedInProcess } from './databaseSnapshot';
 import { requireEnvironment } from './environment';
 import { TracBackupError, errnoCode } from './errors';
 import { DatabaseLocation } from './databaseUrl';
-import { EntryKind } from './fileTree';
+import { EntryKind, pathExists } from './fileTree';
 import { MANIFEST_FILE, ManifestDatabase } from './manifest';
+import { readJournal } from './restoreJournal';
+import { journalPath, journalsInUseHere } from './restoreLayout';
+import { workOwnerRunning } from './workOwner';
 
 /** What a hot backup needs to know about the environment it copies. */
 export interface HotcopySource {
@@ -85,6 +89,7 @@ async function linkedFolderTargets(root: string, databaseRelative: string | unde
  * it would drop the SQLite locks this process holds on it: see changedSinceBackup.ts).
  */
 export async function sourceLayout(environmentPath: string): Promise<SourceLayout> {
+  await refuseInterruptedRestore(path.resolve(environmentPath));
   const environment = await requireEnvironment(environmentPath);
   const root = environment.path;
   const database = environment.database;
@@ -107,6 +112,32 @@ export async function sourceLayout(environmentPath: string): Promise<SourceLayou
     exclude: excludeFor(databaseRelative),
     follow: followedFolders(databaseRelative),
   };
+}
+
+/**
+ * A restore killed between moving the environment aside and moving its copy in leaves no folder
+ * at the environment's path, and its journal beside it: say so rather than "does not exist".
+ */
+async function refuseInterruptedRestore(environment: string): Promise<void> {
+  if (await pathExists(environment)) {
+    return;
+  }
+  const journal = await readJournal(environment).catch(() => undefined);
+  if (!journal) {
+    return;
+  }
+  const file = journalPath(environment);
+  const running =
+    journal.host === os.hostname() && workOwnerRunning(journal.pid, Date.parse(journal.startedAt), journalsInUseHere.has(file));
+  throw new TracBackupError(
+    'RESTORE_IN_PROGRESS',
+    running
+      ? `${environment} is missing: a restore of ${journal.backup} is swapping folders right now (process ${journal.pid}): ` +
+          'back up once it is done.'
+      : `${environment} is missing: a restore of ${journal.backup} was interrupted while swapping folders: run the restore ` +
+          `again to finish it (trac-backup restore ${journal.backup} ${environment}), then back up.`,
+    environment,
+  );
 }
 
 /** Reads the environment and refuses what a hot backup cannot handle, before anything is copied. */
