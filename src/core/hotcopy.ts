@@ -5,7 +5,7 @@ import { ATTACHMENTS_DIR, AttachmentIndex } from './attachments';
 import { pointConfigAtDatabase } from './backupConfig';
 import { checkDestinationPlace, createTemporarySibling, publishBackup, realFolderInWork, refuseExistingDestination } from './backupDestination';
 import { DatabaseSnapshotter, verifySnapshot } from './databaseSnapshot';
-import { CancelledError, TracBackupError, isCancelled, throwIfAborted } from './errors';
+import { CancelledError, TracBackupError, throwIfAborted } from './errors';
 import { readDatabaseState } from './changedSinceBackup';
 import { hashFile, readOnlyMode } from './fileCopy';
 import { TreeEntry, removeTree, walkTree, walkTreeSync } from './fileTree';
@@ -117,7 +117,8 @@ export async function hotcopy(
   } catch (error) {
     await removeTree(temp).catch(() => undefined);
     await removeMadeFolders(madeParents);
-    if (signal?.aborted && !isCancelled(error)) {
+    // Whatever stopped it once cancelled (a copy reports "The operation"), it was the backup.
+    if (signal?.aborted) {
       throw new CancelledError('The backup');
     }
     throw error;
