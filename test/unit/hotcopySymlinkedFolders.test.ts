@@ -159,6 +159,15 @@ describe('hotcopy of an environment whose db/, files/ or conf/ is a link to anot
     assert.deepEqual([mismatches.rows, mismatches.missingFiles], [40, []]);
   });
 
+  it('refuses a destination inside the folder a files/ link leads to (it would copy itself)', async () => {
+    const env = await copyFixture('trac-1.6-populated', 'env-into-link', main);
+    const linked = await moveToOtherDisk(env, 'files', other, 'files-into-link');
+    const before = await fingerprintTree(linked);
+    const dest = path.join(linked, 'backups', 'b1');
+    await assert.rejects(hotcopy(env, dest), refusal('DESTINATION_INSIDE_SOURCE', dest, linked));
+    assert.deepEqual(await fingerprintTree(linked), before, 'something was written into the linked folder');
+  });
+
   it('refuses, with a clear error, to write a snapshot where the backup holds a link', async () => {
     // An external database is stored at db/<name> in the backup; here the environment's db is a
     // link to a file, which is copied as a link: the snapshot would be written through it.
