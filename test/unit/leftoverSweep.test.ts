@@ -29,18 +29,52 @@ async function deadPid(): Promise<number> {
 }
 
 /**
- * Runs `args` in a child, once its work shows up in `folder` waits a random part of `windowMs`,
- * and kills it with SIGKILL (if it is still running). Returns how long the run took when it did
- * not die, to calibrate with.
+ * Runs `args` in a child, waits until its own work (named with its process id) shows up in
+ * `folder`, then a random part of `maxDelayMs`, and kills it with SIGKILL if it still runs.
+ * Returns what it printed on stderr: its notes about what it swept come before its work starts.
  */
-async function killAtRandom(args: string[], folder: string, windowMs: number, workPurpose: string): Promise<void> {
+async function killAtRandom(args: string[], folder: string, maxDelayMs: number): Promise<string> {
   const child = startCli(args);
-  const started = await waitUntil(async () => (await workIn(folder)).some((name) => parseWorkName(name)?.purpose === workPurpose), child);
-  if (started) {
-    await sleep(Math.random() * windowMs);
+  const pid = child.child.pid;
+  const working = await waitUntil(async () => (await workIn(folder)).some((name) => parseWorkName(name)?.pid === pid), child);
+  if (working) {
+    await sleep(Math.random() * maxDelayMs);
   }
   child.child.kill('SIGKILL');
   await child.exited;
+  return child.stderr();
+}
+
+interface KillRounds {
+  argsFor: (round: number) => string[];
+  windowMs: number;
+  beforeRound?: (round: number) => Promise<void>;
+  /** hotcopy and archive print their notes as they sweep (before their work starts); prune at its end. */
+  notesBeforeWork: boolean;
+}
+
+/**
+ * Kills a run of `argsFor(round)` at a random instant, round after round: each run sweeps
+ * exactly what the one before left (and, with notesBeforeWork, has said so before it is killed).
+ * Should no kill have left anything (each landed after the end), more rounds kill as soon as the
+ * work starts. Returns what the last one left.
+ */
+async function killRounds(folder: string, { argsFor, windowMs, beforeRound, notesBeforeWork }: KillRounds) {
+  let left: string[] = [];
+  let leftSomething = false;
+  for (let round = 0; round < ROUNDS || (!leftSomething && round < 2 * ROUNDS); round++) {
+    await beforeRound?.(round);
+    const stderr = await killAtRandom(argsFor(round), folder, round < ROUNDS ? windowMs : 0);
+    const now = await workIn(folder);
+    assert.deepEqual(left.filter((name) => now.includes(name)), [], `round ${round} did not sweep what the one before left`);
+    if (notesBeforeWork) {
+      assertReported(stderr, folder, left);
+    }
+    left = now;
+    leftSomething ||= left.length > 0;
+  }
+  assert.ok(leftSomething, 'no kill left anything: the test proves nothing');
+  return left;
 }
 
 /** How long `args` takes in a child, from its work showing up in `folder` to its end. */
@@ -77,11 +111,11 @@ describe('work left by killed runs (kill -9) is swept by the next run, and only 
   it(`hotcopy killed at random instants (${ROUNDS} rounds): the next hotcopy removes or finishes what each left, and says so`, async () => {
     const folder = path.join(tmp, 'hotcopy-kills');
     const windowMs = await timeRun(['hotcopy', env, path.join(folder, 'calibration')], folder, 'backup');
-    for (let round = 0; round < ROUNDS; round++) {
-      await killAtRandom(['hotcopy', env, path.join(folder, `b${round}`)], folder, windowMs, 'backup');
-    }
-    const left = await workIn(folder);
-    assert.ok(left.length > 0, 'no kill left anything: the test proves nothing');
+    const left = await killRounds(folder, {
+      argsFor: (round) => ['hotcopy', env, path.join(folder, `b${round}`)],
+      windowMs,
+      notesBeforeWork: true,
+    });
 
     const next = runBuiltCli(['hotcopy', env, path.join(folder, 'next')]);
     assert.equal(next.code, 0, next.stderr);
@@ -97,11 +131,11 @@ describe('work left by killed runs (kill -9) is swept by the next run, and only 
     const backup = (await hotcopy(env, path.join(tmp, 'archive-source', 'b1'))).dest;
     const folder = path.join(tmp, 'archive-kills');
     const windowMs = await timeRun(['archive', backup, path.join(folder, 'calibration.tar.gz')], folder, 'archive');
-    for (let round = 0; round < ROUNDS; round++) {
-      await killAtRandom(['archive', backup, path.join(folder, `a${round}.tar.gz`)], folder, windowMs, 'archive');
-    }
-    const left = await workIn(folder);
-    assert.ok(left.length > 0, 'no kill left anything: the test proves nothing');
+    const left = await killRounds(folder, {
+      argsFor: (round) => ['archive', backup, path.join(folder, `a${round}.tar.gz`)],
+      windowMs,
+      notesBeforeWork: true,
+    });
 
     const next = runBuiltCli(['archive', backup, path.join(folder, 'next.tar.gz')]);
     assert.equal(next.code, 0, next.stderr);
@@ -122,12 +156,12 @@ describe('work left by killed runs (kill -9) is swept by the next run, and only 
     const pruneArgs = ['prune', folder, '--keep-last', '1'];
     await addBackup('old-calibration', new Date(Date.now() - 86_400_000));
     const windowMs = await timeRun(pruneArgs, folder, 'delete');
-    for (let round = 0; round < ROUNDS; round++) {
-      await addBackup(`old-${round}`, new Date(Date.now() - 86_400_000 * (round + 2)));
-      await killAtRandom(pruneArgs, folder, windowMs, 'delete');
-    }
-    const left = await workIn(folder);
-    assert.ok(left.length > 0, 'no kill left anything: the test proves nothing');
+    const left = await killRounds(folder, {
+      argsFor: () => pruneArgs,
+      windowMs,
+      beforeRound: (round) => addBackup(`old-${round}`, new Date(Date.now() - 86_400_000 * (round + 2))),
+      notesBeforeWork: false,
+    });
     assert.ok(left.every((name) => parseWorkName(name)?.purpose === 'delete'), left.join(', '));
 
     const next = runBuiltCli([...pruneArgs, '--json']);
