@@ -56,7 +56,7 @@ export interface SourceLayout {
  * are backed up as folders with their content when they are links to folders; every other link
  * stays a link (it may point anywhere: a shared htdocs, a whole disk).
  */
-export function followedFolders(databaseRelative: string | undefined): (relative: string) => boolean {
+function followedFolders(databaseRelative: string | undefined): (relative: string) => boolean {
   const followed = followedPaths(databaseRelative);
   return (relative) => followed.has(relative);
 }
