@@ -3,6 +3,7 @@ import { isArchivePath } from '../core/archiveExtract';
 import { formatBytes, formatDuration } from '../core/format';
 import { CliCommand, EXIT_OK, UsageError, parseVerbArgs } from './command';
 import { ProgressBar } from './progressBar';
+import { writeSweptNote } from './sweptNote';
 
 const HELP = `Usage: trac-backup archive <backup> <file.tar.gz> [--json]
 
@@ -35,7 +36,14 @@ export const archiveCommand: CliCommand = {
     const bar = new ProgressBar(context.stderr);
     let result;
     try {
-      result = await exportArchive(backup, file, { signal: context.signal, onProgress: (event) => bar.update(event) });
+      result = await exportArchive(backup, file, {
+        signal: context.signal,
+        onProgress: (event) => bar.update(event),
+        onSwept: (swept) => {
+          bar.clear();
+          writeSweptNote(context.stderr, swept);
+        },
+      });
     } finally {
       bar.clear();
     }

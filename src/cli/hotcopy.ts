@@ -4,6 +4,7 @@ import { formatBytes, formatDuration } from '../core/format';
 import { HotcopyResult, hotcopy } from '../core/hotcopy';
 import { CliCommand, CliContext, EXIT_OK, UsageError, parseVerbArgs } from './command';
 import { ProgressBar } from './progressBar';
+import { writeSweptNote } from './sweptNote';
 
 const HELP = `Usage: trac-backup hotcopy <environment> <destination> [--link-dest <backup> | --incremental]
                             [--no-database] [--json]
@@ -58,6 +59,10 @@ export const hotcopyCommand: CliCommand = {
       linkDest,
       signal: context.signal,
       onProgress: (event) => bar.update(event),
+      onSwept: (swept) => {
+        bar.clear();
+        writeSweptNote(context.stderr, swept);
+      },
       });
     } finally {
       bar.clear();

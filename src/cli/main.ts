@@ -23,7 +23,8 @@ Options:
   -V, --version  Print the version
 
 Exit status: 0 on success, 1 on failure (one line on standard error says why
-and what to do), 2 for bad arguments, 130 when interrupted.
+and what to do), 2 for bad arguments, 128 + the signal's number when stopped
+by Ctrl-C (130), SIGTERM (143) or SIGHUP (129), after cleaning up.
 `;
 }
 

@@ -2,6 +2,7 @@ import * as path from 'node:path';
 import { PruneBackup, PruneResult, pruneBackups } from '../core/prune';
 import { RetentionDecision, RetentionPolicy, hasRetentionRule } from '../core/retention';
 import { CliCommand, CliContext, EXIT_CANCELLED, EXIT_FAILURE, EXIT_OK, UsageError, parseVerbArgs } from './command';
+import { writeSweptNote } from './sweptNote';
 
 const HELP = `Usage: trac-backup prune <backup-folder> [--keep-last N] [--keep-daily N]
                            [--keep-weekly N] [--keep-monthly N]
@@ -70,6 +71,7 @@ export const pruneCommand: CliCommand = {
       environment: values.environment,
       signal: context.signal,
     });
+    result.swept.forEach((swept) => writeSweptNote(context.stderr, swept));
     if (values.json) {
       context.stdout.write(`${JSON.stringify(toJson(result))}\n`);
     } else {

@@ -7,9 +7,9 @@ import { isInside, realpathAllowingMissing } from './backupDestination';
 import { whyNotAnEnvironment } from './environment';
 import { CancelledError, TracBackupError, errnoCode, isCancelled } from './errors';
 import { walkTree, pathExists } from './fileTree';
-import { destinationError, makeFolders } from './fsErrors';
+import { MadeFolders, destinationError, makeFolders, removeMadeFolders } from './fsErrors';
 import { tarStream } from './tarWriter';
-import { releaseWork, workPathFor } from './workFolder';
+import { SweptWork, releaseWork, sweepDeadWork, workPathFor } from './workFolder';
 
 /**
  * Progress of an export or an extraction, in bytes. Exporting: bytes of file content read
@@ -29,6 +29,8 @@ export interface ArchiveProgress {
 export interface ExportArchiveOptions {
   signal?: AbortSignal;
   onProgress?: (event: ArchiveProgress) => void;
+  /** Told of each partial archive of a killed export swept from the archive's folder first. */
+  onSwept?: (swept: SweptWork) => void;
 }
 
 export interface ExportArchiveResult {
@@ -41,6 +43,8 @@ export interface ExportArchiveResult {
   /** Size of the .tar.gz. */
   archiveBytes: number;
   durationMs: number;
+  /** Partial archives that killed exports had left in the archive's folder, removed first. */
+  swept: SweptWork[];
 }
 
 /**
@@ -68,6 +72,8 @@ export async function exportArchive(backupPath: string, archiveFile: string, opt
   };
   const emit = (relative?: string) => options.onProgress?.({ ...progress, path: relative });
   emit();
+  const swept = await sweepDeadWork(path.dirname(archive), ['archive']);
+  swept.forEach((item) => options.onSwept?.(item));
   const temp = await createTemporaryFile(archive);
   try {
     const tar = tarStream(backup, entries, {
@@ -86,10 +92,11 @@ export async function exportArchive(backupPath: string, archiveFile: string, opt
     await publishFile(temp.path, archive);
   } catch (error) {
     await fs.rm(temp.path, { force: true }).catch(() => undefined);
+    await removeMadeFolders(temp.madeParents);
     if (options.signal?.aborted && !isCancelled(error)) {
       throw new CancelledError('The archive export');
     }
-    throw isCancelled(error) ? new CancelledError('The archive export') : destinationError(error, archive);
+    throw isCancelled(error) ? new CancelledError('The archive export') : destinationError(error, archive, 'archive');
   } finally {
     releaseWork(temp.path);
   }
@@ -100,6 +107,7 @@ export async function exportArchive(backupPath: string, archiveFile: string, opt
     bytes: progress.bytesTotal,
     archiveBytes: (await fs.stat(archive)).size,
     durationMs: Date.now() - started,
+    swept,
   };
 }
 
@@ -132,18 +140,20 @@ function existingArchiveError(archive: string): TracBackupError {
   );
 }
 
-async function createTemporaryFile(archive: string): Promise<{ path: string; stream: NodeJS.WritableStream }> {
+/** The archive's hidden sibling to write into, with the parent folders made for it (removed on failure). */
+async function createTemporaryFile(archive: string): Promise<{ path: string; stream: NodeJS.WritableStream; madeParents?: MadeFolders }> {
   const parent = path.dirname(archive);
-  await makeFolders(parent);
+  const madeParents = await makeFolders(parent, 'archive');
   const temp = workPathFor(archive, 'archive');
   let handle;
   try {
     handle = await fs.open(temp, 'wx', 0o600);
   } catch (error) {
     releaseWork(temp);
-    throw destinationError(error, parent);
+    await removeMadeFolders(madeParents);
+    throw destinationError(error, parent, 'archive');
   }
-  return { path: temp, stream: handle.createWriteStream() };
+  return { path: temp, stream: handle.createWriteStream(), madeParents };
 }
 
 async function flushToDisk(file: string): Promise<void> {

@@ -102,7 +102,7 @@ export async function environmentChangedSince(environmentPath: string, backupPat
       return { changed: true, reason: `the database ${source.database.file} changed` };
     }
   }
-  const current = await walkTree(source.root, { exclude: source.exclude });
+  const current = await walkTree(source.root, { exclude: source.exclude, follow: source.follow });
   return compareFiles(current, manifest);
 }
 

@@ -134,13 +134,16 @@ export class DatabaseSnapshotter {
    * Snapshots the database as of now. A database up to IN_MEMORY_SNAPSHOT_BYTES is serialized
    * into memory (no disk write, and no fsync, while writers wait) and written to target by the
    * returned function, to call once the lock is released; a larger one is copied into target
-   * at once with SQLite's backup API.
+   * at once with SQLite's backup API. Either way the target is a new file created here
+   * (exclusively: never a file or a link already there, which would be written through).
    */
   async snapshot(target: string, sizeHint: number): Promise<() => Promise<void>> {
     if (sizeHint <= IN_MEMORY_SNAPSHOT_BYTES) {
       const image = this.reader.serialize();
-      return () => fs.writeFile(target, image, { flag: 'wx' });
+      return () => fs.writeFile(target, image, { flag: 'wx', mode: 0o600 });
     }
+    // SQLite's backup opens the target path as a database and overwrites whatever it finds there.
+    await fs.writeFile(target, '', { flag: 'wx', mode: 0o600 });
     await this.reader.backup(target, { progress: () => 0x7fffffff });
     return async () => undefined;
   }

@@ -26,6 +26,12 @@ export interface WalkOptions {
   signal?: AbortSignal;
   /** Return true to leave out an entry (and, for a folder, everything below it). */
   exclude?: (relative: string, kind: EntryKind) => boolean;
+  /**
+   * Return true for a symbolic link to list what it points to instead, when that is a folder: the
+   * entry is then that folder (its mode, owner and times) under the link's path, with its content
+   * below it. A link to anything else, or to nothing, stays a link.
+   */
+  follow?: (relative: string) => boolean;
 }
 
 export function entryKind(stats: fsSync.Stats): EntryKind | undefined {
@@ -36,6 +42,26 @@ export function entryKind(stats: fsSync.Stats): EntryKind | undefined {
     return 'directory';
   }
   return stats.isFile() ? 'file' : undefined;
+}
+
+/**
+ * lstat, except that a symbolic link `follow` accepts gives the stats of the folder it points to.
+ * Throws what lstat throws; a followed link that points nowhere is a link.
+ */
+export function lstatFollowing(absolute: string, relative: string, follow: WalkOptions['follow']): fsSync.Stats {
+  const stats = fsSync.lstatSync(absolute);
+  if (!stats.isSymbolicLink() || !follow?.(relative)) {
+    return stats;
+  }
+  try {
+    const target = fsSync.statSync(absolute);
+    return target.isDirectory() ? target : stats;
+  } catch (error) {
+    if (['ENOENT', 'ENOTDIR', 'ELOOP'].includes(errnoCode(error) ?? '')) {
+      return stats;
+    }
+    throw error;
+  }
 }
 
 export function entryFromStats(relative: string, absolute: string, kind: EntryKind, stats: fsSync.Stats): TreeEntry {
@@ -56,7 +82,8 @@ export function entryFromStats(relative: string, absolute: string, kind: EntryKi
 
 /**
  * Lists everything below root (not root itself), parents before children, without following
- * symbolic links. Other kinds (sockets, FIFOs, devices) are left out: they cannot be copied.
+ * symbolic links (but those `follow` accepts). Other kinds (sockets, FIFOs, devices) are left
+ * out: they cannot be copied.
  * An entry deleted while the walk runs (a live environment) is left out, not an error.
  * Each folder is read with synchronous calls (a trip through the thread pool per lstat is
  * several times slower on trees of thousands of small folders), yielding every few ms.
@@ -94,7 +121,7 @@ export function walkTreeSync(root: string, under = '', options: Omit<WalkOptions
     }
   };
   if (under) {
-    const stats = ignoreVanishedSync(() => fsSync.lstatSync(path.join(root, under)));
+    const stats = ignoreVanishedSync(() => lstatFollowing(path.join(root, under), under, options.follow));
     const kind = stats && entryKind(stats);
     if (!stats || !kind || options.exclude?.(under, kind)) {
       return entries;
@@ -112,7 +139,7 @@ export function walkTreeSync(root: string, under = '', options: Omit<WalkOptions
  * The entries of one folder of the tree, sorted, with what `exclude` leaves out and what vanished
  * meanwhile (a live environment) left out; a missing root is an error unless `rootMayVanish`.
  */
-function readFolderSync(root: string, relativeDir: string, options: Pick<WalkOptions, 'exclude'>, rootMayVanish = false): TreeEntry[] {
+function readFolderSync(root: string, relativeDir: string, options: Pick<WalkOptions, 'exclude' | 'follow'>, rootMayVanish = false): TreeEntry[] {
   const absoluteDir = relativeDir ? path.join(root, relativeDir) : root;
   const readNames = () => fsSync.readdirSync(absoluteDir);
   const names = relativeDir || rootMayVanish ? ignoreVanishedSync(readNames) : readNames();
@@ -120,7 +147,7 @@ function readFolderSync(root: string, relativeDir: string, options: Pick<WalkOpt
   for (const name of (names ?? []).sort()) {
     const relative = relativeDir ? `${relativeDir}/${name}` : name;
     const absolute = path.join(absoluteDir, name);
-    const stats = ignoreVanishedSync(() => fsSync.lstatSync(absolute));
+    const stats = ignoreVanishedSync(() => lstatFollowing(absolute, relative, options.follow));
     const kind = stats && entryKind(stats);
     if (stats && kind && !options.exclude?.(relative, kind)) {
       entries.push(entryFromStats(relative, absolute, kind, stats));

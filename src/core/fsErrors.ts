@@ -1,8 +1,12 @@
 import { promises as fs } from 'node:fs';
+import * as path from 'node:path';
 import { TracBackupError, errnoCode } from './errors';
 
 const PERMISSION = new Set(['EACCES', 'EPERM']);
 const NO_SPACE = new Set(['ENOSPC', 'EDQUOT']);
+
+/** What a failed write was writing, for the message: "the partial <what> was removed". */
+export type WrittenWork = 'backup' | 'archive' | 'restore';
 
 /** Turns a failure to read a file of the environment into an error that names it. */
 export function sourceError(error: unknown, file: string): unknown {
@@ -26,40 +30,69 @@ export function sourceError(error: unknown, file: string): unknown {
   return error;
 }
 
-/** Turns a failure to write into the backup into an error naming where and what to do. */
-export function destinationError(error: unknown, destination: string): unknown {
+/**
+ * Turns a failure to write (a backup, by default; an archive, a restore's copy) into an error
+ * naming where and what to do. The caller removes what it wrote, as the message says.
+ */
+export function destinationError(error: unknown, destination: string, what: WrittenWork = 'backup'): unknown {
   const code = errnoCode(error);
   if (code && NO_SPACE.has(code)) {
     return new TracBackupError(
       'DISK_FULL',
-      `The disk holding ${destination} is full: the partial backup was removed. ` +
+      `The disk holding ${destination} is full: the partial ${what} was removed. ` +
         'Free some space or choose a destination on another disk, then try again.',
       destination,
       { cause: error },
     );
   }
   if (code && (PERMISSION.has(code) || code === 'EROFS')) {
-    return unwritableDestination(destination, code === 'EROFS' ? 'read-only file system' : 'permission denied', error);
+    return unwritableDestination(destination, code === 'EROFS' ? 'read-only file system' : 'permission denied', error, what);
   }
   return error;
 }
 
-export function unwritableDestination(destination: string, reason: string, cause?: unknown): TracBackupError {
+export function unwritableDestination(destination: string, reason: string, cause?: unknown, what: WrittenWork = 'backup'): TracBackupError {
   return new TracBackupError(
     'DESTINATION_UNWRITABLE',
-    `Can't write the backup to ${destination} (${reason}): choose a folder you can write to.`,
+    `Can't write the ${what} to ${destination} (${reason}): choose a folder you can write to.`,
     destination,
     { cause },
   );
 }
 
-/** mkdir -p, failing with an error that names the folder and says what to do. */
-export async function makeFolders(folder: string): Promise<void> {
+/** The folders makeFolders created on the way to `deepest`, `first` the outermost. */
+export interface MadeFolders {
+  deepest: string;
+  first: string;
+}
+
+/**
+ * mkdir -p, failing with an error that names the folder and says what to do. Returns the
+ * folders it made (undefined when all were there), for removeMadeFolders to take away again
+ * when the run that needed them fails.
+ */
+export async function makeFolders(folder: string, what: WrittenWork = 'backup'): Promise<MadeFolders | undefined> {
   try {
-    await fs.mkdir(folder, { recursive: true });
+    const first = await fs.mkdir(folder, { recursive: true });
+    return first === undefined ? undefined : { deepest: folder, first };
   } catch (error) {
     throw errnoCode(error) === 'ENOTDIR' || errnoCode(error) === 'EEXIST'
-      ? unwritableDestination(folder, 'a part of that path is a file, not a folder', error)
-      : destinationError(error, folder);
+      ? unwritableDestination(folder, 'a part of that path is a file, not a folder', error, what)
+      : destinationError(error, folder, what);
+  }
+}
+
+/**
+ * Removes the folders makeFolders made, deepest first, as long as they are empty: anything
+ * another process put there meanwhile stays, and so do the folders holding it.
+ */
+export async function removeMadeFolders(made: MadeFolders | undefined): Promise<void> {
+  if (!made) {
+    return;
+  }
+  for (let dir = made.deepest; dir === made.first || dir.startsWith(made.first + path.sep); dir = path.dirname(dir)) {
+    if (!(await fs.rmdir(dir).then(() => true, () => false))) {
+      break;
+    }
   }
 }

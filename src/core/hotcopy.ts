@@ -3,14 +3,14 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { ATTACHMENTS_DIR, AttachmentIndex } from './attachments';
 import { pointConfigAtDatabase } from './backupConfig';
-import { checkDestination, createTemporarySibling, publishBackup } from './backupDestination';
+import { checkDestinationPlace, createTemporarySibling, publishBackup, realFolderInWork, refuseExistingDestination } from './backupDestination';
 import { DatabaseSnapshotter, verifySnapshot } from './databaseSnapshot';
-import { CancelledError, TracBackupError, isCancelled, throwIfAborted } from './errors';
+import { CancelledError, TracBackupError, throwIfAborted } from './errors';
 import { readDatabaseState } from './changedSinceBackup';
 import { hashFile, readOnlyMode } from './fileCopy';
 import { TreeEntry, removeTree, walkTree, walkTreeSync } from './fileTree';
 import { Suspects, closeAll, findSuspects, inAttachments, openForCopy, planLockedChanges } from './lockedAttachments';
-import { destinationError, sourceError } from './fsErrors';
+import { destinationError, removeMadeFolders, sourceError } from './fsErrors';
 import { PreviousBackup } from './linkDest';
 import { BackupManifest, MANIFEST_FILE, MANIFEST_FORMAT, DatabaseFileState, ManifestDatabase, SourceState, writeManifest } from './manifest';
 import { HotcopyPhase, HotcopyProgress, ProgressTracker } from './progress';
@@ -18,7 +18,7 @@ import { HotcopySource, inspectSource } from './hotcopySource';
 import { TOOL_NAME, TOOL_VERSION } from './toolInfo';
 import { MirrorRecord, TreeMirror } from './treeMirror';
 import { canKeepOwners } from './owners';
-import { releaseWork } from './workFolder';
+import { SweptWork, releaseWork, sweepDeadWork } from './workFolder';
 
 export interface HotcopyOptions {
   /** False leaves the database out, like `trac-admin hotcopy --no-database`. Default true. */
@@ -36,6 +36,8 @@ export interface HotcopyOptions {
    * Default: when this process can (root on POSIX; see canKeepOwners).
    */
   keepOwners?: boolean;
+  /** Told of each piece of dead work swept from the destination's folder before the backup starts. */
+  onSwept?: (swept: SweptWork) => void;
 }
 
 export interface HotcopyResult {
@@ -65,6 +67,11 @@ export interface HotcopyResult {
   copiedBytes: number;
   /** Set when some unchanged files were copied because they could not be linked: why. */
   linkFallback?: string;
+  /**
+   * What killed backups and deletions had left in the destination's folder, swept before this
+   * one started: partial backups removed, a complete one finished (see sweepDeadWork).
+   */
+  swept: SweptWork[];
 }
 
 /** Catch-up passes without the lock stop once a pass finds this little to copy. */
@@ -92,20 +99,26 @@ export async function hotcopy(
   const { signal } = options;
   throwIfAborted(signal, 'The backup');
   const source = await inspectSource(environmentPath, options.includeDatabase ?? true);
-  const dest = await checkDestination(source.realRoot, destination);
+  const dest = await checkDestinationPlace(source.realRoot, destination, source.linkedFolders);
+  // Before the check that the name is free: a backup killed while publishing it may hold it.
+  const swept = await sweepDeadWork(path.dirname(dest), ['backup', 'delete']);
+  swept.forEach((item) => options.onSwept?.(item));
+  await refuseExistingDestination(dest);
   const previous = options.linkDest ? await PreviousBackup.open(options.linkDest, source.root, dest) : undefined;
   throwIfAborted(signal, 'The backup');
-  const temp = await createTemporarySibling(dest);
+  const { temp, madeParents } = await createTemporarySibling(dest);
   try {
     const run = new HotcopyRun(source, dest, temp, options, previous);
     const built = await run.build();
     const manifestFile = path.join(dest, MANIFEST_FILE);
     throwIfAborted(signal, 'The backup');
     await publishBackup(temp, dest);
-    return { dest, ...built, manifestFile, durationMs: round(performance.now() - started) };
+    return { dest, ...built, manifestFile, durationMs: round(performance.now() - started), swept };
   } catch (error) {
     await removeTree(temp).catch(() => undefined);
-    if (signal?.aborted && !isCancelled(error)) {
+    await removeMadeFolders(madeParents);
+    // Whatever stopped it once cancelled (a copy reports "The operation"), it was the backup.
+    if (signal?.aborted) {
       throw new CancelledError('The backup');
     }
     throw error;
@@ -114,7 +127,7 @@ export async function hotcopy(
   }
 }
 
-type BuiltBackup = Omit<HotcopyResult, 'dest' | 'manifestFile' | 'durationMs'>;
+type BuiltBackup = Omit<HotcopyResult, 'dest' | 'manifestFile' | 'durationMs' | 'swept'>;
 
 class HotcopyRun {
   private readonly progress: ProgressTracker;
@@ -241,7 +254,9 @@ class HotcopyRun {
       sourceState,
       entries,
     };
-    await writeManifest(this.temp, manifest);
+    await writeManifest(this.temp, manifest).catch((error: unknown) => {
+      throw destinationError(error, this.dest);
+    });
     if (this.keepOwners) {
       await fs.chown(path.join(this.temp, MANIFEST_FILE), rootStats.uid, rootStats.gid);
       await fs.chown(this.temp, rootStats.uid, rootStats.gid);
@@ -288,6 +303,7 @@ class HotcopyRun {
     if (before) {
       sourceState.rewritten = { [CONFIG_FILE]: { size: before.size, mtimeMs: before.mtimeMs, mode: before.mode } };
     }
+    await realFolderInWork(this.temp, path.posix.dirname(CONFIG_FILE), this.source.root, this.dest);
     const configRewritten = await pointConfigAtDatabase(this.temp, this.mirror, storedAt, url);
     const record = this.mirror.records.get(configRewritten.file);
     if (record) {
@@ -310,8 +326,8 @@ class HotcopyRun {
     storedAt: string,
   ) {
     this.enter('lock');
-    const target = path.join(this.temp, ...storedAt.split('/'));
-    await fs.mkdir(path.dirname(target), { recursive: true });
+    const folder = await realFolderInWork(this.temp, path.posix.dirname(storedAt), this.source.root, this.dest);
+    const target = path.join(folder, path.posix.basename(storedAt));
     const waitStarted = performance.now();
     await snapshotter.lock(this.signal);
     const lockWaitMs = performance.now() - waitStarted;
@@ -326,7 +342,7 @@ class HotcopyRun {
       });
       const dbStats = statSync(snapshotter.file);
       databaseState = readDatabaseState(snapshotter.file);
-      let plan = suspects && planLockedChanges(this.source.root, this.mirror, suspects);
+      let plan = suspects && planLockedChanges(this.source.root, this.mirror, suspects, this.source.follow);
       if (plan) {
         // Windows refuses to delete an open file: there, Trac's deletes must not meet our handles.
         if (process.platform === 'win32') {
@@ -337,7 +353,7 @@ class HotcopyRun {
         }
       } else {
         // No attachment table to go by: compare every file under files/attachments.
-        const entries = walkTreeSync(this.source.root, ATTACHMENTS_DIR, { exclude: this.source.exclude });
+        const entries = walkTreeSync(this.source.root, ATTACHMENTS_DIR, { exclude: this.source.exclude, follow: this.source.follow });
         await this.mirror.sync(entries, inAttachments);
       }
       lockMs = snapshotter.unlock();
@@ -391,6 +407,7 @@ class HotcopyRun {
     try {
       return await walkTree(this.source.root, {
         signal: this.signal,
+        follow: this.source.follow,
         exclude: skip ? (relative, kind) => skip(relative) || exclude(relative, kind) : exclude,
       });
     } catch (error) {

@@ -1,11 +1,15 @@
 import { promises as fs } from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { probeDatabase, sqliteSideFiles, whenNotLockedInProcess } from './databaseSnapshot';
 import { requireEnvironment } from './environment';
 import { TracBackupError, errnoCode } from './errors';
 import { DatabaseLocation } from './databaseUrl';
-import { EntryKind } from './fileTree';
+import { EntryKind, pathExists } from './fileTree';
 import { MANIFEST_FILE, ManifestDatabase } from './manifest';
+import { readJournal } from './restoreJournal';
+import { journalPath, journalsInUseHere } from './restoreLayout';
+import { workOwnerRunning } from './workOwner';
 
 /** What a hot backup needs to know about the environment it copies. */
 export interface HotcopySource {
@@ -13,9 +17,13 @@ export interface HotcopySource {
   root: string;
   /** The same through real paths, to compare with the destination. */
   realRoot: string;
+  /** The real paths of the folders elsewhere that followed links lead to: copied as part of the source. */
+  linkedFolders: string[];
   projectName: string;
   /** Leaves out the database, its side files and a metadata file a copied backup carries. */
   exclude: (relative: string, kind: EntryKind) => boolean;
+  /** The environment's own folders, backed up as folders even when they are links (see followedFolders). */
+  follow: (relative: string) => boolean;
   manifestDatabase: ManifestDatabase;
   /** Set when the database goes into the backup. */
   snapshot?: {
@@ -37,6 +45,43 @@ export interface SourceLayout {
   databaseRelative?: string;
   /** Leaves out the database, its side files and a metadata file a copied backup carries. */
   exclude: (relative: string, kind: EntryKind) => boolean;
+  /** The environment's own folders, backed up as folders even when they are links (see followedFolders). */
+  follow: (relative: string) => boolean;
+}
+
+/**
+ * The folders that hold the environment's data, wherever they point: a `db/` or `files/` that
+ * is a link to another disk is common, and a backup holding only the link loses the data with
+ * that disk. So conf/, db/, files/, files/attachments/ and the folders leading to the database
+ * are backed up as folders with their content when they are links to folders; every other link
+ * stays a link (it may point anywhere: a shared htdocs, a whole disk).
+ */
+function followedFolders(databaseRelative: string | undefined): (relative: string) => boolean {
+  const followed = followedPaths(databaseRelative);
+  return (relative) => followed.has(relative);
+}
+
+function followedPaths(databaseRelative: string | undefined): Set<string> {
+  const followed = new Set(['conf', 'db', 'files', 'files/attachments']);
+  const parts = databaseRelative?.split('/') ?? [];
+  for (let depth = 1; depth < parts.length; depth++) {
+    followed.add(parts.slice(0, depth).join('/'));
+  }
+  return followed;
+}
+
+/** The real paths of the followed folders that are links to folders elsewhere: part of the source too. */
+async function linkedFolderTargets(root: string, databaseRelative: string | undefined): Promise<string[]> {
+  const targets: string[] = [];
+  for (const relative of followedPaths(databaseRelative)) {
+    const file = path.join(root, ...relative.split('/'));
+    const isLink = await fs.lstat(file).then((stats) => stats.isSymbolicLink(), () => false);
+    const target = isLink ? await fs.realpath(file).catch(() => undefined) : undefined;
+    if (target && (await fs.stat(target).then((stats) => stats.isDirectory(), () => false))) {
+      targets.push(target);
+    }
+  }
+  return targets;
 }
 
 /**
@@ -44,6 +89,7 @@ export interface SourceLayout {
  * it would drop the SQLite locks this process holds on it: see changedSinceBackup.ts).
  */
 export async function sourceLayout(environmentPath: string): Promise<SourceLayout> {
+  await refuseInterruptedRestore(path.resolve(environmentPath));
   const environment = await requireEnvironment(environmentPath);
   const root = environment.path;
   const database = environment.database;
@@ -57,13 +103,47 @@ export async function sourceLayout(environmentPath: string): Promise<SourceLayou
   const realRoot = await fs.realpath(root);
   const databaseRelative =
     database.kind === 'sqlite' && !database.external ? path.relative(root, database.file).split(path.sep).join('/') : undefined;
-  return { root, realRoot, projectName: environment.name, database, databaseRelative, exclude: excludeFor(databaseRelative) };
+  return {
+    root,
+    realRoot,
+    projectName: environment.name,
+    database,
+    databaseRelative,
+    exclude: excludeFor(databaseRelative),
+    follow: followedFolders(databaseRelative),
+  };
+}
+
+/**
+ * A restore killed between moving the environment aside and moving its copy in leaves no folder
+ * at the environment's path, and its journal beside it: say so rather than "does not exist".
+ */
+async function refuseInterruptedRestore(environment: string): Promise<void> {
+  if (await pathExists(environment)) {
+    return;
+  }
+  const journal = await readJournal(environment).catch(() => undefined);
+  if (!journal) {
+    return;
+  }
+  const file = journalPath(environment);
+  const running =
+    journal.host === os.hostname() && workOwnerRunning(journal.pid, Date.parse(journal.startedAt), journalsInUseHere.has(file));
+  throw new TracBackupError(
+    'RESTORE_IN_PROGRESS',
+    running
+      ? `${environment} is missing: a restore of ${journal.backup} is swapping folders right now (process ${journal.pid}): ` +
+          'back up once it is done.'
+      : `${environment} is missing: a restore of ${journal.backup} was interrupted while swapping folders: run the restore ` +
+          `again to finish it (trac-backup restore ${journal.backup} ${environment}), then back up.`,
+    environment,
+  );
 }
 
 /** Reads the environment and refuses what a hot backup cannot handle, before anything is copied. */
 export async function inspectSource(environmentPath: string, includeDatabase: boolean): Promise<HotcopySource> {
-  const { root, realRoot, projectName, database, databaseRelative: relative, exclude } = await sourceLayout(environmentPath);
-  const source = { root, realRoot, projectName };
+  const { root, realRoot, projectName, database, databaseRelative: relative, exclude, follow } = await sourceLayout(environmentPath);
+  const source = { root, realRoot, projectName, follow, linkedFolders: await linkedFolderTargets(root, relative) };
   if (database.kind === 'other') {
     if (includeDatabase) {
       throw new TracBackupError(

@@ -1,8 +1,8 @@
-import { closeSync, lstatSync, openSync } from 'node:fs';
+import { closeSync, openSync } from 'node:fs';
 import * as path from 'node:path';
 import { ATTACHMENTS_DIR, AttachmentChanges, AttachmentIndex } from './attachments';
 import { errnoCode } from './errors';
-import { TreeEntry, entryFromStats, entryKind } from './fileTree';
+import { TreeEntry, WalkOptions, entryFromStats, entryKind, lstatFollowing } from './fileTree';
 import { sourceError } from './fsErrors';
 import { TreeMirror, needsCopy } from './treeMirror';
 
@@ -54,7 +54,12 @@ export interface Suspects {
  * Under the lock: the plan for the suspects found before it and the rows changed since.
  * Undefined when the attachment table cannot be read (then every file must be compared).
  */
-export function planLockedChanges(root: string, mirror: TreeMirror, suspects: Suspects): AttachmentPlan | undefined {
+export function planLockedChanges(
+  root: string,
+  mirror: TreeMirror,
+  suspects: Suspects,
+  follow?: WalkOptions['follow'],
+): AttachmentPlan | undefined {
   let changes: AttachmentChanges;
   try {
     changes = suspects.index.changes();
@@ -63,22 +68,24 @@ export function planLockedChanges(root: string, mirror: TreeMirror, suspects: Su
   }
   const { rows: changed, vacated } = changes;
   const current = (relative: string) => changed.get(relative) ?? (vacated.has(relative) ? undefined : suspects.rows.get(relative));
-  return planAttachments(root, mirror, [...suspects.paths, ...changed.keys(), ...vacated], current);
+  return planAttachments(root, mirror, [...suspects.paths, ...changed.keys(), ...vacated], current, follow);
 }
 
 /**
  * Under Trac's write lock (no Trac transaction is running, so the disk agrees with the table):
  * what makes the backup's attachments agree with the table as it is now. `suspects` are those
  * found before the lock plus the paths of the rows changed since; `current` gives a path's row
- * signature now. Costs a stat per suspect, not a scan of the attachment folders.
+ * signature now. Costs a stat per suspect, not a scan of the attachment folders. The links
+ * `follow` accepts are folders, as the walk of the tree saw them.
  */
 export function planAttachments(
   root: string,
   mirror: TreeMirror,
   suspects: Iterable<string>,
   current: (relative: string) => string | undefined,
+  follow?: WalkOptions['follow'],
 ): AttachmentPlan {
-  const { present, absent } = statWithParents(root, [...new Set(suspects)]);
+  const { present, absent } = statWithParents(root, [...new Set(suspects)], follow);
   const force = (relative: string) => current(relative) !== undefined;
   const toCopy = present.filter(
     (entry) => entry.kind === 'file' && (force(entry.relative) || needsCopy(mirror.records.get(entry.relative), entry)),
@@ -123,7 +130,7 @@ export function closeAll(descriptors: Map<string, number>): void {
 }
 
 /** lstat of each path and of its parent folders (parents first); what is missing is absent. */
-function statWithParents(root: string, relatives: string[]): { present: TreeEntry[]; absent: string[] } {
+function statWithParents(root: string, relatives: string[], follow: WalkOptions['follow']): { present: TreeEntry[]; absent: string[] } {
   const seen = new Map<string, TreeEntry | undefined>();
   const stat = (relative: string): TreeEntry | undefined => {
     if (seen.has(relative)) {
@@ -132,7 +139,7 @@ function statWithParents(root: string, relatives: string[]): { present: TreeEntr
     const absolute = path.join(root, ...relative.split('/'));
     let entry: TreeEntry | undefined;
     try {
-      const stats = lstatSync(absolute);
+      const stats = lstatFollowing(absolute, relative, follow);
       const kind = entryKind(stats);
       entry = kind && entryFromStats(relative, absolute, kind, stats);
     } catch (error) {

@@ -6,7 +6,7 @@ import { TracBackupError, describeError, errnoCode, throwIfAborted } from './err
 import { removeTree } from './fileTree';
 import { readManifest } from './manifest';
 import { RetentionDecision, RetentionPolicy, checkRetentionPolicy, planRetention } from './retention';
-import { releaseWork, workPathFor } from './workFolder';
+import { SweptWork, releaseWork, sweepDeadWork, workPathFor } from './workFolder';
 
 export interface PruneOptions {
   /** Plan only: list what would go, delete nothing. */
@@ -38,6 +38,8 @@ export interface PruneResult {
   failed: Array<{ path: string; error: string }>;
   /** True when the signal stopped it before every deletion was done. */
   cancelled: boolean;
+  /** What killed backups and deletions had left in the folder, swept first (not on a dry run). */
+  swept: SweptWork[];
 }
 
 /**
@@ -50,6 +52,7 @@ export interface PruneResult {
  */
 export async function pruneBackups(folder: string, policy: RetentionPolicy, options: PruneOptions = {}): Promise<PruneResult> {
   checkRetentionPolicy(policy);
+  const swept = options.dryRun ? [] : await sweepDeadWork(folder, ['backup', 'delete']);
   const now = options.now ?? new Date();
   const listed = await backupsToConsider(folder, options.environment);
   const groups = new Map<string, PruneBackup[]>();
@@ -65,6 +68,7 @@ export async function pruneBackups(folder: string, policy: RetentionPolicy, opti
     removed: [],
     failed: [],
     cancelled: false,
+    swept,
   };
   for (const group of groups.values()) {
     const plan = planRetention(group, policy, now);

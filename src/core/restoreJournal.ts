@@ -1,7 +1,9 @@
 import { promises as fs, renameSync, rmdirSync } from 'node:fs';
 import * as os from 'node:os';
+import * as path from 'node:path';
 import { errnoCode } from './errors';
 import { pathExists } from './fileTree';
+import { destinationError } from './fsErrors';
 import { journalPath, journalsInUseHere, sqliteSidePaths } from './restoreLayout';
 import { SwapPair } from './restoreSwap';
 
@@ -20,19 +22,28 @@ export interface RestoreJournal {
   pairs: SwapPair[];
 }
 
+/**
+ * Writes the journal beside the environment: into a temporary file first, renamed into place once
+ * flushed. On failure (a full disk) the temporary file is removed, and the error names the folder.
+ */
 export async function writeJournal(journal: Omit<RestoreJournal, 'format' | 'pid' | 'host'>): Promise<string> {
   const file = journalPath(journal.environment);
   const temp = `${file}.${process.pid}.tmp`;
   journalsInUseHere.add(file);
   const full: RestoreJournal = { format: 1, pid: process.pid, host: os.hostname(), ...journal };
-  const handle = await fs.open(temp, 'w', 0o644);
   try {
-    await handle.writeFile(`${JSON.stringify(full, null, 2)}\n`);
-    await handle.sync();
-  } finally {
-    await handle.close();
+    const handle = await fs.open(temp, 'w', 0o644);
+    try {
+      await handle.writeFile(`${JSON.stringify(full, null, 2)}\n`);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await fs.rename(temp, file);
+  } catch (error) {
+    await fs.rm(temp, { force: true }).catch(() => undefined);
+    throw destinationError(error, path.dirname(file), 'restore');
   }
-  await fs.rename(temp, file);
   return file;
 }
 

@@ -1,7 +1,7 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { removeTree } from './fileTree';
-import { destinationError } from './fsErrors';
+import { MadeFolders, destinationError, makeFolders, removeMadeFolders } from './fsErrors';
 import { temporaryPath } from './restoreLayout';
 import { releaseWork } from './workFolder';
 
@@ -11,14 +11,13 @@ import { releaseWork } from './workFolder';
  */
 export class Workspace {
   private readonly made: string[] = [];
-  /** [the deepest parent, the first folder mkdir made on the way to it]. */
-  private readonly madeParents: Array<[string, string]> = [];
+  private readonly madeParents: MadeFolders[] = [];
   private kept = false;
 
   async folder(target: string): Promise<string> {
     const temp = await this.reserve(target);
     await fs.mkdir(temp, { mode: 0o700 }).catch((error) => {
-      throw destinationError(error, path.dirname(target));
+      throw destinationError(error, path.dirname(target), 'restore');
     });
     return temp;
   }
@@ -41,23 +40,16 @@ export class Workspace {
     if (this.kept) {
       return;
     }
-    for (const [deepest, first] of this.madeParents.reverse()) {
-      // Only empty folders go: anything another process put there meanwhile stays.
-      for (let dir = deepest; dir.startsWith(first); dir = path.dirname(dir)) {
-        if (!(await fs.rmdir(dir).then(() => true, () => false))) {
-          break;
-        }
-      }
+    for (const made of this.madeParents.reverse()) {
+      await removeMadeFolders(made);
     }
   }
 
   private async reserve(target: string): Promise<string> {
     const parent = path.dirname(target);
-    const firstMade = await fs.mkdir(parent, { recursive: true }).catch((error) => {
-      throw destinationError(error, parent);
-    });
-    if (firstMade) {
-      this.madeParents.push([parent, firstMade]);
+    const made = await makeFolders(parent, 'restore');
+    if (made) {
+      this.madeParents.push(made);
     }
     const temp = temporaryPath(target);
     this.made.push(temp);

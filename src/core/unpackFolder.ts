@@ -23,5 +23,5 @@ export async function makeUnpackFolder(parent: string, name: string): Promise<{ 
  * it could clean up), and returns their paths. Folders of running processes are left alone.
  */
 export async function sweepUnpackFolders(parent: string): Promise<string[]> {
-  return (await sweepDeadWork(parent, ['unpack'])).map((swept) => swept.path);
+  return (await sweepDeadWork(parent, ['unpack'])).filter((swept) => swept.action === 'removed').map((swept) => swept.path);
 }

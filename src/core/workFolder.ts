@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import { errnoCode } from './errors';
+import { describeError, errnoCode } from './errors';
 import { removeTree } from './fileTree';
 import { MANIFEST_FILE } from './manifest';
 import { workOwnerRunning } from './workOwner';
@@ -74,8 +74,11 @@ export async function isWorkRunning(file: string, name: WorkName): Promise<boole
 export interface SweptWork {
   path: string;
   purpose: WorkPurpose;
-  /** removed: the leftover was deleted; finished: a complete backup was put under the name it had claimed. */
-  action: 'removed' | 'finished';
+  /**
+   * removed: the leftover was deleted; finished: a complete backup was put under the name it had
+   * claimed; failed: it could not be removed (the detail says why), and is left for a person.
+   */
+  action: 'removed' | 'finished' | 'failed';
   /** The path it was put at, for 'finished'. */
   finishedAs?: string;
   /** What it was and what was done, in words. */
@@ -87,7 +90,8 @@ export interface SweptWork {
  * clean up): partial backups, backups half deleted, partial archives (each holding a copy of the
  * database). A backup killed between claiming its final name (an empty folder made there) and
  * the rename into it is finished instead: its metadata is only written once it is complete.
- * Work of running processes is left alone. A missing folder has nothing to sweep.
+ * Work of running processes is left alone. A missing folder has nothing to sweep. What cannot
+ * be cleaned up is reported (action 'failed') and left, never thrown.
  */
 export async function sweepDeadWork(folder: string, purposes: readonly WorkPurpose[]): Promise<SweptWork[]> {
   const names = await fs.readdir(folder).catch(() => [] as string[]);
@@ -101,21 +105,37 @@ export async function sweepDeadWork(folder: string, purposes: readonly WorkPurpo
     if (await isWorkRunning(file, work)) {
       continue;
     }
+    swept.push(await sweepOne(file, work, folder));
+  }
+  return swept;
+}
+
+/**
+ * Finishes or removes one piece of dead work. A leftover that cannot go (another user's, a
+ * read-only disk) must not stop the work that found it: it is reported as failed, and stays.
+ */
+async function sweepOne(file: string, work: WorkName, folder: string): Promise<SweptWork> {
+  try {
     const finishedAs = work.purpose === 'backup' ? await finishClaimedBackup(file, path.join(folder, work.target)) : undefined;
     if (finishedAs) {
-      swept.push({
+      return {
         path: file,
         purpose: work.purpose,
         action: 'finished',
         finishedAs,
         detail: `a complete backup whose process (${work.pid}) was stopped while publishing it: moved into ${finishedAs}`,
-      });
-      continue;
+      };
     }
     await removeTree(file);
-    swept.push({ path: file, purpose: work.purpose, action: 'removed', detail: `${describeLeftover(work)} (process ${work.pid}): removed` });
+    return { path: file, purpose: work.purpose, action: 'removed', detail: `${describeLeftover(work)} (process ${work.pid}): removed` };
+  } catch (error) {
+    return {
+      path: file,
+      purpose: work.purpose,
+      action: 'failed',
+      detail: `${describeLeftover(work)} (process ${work.pid}): could not be cleaned up (${errnoCode(error) ?? describeError(error)}); remove it by hand`,
+    };
   }
-  return swept;
 }
 
 function describeLeftover(work: WorkName): string {

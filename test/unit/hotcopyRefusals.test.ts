@@ -139,6 +139,6 @@ describe('hotcopy refuses', () => {
     } finally {
       mock.restoreAll();
     }
-    assert.deepEqual(await fs.readdir(parent), []);
+    await assert.rejects(fs.readdir(parent), { code: 'ENOENT' }, 'the partial backup, or the folder made for it, is left');
   });
 });
