@@ -8,12 +8,21 @@ import { writeSweptNote } from './sweptNote';
 const HELP = `Usage: trac-backup archive <backup> <file.tar.gz> [--json]
 
 Writes a backup folder as a gzip-compressed tar file, to carry it off the
-machine. Entries are relative to the backup folder (as 'tar czf <file> -C
-<backup> .' writes them); modes, times and symbolic links are kept, and the
-backup's metadata goes with it. 'trac-backup restore <file.tar.gz> <environment>'
-restores from it; 'tar xzf <file.tar.gz> -C <new folder>' gives the backup back.
-<file.tar.gz> must not exist (its parent folders are made); it is written under
-a temporary name and appears only once complete, readable by you only.
+machine. Entries are relative to the backup folder, as 'tar czf <file> -C
+<backup> .' would write them, except that files have the modes of the
+environment they were backed up from (a backup keeps its own files read-only);
+times and symbolic links are kept, and the backup's metadata goes with it.
+'trac-backup restore <file.tar.gz> <environment>' restores from it;
+'tar xzf <file.tar.gz> -C <new folder>' gives an environment Trac can open and
+write to. <file.tar.gz> must not exist (its parent folders are made); it is
+written under a temporary name and appears only once complete, readable by you
+only.
+
+Refused before anything is written: a backup holding a symbolic link that
+leads outside it (a restore from the archive would refuse it: replace the link
+by what it points to, or keep the backup folder), and a live environment (an
+SQLite -wal, -shm or -journal beside its database, or Trac using it: make a
+backup with 'trac-backup hotcopy' and archive that).
 
 Options:
   --json         Print the result as one JSON object on standard output

@@ -1,9 +1,11 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import { isArchivePath, withExtractedArchive } from '../core/archiveExtract';
+import { isArchivePath } from '../core/archiveExtract';
 import { TracBackupError } from '../core/errors';
+import { databaseInsideNote } from '../core/externalDatabase';
 import { formatBytes, formatDuration } from '../core/format';
-import { RestoreResult, restore } from '../core/restore';
+import { RestoreOptions, RestoreResult, restore } from '../core/restore';
+import { restoreFromArchive } from '../core/restoreFromArchive';
 import { RestorePlan } from '../core/restorePlan';
 import { CliCommand, CliContext, EXIT_FAILURE, EXIT_OK, parseVerbArgs } from './command';
 import { canAsk, confirm } from './confirm';
@@ -18,9 +20,18 @@ is refused). A missing <environment> is created. An existing one is replaced
 only after you confirm: it is moved aside to
 <environment>.before-restore-YYYYMMDD-HHMMSS and kept, never deleted. The copy
 is built and checked beside it, then swapped in with two renames. A database
-outside the environment is restored to its own path the same way. Folders
-every environment has (htdocs, log, plugins, templates) are made where the
-backup lacks them. Run as root, files get the owners the backup records.
+that was outside the environment (an absolute sqlite: path) goes back to its
+own path only when <environment> exists and its trac.ini names that file;
+anywhere else (a new folder, a restore drill) it is restored inside the new
+environment, where the backup's trac.ini points, and the path it was backed
+up from is not touched. Folders every environment has (htdocs, log, plugins,
+templates) are made where the backup lacks them. Run as root, files get the
+owners the backup records.
+
+An archive is unpacked, with every check against hostile archives, into a
+hidden folder beside <environment>, checked, and moved into place: the disk
+of <environment> needs room for the archive's backup once (plus the archive,
+wherever it is).
 
 Options:
   -y, --yes      Replace an existing environment without asking (needed when
@@ -48,9 +59,7 @@ export const restoreCommand: CliCommand = {
     const [backup, environment] = positionals;
     const bar = new ProgressBar(context.stderr);
     let declined = false;
-    let result: RestoreResult;
-    try {
-      result = await fromFolderOrArchive(backup, environment, context, bar, (folder) => restore(folder, environment, {
+    const options: RestoreOptions = {
       replace: values.yes,
       force: values.force,
       signal: context.signal,
@@ -61,19 +70,27 @@ export const restoreCommand: CliCommand = {
         if (!canAsk(context)) {
           throw new TracBackupError(
             'TARGET_EXISTS',
-            `${plan.environment} exists and restoring replaces it (it would be kept as ${plan.aside ?? plan.database?.aside}); ` +
-              'there is no terminal to ask on: pass --yes to confirm.',
+            `${replacedWhat(plan)}; there is no terminal to ask on: pass --yes to confirm.`,
             plan.environment,
           );
         }
         declined = !(await confirm(question(plan), context));
         return !declined;
       },
-      }));
+    };
+    let result: RestoreResult;
+    try {
+      result = (await isArchive(backup))
+        ? await restoreFromArchive(backup, environment, {
+            ...options,
+            onProgress: (event) => bar.update(event),
+            onSwept: (folder) => context.stderr.write(`note: removed ${folder}, an unpacked archive left by a restore that was stopped\n`),
+          })
+        : await restore(backup, environment, options);
     } catch (error) {
       if (declined) {
-      context.stderr.write(`trac-backup: not restored; ${path.resolve(environment)} was not changed.\n`);
-      return EXIT_FAILURE;
+        context.stderr.write(`trac-backup: not restored; ${path.resolve(environment)} was not changed.\n`);
+        return EXIT_FAILURE;
       }
       throw error;
     } finally {
@@ -88,29 +105,19 @@ export const restoreCommand: CliCommand = {
   },
 };
 
-/**
- * Runs the restore on the backup folder, or on a .tar.gz unpacked (with every check against
- * hostile archives) into a temporary folder beside the environment, removed afterwards.
- */
-async function fromFolderOrArchive<T extends { backup: string }>(
-  backup: string,
-  environment: string,
-  context: CliContext,
-  bar: ProgressBar,
-  run: (folder: string) => Promise<T>,
-): Promise<T> {
-  const isFile = await fs.stat(backup).then((stats) => stats.isFile(), () => false);
-  if (!isFile || !isArchivePath(backup)) {
-    return run(backup);
-  }
-  const result = await withExtractedArchive(backup, run, {
-    tempParent: path.dirname(path.resolve(environment)),
-    signal: context.signal,
-    onProgress: (event) => bar.update(event),
-    onSwept: (folder) => context.stderr.write(`note: removed ${folder}, an unpacked archive left by a restore that was stopped\n`),
-  });
-  // Name the archive, not the temporary folder it was unpacked into and that is gone now.
-  return { ...result, backup: path.resolve(backup) };
+/** A .tar.gz that is not a folder (a missing one too: the archive restore says it does not exist). */
+async function isArchive(backup: string): Promise<boolean> {
+  const isFolder = await fs.stat(backup).then((stats) => stats.isDirectory(), () => false);
+  return !isFolder && isArchivePath(backup);
+}
+
+/** What would be replaced, in words: the environment, and the database its trac.ini names when that goes back too. */
+function replacedWhat(plan: RestorePlan): string {
+  const parts = [
+    plan.aside ? `${plan.environment} exists and restoring replaces it (kept as ${plan.aside})` : undefined,
+    plan.database?.aside ? `the database ${plan.database.file} (kept as ${plan.database.aside})` : undefined,
+  ].filter(Boolean);
+  return parts.length > 0 ? parts.join(' and ') : `Restoring to ${plan.environment} needs a yes`;
 }
 
 function question(plan: RestorePlan): string {
@@ -124,6 +131,12 @@ function question(plan: RestorePlan): string {
   }
   if (plan.database?.aside) {
     lines.push(`It replaces the database ${plan.database.file}, which is kept as ${plan.database.aside}.`);
+  }
+  if (plan.databaseInside) {
+    lines.push(databaseInsideNote(plan.databaseInside, false));
+  }
+  for (const warning of plan.warnings) {
+    lines.push(`Warning: ${warning}`);
   }
   const changes = plan.changedSinceBackup;
   if (changes?.changed) {
@@ -152,6 +165,9 @@ function report(result: RestoreResult, context: CliContext): void {
       `Restored the database ${result.database.file}` +
       (result.database.aside ? `; the previous one is kept as ${result.database.aside}.` : '.'),
     );
+  }
+  for (const note of result.notes) {
+    out(`note: ${note}`);
   }
   if (result.madeFolders.length) {
     out(`note: made ${result.madeFolders.map((folder) => `${folder}/`).join(', ')}, which every Trac environment has and the backup lacked.`);

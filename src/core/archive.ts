@@ -4,10 +4,14 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
 import { isInside, realpathAllowingMissing } from './backupDestination';
-import { whyNotAnEnvironment } from './environment';
+import { readEnvironment, whyNotAnEnvironment } from './environment';
 import { CancelledError, TracBackupError, errnoCode, isCancelled } from './errors';
-import { walkTree, pathExists } from './fileTree';
+import { findLinkLeaving } from './extractedTree';
+import { TreeEntry, walkTree, pathExists } from './fileTree';
 import { MadeFolders, destinationError, makeFolders, removeMadeFolders } from './fsErrors';
+import { detectLiveTrac } from './liveTrac';
+import { BackupManifest, readManifest } from './manifest';
+import { sqliteSidePaths } from './restoreLayout';
 import { tarStream } from './tarWriter';
 import { SweptWork, releaseWork, sweepDeadWork, workPathFor } from './workFolder';
 
@@ -50,11 +54,15 @@ export interface ExportArchiveResult {
 /**
  * Writes the backup folder as a gzip-compressed tar file. Entries are relative to the backup
  * folder, as `tar czf <file> -C <backup> .` writes them (`./`, `./VERSION`, `./conf/trac.ini`,
- * …), so `tar xzf <file> -C <new folder>` gives the backup back; modes, times (to the
- * millisecond) and symbolic links (as links) are kept, owners are recorded by number.
- * The archive is written to a hidden sibling file and put in place only once complete and
- * flushed to disk; an existing file is never replaced. It is readable by its owner only:
- * it holds the whole Trac database.
+ * …), so `tar xzf <file> -C <new folder>` gives the backup back as an environment Trac can
+ * write to: times (to the millisecond) and symbolic links (as links) are kept, owners are
+ * recorded by number, and files have the modes of the environment they were backed up from
+ * (from the metadata; a backup keeps its own files read-only).
+ * Refused before anything is written: a symbolic link that leads outside the backup (a restore
+ * from the archive would refuse it), and a live environment (SQLite side files beside its
+ * database, or Trac using it). The archive is written to a hidden sibling file and put in place
+ * only once complete and flushed to disk; an existing file is never replaced. It is readable
+ * by its owner only: it holds the whole Trac database.
  */
 export async function exportArchive(backupPath: string, archiveFile: string, options: ExportArchiveOptions = {}): Promise<ExportArchiveResult> {
   const started = Date.now();
@@ -62,6 +70,9 @@ export async function exportArchive(backupPath: string, archiveFile: string, opt
   const archive = path.resolve(archiveFile);
   await checkExport(backup, archive);
   const entries = await walkTree(backup, { signal: options.signal });
+  await refuseLinksLeaving(backup, entries);
+  await refuseLiveEnvironment(backup);
+  const modes = await sourceModes(backup);
   const files = entries.filter((entry) => entry.kind === 'file');
   const progress: ArchiveProgress = {
     phase: 'archive',
@@ -78,6 +89,7 @@ export async function exportArchive(backupPath: string, archiveFile: string, opt
   try {
     const tar = tarStream(backup, entries, {
       signal: options.signal,
+      modeOf: (relative) => modes.get(relative),
       onData: (bytes, relative) => {
         progress.bytesDone += bytes;
         emit(relative);
@@ -130,6 +142,66 @@ async function checkExport(backup: string, archive: string): Promise<void> {
   if (await pathExists(archive)) {
     throw existingArchiveError(archive);
   }
+}
+
+/**
+ * A restore from the archive refuses a link that leads outside it (see checkLinksStayInside):
+ * found out here, not on the day of the restore.
+ */
+async function refuseLinksLeaving(backup: string, entries: TreeEntry[]): Promise<void> {
+  const links = entries.filter((entry) => entry.kind === 'symlink').map((entry) => entry.relative);
+  const leaving = await findLinkLeaving(backup, links);
+  if (leaving) {
+    throw new TracBackupError(
+      'ARCHIVE_UNSAFE',
+      `Can't archive ${backup}: its entry '${leaving.relative}' is a symbolic link to '${leaving.target}', which leads ` +
+        'outside the backup, and a restore from the archive would refuse it. Replace the link by what it points to ' +
+        '(in the environment, then make a new backup), or keep the backup folder (or use tar yourself) to carry it.',
+      backup,
+    );
+  }
+}
+
+/**
+ * A live environment would be archived torn: refused when SQLite side files are beside its
+ * database (a WAL database in use, a transaction under way) or Trac is using it. Only looked at,
+ * never opened: a backup must not change.
+ */
+async function refuseLiveEnvironment(folder: string): Promise<void> {
+  const found = await readEnvironment(folder);
+  const database = found.database?.kind === 'sqlite' ? found.database.file : undefined;
+  const what = `make a backup with trac-backup hotcopy and archive that`;
+  for (const side of database ? sqliteSidePaths(database) : []) {
+    if (await pathExists(side)) {
+      throw new TracBackupError(
+        'TRAC_RUNNING',
+        `Can't archive ${folder}: ${side} is beside its database, so SQLite is (or was, until it stopped) writing to it: ` +
+          `a live environment would be archived torn; ${what}.`,
+        folder,
+      );
+    }
+  }
+  const live = await detectLiveTrac(folder, { databaseFile: database, tryLock: false });
+  if (live.running) {
+    throw new TracBackupError('TRAC_RUNNING', `Can't archive ${folder}: ${live.summary} A live environment would be archived torn; ${what}.`, folder);
+  }
+}
+
+/** The modes the metadata records (the environment's), by relative path; empty without metadata. */
+async function sourceModes(backup: string): Promise<Map<string, number>> {
+  let manifest: BackupManifest | undefined;
+  try {
+    manifest = await readManifest(backup);
+  } catch {
+    return new Map(); // unreadable metadata: the modes on disk are all there is
+  }
+  const modes = new Map<string, number>();
+  for (const entry of manifest?.entries ?? []) {
+    if (entry.type !== 'symlink') {
+      modes.set(entry.path, entry.mode & 0o7777);
+    }
+  }
+  return modes;
 }
 
 function existingArchiveError(archive: string): TracBackupError {

@@ -5,7 +5,7 @@ import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import { ReadEntry, Unpack } from 'tar';
 import type { ArchiveProgress } from './archive';
-import { ArchiveEntryGuard } from './archiveEntryGuard';
+import { AcceptedEntry, ArchiveEntryGuard } from './archiveEntryGuard';
 import { extractionError, unreadableArchive } from './archiveErrors';
 import { ArchiveLimits, DEFAULT_ARCHIVE_LIMITS, ExpansionMeter } from './archiveLimits';
 import { whyNotAnEnvironment } from './environment';
@@ -29,6 +29,8 @@ export interface ExtractArchiveOptions {
 export interface ExtractArchiveResult {
   dir: string;
   entries: number;
+  /** What was extracted, relative to `dir`. */
+  accepted: readonly AcceptedEntry[];
   /** What the archive expanded to (its tar stream). */
   bytes: number;
 }
@@ -95,14 +97,16 @@ export async function extractArchive(archiveFile: string, intoDir: string, optio
     await removeTree(dir);
     throw reported;
   }
-  return { dir, entries: guard.entryCount, bytes: meter.expanded };
+  return { dir, entries: guard.entryCount, accepted: guard.accepted, bytes: meter.expanded };
 }
 
 /**
  * Extracts the archive into a new private temporary folder in `tempParent` (default: the
  * system's; a restore passes a folder on the target's file system), calls `fn` with the Trac
- * environment in it (the top of the archive, or its one top folder holding VERSION), and
- * removes the temporary folder afterwards, whatever happens.
+ * environment in it (the top of the archive, or its one top folder holding VERSION: then every
+ * symbolic link in that folder must stay inside it, since that folder is what becomes the
+ * environment), and removes the temporary folder afterwards, whatever happens. `fn` may move
+ * the environment away (a restore does).
  */
 export async function withExtractedArchive<T>(
   archiveFile: string,
@@ -123,8 +127,12 @@ export async function withExtractedArchive<T>(
   let succeeded = false;
   try {
     const dir = path.join(temp, name);
-    await extractArchive(archive, dir, options);
-    const result = await fn(await environmentRoot(dir, archive));
+    const extracted = await extractArchive(archive, dir, options);
+    const root = await environmentRoot(dir, archive);
+    if (root !== dir) {
+      await checkLinksStayInside(root, extracted.accepted, archive, path.basename(root));
+    }
+    const result = await fn(root);
     succeeded = true;
     return result;
   } finally {

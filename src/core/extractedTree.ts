@@ -13,18 +13,35 @@ const DEFAULT_ROOT_MODE = 0o755;
 /**
  * Refuses a symbolic link that, once every entry is in place, leads out of `root` on disk:
  * each link met on the way is followed as the system would, so `a/b -> ..` with
- * `c -> a/b/../x` is caught although each target alone stays inside.
+ * `c -> a/b/../x` is caught although each target alone stays inside. With `within` (the folder
+ * of the archive that becomes the environment, '/' separated), only the links in that folder
+ * are looked at, and they must stay inside it: `root` is that folder.
  */
-export async function checkLinksStayInside(root: string, accepted: readonly AcceptedEntry[], archive: string): Promise<void> {
-  for (const entry of accepted) {
-    if (entry.kind === 'symlink') {
-      const names = entry.relative.split('/');
-      const target = await fs.readlink(path.join(root, ...names));
-      if (await leavesRoot(root, names.slice(0, -1), target)) {
-        throw unsafeEntryError(archive, entry.relative, `is a symbolic link to '${target}', which leads outside the archive`);
-      }
+export async function checkLinksStayInside(root: string, accepted: readonly AcceptedEntry[], archive: string, within = ''): Promise<void> {
+  const prefix = within ? `${within}/` : '';
+  const links = accepted
+    .filter((entry) => entry.kind === 'symlink' && entry.relative.startsWith(prefix))
+    .map((entry) => entry.relative.slice(prefix.length));
+  const leaving = await findLinkLeaving(root, links);
+  if (leaving) {
+    const outside = within ? `the environment in it ('${within}/')` : 'the archive';
+    throw unsafeEntryError(archive, prefix + leaving.relative, `is a symbolic link to '${leaving.target}', which leads outside ${outside}`);
+  }
+}
+
+/**
+ * The first of `links` (relative to `root`, '/' separated) that leads out of `root` on disk,
+ * following every link met on the way, with its target as stored; undefined when none does.
+ */
+export async function findLinkLeaving(root: string, links: readonly string[]): Promise<{ relative: string; target: string } | undefined> {
+  for (const relative of links) {
+    const names = relative.split('/');
+    const target = await fs.readlink(path.join(root, ...names));
+    if (isAbsoluteTarget(target) || (await leavesRoot(root, names.slice(0, -1), target))) {
+      return { relative, target };
     }
   }
+  return undefined;
 }
 
 async function leavesRoot(root: string, from: string[], target: string): Promise<boolean> {
@@ -50,7 +67,7 @@ async function leavesRoot(root: string, from: string[], target: string): Promise
         return false; // a loop: resolves nowhere, so it leads nowhere outside either
       }
       const next = await fs.readlink(path.join(root, ...at));
-      if (path.posix.isAbsolute(next) || path.win32.isAbsolute(next)) {
+      if (isAbsoluteTarget(next)) {
         return true;
       }
       at.pop();
@@ -58,6 +75,10 @@ async function leavesRoot(root: string, from: string[], target: string): Promise
     }
   }
   return false;
+}
+
+function isAbsoluteTarget(target: string): boolean {
+  return path.posix.isAbsolute(target) || path.win32.isAbsolute(target);
 }
 
 /**

@@ -32,6 +32,8 @@ export interface LiveTracOptions {
   databaseFile?: string;
   /** How long to wait for a writer to finish before calling the database locked. */
   lockTimeoutMs?: number;
+  /** false: only look for processes, never open the database (a backup must not be written to). Default true. */
+  tryLock?: boolean;
 }
 
 const DEFAULT_LOCK_TIMEOUT_MS = 300;
@@ -50,7 +52,11 @@ export async function detectLiveTrac(environmentPath: string, options: LiveTracO
     const found = await readEnvironment(environment);
     database = found.database?.kind === 'sqlite' ? found.database.file : undefined;
   }
-  const lock = database ? tryWriteLock(database, options.lockTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS) : 'no-database';
+  const lock: LockState = !database
+    ? 'no-database'
+    : options.tryLock === false
+      ? 'unavailable'
+      : tryWriteLock(database, options.lockTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS);
   const paths = [environment, await fs.realpath(environment).catch(() => environment)];
   if (database) {
     paths.push(database, await fs.realpath(database).catch(() => database));

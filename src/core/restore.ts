@@ -1,17 +1,18 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { CancelledError, TracBackupError, errnoCode, isCancelled, throwIfAborted } from './errors';
-import { detectLiveTrac, tracRunningError } from './liveTrac';
-import { readManifest } from './manifest';
+import { DatabasePlacement, databaseInsideNote, placeExternalDatabase } from './externalDatabase';
+import { LiveTracReport, detectLiveTrac, tracRunningError } from './liveTrac';
+import { BackupManifest, readManifest } from './manifest';
 import { ProgressTracker } from './progress';
-import { RestoreCopy, checkCopy, copyBackup } from './restoreCopy';
+import { RestoreCopy, checkCopy, checkMoved, copyBackup, moveBackup } from './restoreCopy';
 import { RestorePlan, describeRestore } from './restorePlan';
 import { releaseJournal, removeJournal, writeJournal } from './restoreJournal';
 import { canKeepOwners } from './owners';
 import { RestoreLeftover, cleanRestoreLeftovers } from './restoreLeftovers';
 import { chooseAsidePath } from './restoreLayout';
 import { SwapError, SwapPair, swapIn } from './restoreSwap';
-import { checkRestorePaths, externalDatabaseOf, inspectTarget, requireBackupFolder, restoreWarnings } from './restoreTarget';
+import { checkRestorePaths, inspectTarget, requireBackupFolder, restoreWarnings } from './restoreTarget';
 import { Workspace } from './restoreWorkspace';
 import { PathProblem, verifyBackup } from './verify';
 
@@ -19,7 +20,8 @@ import { PathProblem, verifyBackup } from './verify';
  * The steps of a restore, in order:
  * - check: verify the backup (quick_check, checksums); nothing is written before it passes;
  * - recover: finish or clean up what a killed earlier restore left;
- * - copy: copy the backup into a temporary folder beside the environment;
+ * - copy: copy the backup into a temporary folder beside the environment (one unpacked from an
+ *   archive is moved there instead);
  * - verify: check that copy;
  * - swap: move the environment aside and the copy in (no cancelling from here on).
  */
@@ -37,7 +39,10 @@ export interface RestoreProgress {
 }
 
 export interface RestoreOptions {
-  /** Replace what is at the environment path (and at an external database's path). Default false. */
+  /**
+   * Replace what is at the environment path (and an external database whose path the
+   * environment's trac.ini names, see placeExternalDatabase). Default false.
+   */
   replace?: boolean;
   /** Replace even when Trac seems to be using the environment, or it is not a Trac environment. */
   force?: boolean;
@@ -50,6 +55,12 @@ export interface RestoreOptions {
    * was found using the environment: true goes on; false cancels (CancelledError), nothing changed.
    */
   confirm?: (plan: RestorePlan) => Promise<boolean>;
+  /**
+   * How the extension asks: confirm is called before every restore, also when nothing would be
+   * replaced, and also when Trac seems to be using the environment (plan.live says so; a yes
+   * then goes on as force would), so that one prompt says everything.
+   */
+  confirmAlways?: boolean;
   /**
    * Give the restored files, folders and links the owners they have in the backup (a backup made
    * as root keeps the environment's). Default: when this process can (root; see canKeepOwners).
@@ -68,8 +79,15 @@ export interface RestoreResult {
   bytes: number;
   /** How long it took, the time spent waiting for confirm left out. */
   durationMs: number;
-  /** An external database restored to its own path, and where the one there was kept. */
+  /**
+   * An external database restored to its own path, and where the one there was kept: only over
+   * an environment whose trac.ini names that file.
+   */
   database: { file: string; aside: string | null } | null;
+  /** An external database restored inside the environment instead (at `file`); `backedUpFrom` was not touched. */
+  databaseInside: { file: string; backedUpFrom: string } | null;
+  /** Where the database went, in words, when the backup's came from outside the environment. */
+  notes: string[];
   /** When the backup was made (from its metadata), if known. */
   backupCreatedAt?: string;
   /** What killed earlier restores had left, and what was done with it. */
@@ -78,6 +96,16 @@ export interface RestoreResult {
   madeFolders: string[];
   /** What the restore did not bring back (a database not in the backup). */
   warnings: string[];
+}
+
+/** What a restore reads from: a backup folder, or the environment unpacked from an archive. */
+export interface RestoreSource {
+  folder: string;
+  /**
+   * The archive it was unpacked from (see restoreFromArchive): messages and the result name it,
+   * and the unpacked tree, which is the restore's own, is moved into place instead of copied.
+   */
+  archive?: string;
 }
 
 /**
@@ -89,9 +117,14 @@ export interface RestoreResult {
  * during the swap is finished by the next one (see restoreLeftovers).
  */
 export async function restore(backupPath: string, environmentPath: string, options: RestoreOptions = {}): Promise<RestoreResult> {
+  return restoreFrom({ folder: path.resolve(backupPath) }, environmentPath, options);
+}
+
+/** restore() from a backup folder or from the environment unpacked from an archive. */
+export async function restoreFrom(source: RestoreSource, environmentPath: string, options: RestoreOptions = {}): Promise<RestoreResult> {
   const env = path.resolve(environmentPath);
   try {
-    return await runRestore(path.resolve(backupPath), env, options);
+    return await runRestore(source, env, options);
   } catch (error) {
     if (options.signal?.aborted && (isCancelled(error) || !(error instanceof TracBackupError))) {
       throw new CancelledError('The restore');
@@ -100,8 +133,9 @@ export async function restore(backupPath: string, environmentPath: string, optio
   }
 }
 
-async function runRestore(backup: string, env: string, options: RestoreOptions): Promise<RestoreResult> {
+async function runRestore(source: RestoreSource, env: string, options: RestoreOptions): Promise<RestoreResult> {
   const started = performance.now();
+  const backup = source.folder;
   const { signal } = options;
   const progress = new PhaseProgress(options.onProgress);
   throwIfAborted(signal, 'The restore');
@@ -110,46 +144,48 @@ async function runRestore(backup: string, env: string, options: RestoreOptions):
   progress.enter('check', signal);
   const verified = await verifyBackup(backup, { full: false, signal, onProgress: (event) => progress.forward(event) });
   if (!verified.ok) {
-    throw damagedBackupError(backup, verified.problems);
+    throw damagedBackupError(source, verified.problems);
   }
   const manifest = await readManifest(backup);
-  const external = externalDatabaseOf(manifest);
   progress.enter('recover', signal);
-  const { leftovers, aside, databaseAside, confirmMs } = await prepareTarget(backup, env, external?.file, options);
+  const { leftovers, aside, databaseAside, placement, confirmMs } = await prepareTarget(source, env, manifest, verified.database.note, options);
+  const external = placement?.where === 'own-path' ? placement.database : undefined;
 
   const workspace = new Workspace();
   try {
     const copy: RestoreCopy = {
       backup,
+      archive: source.archive,
       manifest,
       environment: env,
-      temp: await workspace.folder(env),
+      temp: source.archive ? await workspace.name(env) : await workspace.folder(env),
       databasePath: external ? undefined : (verified.database.path ?? undefined),
-      external: external && { ...external, temp: await workspace.file(external.file) },
+      external: external && { ...external, temp: await workspace.name(external.file) },
       keepOwners: options.keepOwners ?? canKeepOwners(),
     };
     progress.enter('copy', signal);
-    const { mirror, files, bytes, madeFolders } = await copyBackup(copy, progress.tracker(), signal);
-    progress.enter('verify', signal);
-    await checkCopy(copy, mirror, progress.tracker(), signal);
+    const built = await buildCopy(copy, source, workspace, progress, signal);
     progress.enter('swap', signal);
     const pairs: SwapPair[] = [];
     if (copy.external) {
       pairs.push({ live: copy.external.file, temp: copy.external.temp, aside: databaseAside, sqlite: true });
     }
     pairs.push({ live: env, temp: copy.temp, aside });
-    await swapWithJournal(env, backup, pairs, workspace);
+    await swapWithJournal(env, source.archive ?? backup, pairs, workspace);
+    const databaseInside = placement?.where === 'inside' ? { file: placement.file, backedUpFrom: placement.backedUpFrom } : null;
     return {
       env,
       aside,
-      backup,
-      files,
-      bytes,
+      backup: source.archive ?? backup,
+      files: built.files,
+      bytes: built.bytes,
       durationMs: Math.round(performance.now() - started - confirmMs),
       database: copy.external ? { file: copy.external.file, aside: databaseAside } : null,
+      databaseInside,
+      notes: databaseInside ? [databaseInsideNote(databaseInside, true)] : [],
       backupCreatedAt: manifest?.createdAt,
       leftovers,
-      madeFolders,
+      madeFolders: built.madeFolders,
       warnings: restoreWarnings(manifest, verified.database.note, env, aside),
     };
   } finally {
@@ -158,14 +194,44 @@ async function runRestore(backup: string, env: string, options: RestoreOptions):
 }
 
 /**
- * Deals with what killed restores left, then decides what will be replaced and where it will be
- * kept, refusing what the options do not allow: replacing without replace (or a confirm that says
- * yes), a folder that is not an environment, or one Trac is using, without force.
+ * Builds the checked copy in copy.temp: the unpacked tree of an archive is moved there (it is the
+ * restore's own, beside the environment), a backup folder is copied; either is checked.
  */
-async function prepareTarget(backup: string, env: string, externalFile: string | undefined, options: RestoreOptions) {
+async function buildCopy(copy: RestoreCopy, source: RestoreSource, workspace: Workspace, progress: PhaseProgress, signal?: AbortSignal) {
+  const moved = source.archive ? await moveBackup(copy, progress.tracker(), signal) : undefined;
+  if (moved) {
+    progress.enter('verify', signal);
+    await checkMoved(copy, moved, signal);
+    return moved;
+  }
+  if (source.archive) {
+    await workspace.makeFolder(copy.temp);
+  }
+  const copied = await copyBackup(copy, progress.tracker(), signal);
+  progress.enter('verify', signal);
+  await checkCopy(copy, copied.mirror, progress.tracker(), signal);
+  return copied;
+}
+
+/**
+ * Deals with what killed restores left, then decides what will be replaced and where it will be
+ * kept, and where an external database goes, refusing what the options do not allow: replacing
+ * without replace (or a confirm that says yes), a folder that is not an environment, or one Trac
+ * is using, without force. Only paths this machine names are looked at beside the environment:
+ * the environment's own and the database its trac.ini names, never one the metadata names.
+ */
+async function prepareTarget(
+  source: RestoreSource,
+  env: string,
+  manifest: BackupManifest | undefined,
+  databaseNote: string | undefined,
+  options: RestoreOptions,
+) {
   const found = await inspectTarget(env);
-  const leftovers = await cleanRestoreLeftovers(env, [externalFile, found.database].filter((file): file is string => !!file));
+  const leftovers = await cleanRestoreLeftovers(env, found.database ? [found.database] : []);
   const target = leftovers.some((leftover) => leftover.action === 'finish') ? await inspectTarget(env) : found;
+  const placement: DatabasePlacement | undefined = await placeExternalDatabase(manifest, env, target);
+  const externalFile = placement?.where === 'own-path' ? placement.database.file : undefined;
   const now = options.now ?? new Date();
   const replacing = target.state === 'environment' || target.state === 'other';
   const externalExists = externalFile ? await fs.lstat(externalFile).then(() => true, () => false) : false;
@@ -183,17 +249,22 @@ async function prepareTarget(backup: string, env: string, externalFile: string |
       env,
     );
   }
+  let live: LiveTracReport | undefined;
   if (replaces && !options.force) {
-    const live = await detectLiveTrac(env, { databaseFile: externalFile ?? target.database });
-    if (live.running) {
+    live = await detectLiveTrac(env, { databaseFile: externalFile ?? target.database });
+    if (live.running && !(options.confirm && options.confirmAlways)) {
       throw tracRunningError(live);
     }
   }
   const asked = performance.now();
-  if (replaces && !options.replace && !(await options.confirm?.(await describeRestore(backup, env, { now })))) {
-    throw new CancelledError('The restore');
+  const ask = options.confirm && (options.confirmAlways || (replaces && !options.replace));
+  if (ask) {
+    const plan = await describeRestore(source.folder, env, { now, shownAs: source.archive, databaseNote });
+    if (!(await options.confirm!({ ...plan, live }))) {
+      throw new CancelledError('The restore');
+    }
   }
-  return { leftovers, aside, databaseAside, confirmMs: performance.now() - asked };
+  return { leftovers, aside, databaseAside, placement, confirmMs: performance.now() - asked };
 }
 
 /**
@@ -241,17 +312,25 @@ class PhaseProgress {
   }
 }
 
-/** The refusal of a backup that failed its check, naming the first problems. */
-function damagedBackupError(backup: string, problems: PathProblem[]): TracBackupError {
+/** The refusal of a backup that failed its check, naming the first problems (and the archive it came in). */
+function damagedBackupError(source: RestoreSource, problems: PathProblem[]): TracBackupError {
   const shown = problems
     .slice(0, 3)
     .map((problem) => (problem.path === '.' ? problem.problem : `${problem.path} ${problem.problem}`).replace(/\s*\n\s*/g, ' '));
   const more = problems.length > 3 ? ` (and ${problems.length - 3} more problems)` : '';
+  if (source.archive) {
+    return new TracBackupError(
+      'BACKUP_DAMAGED',
+      `The archive ${source.archive} holds a damaged or incomplete backup, so nothing was restored or changed: ` +
+        `${shown.join('; ')}${more}. Choose another archive, or make it again from a backup that passes trac-backup verify.`,
+      source.archive,
+    );
+  }
   return new TracBackupError(
     'BACKUP_DAMAGED',
-    `The backup ${backup} is damaged or incomplete, so nothing was restored or changed: ${shown.join('; ')}${more}. ` +
+    `The backup ${source.folder} is damaged or incomplete, so nothing was restored or changed: ${shown.join('; ')}${more}. ` +
       'Choose another backup (trac-backup verify lists every problem).',
-    backup,
+    source.folder,
   );
 }
 

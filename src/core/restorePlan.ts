@@ -5,15 +5,18 @@ import { readEnvironment } from './environment';
 import { EnvironmentChanges, changesSince, latestChange } from './environmentChanges';
 import { measureTree } from './fileTree';
 import { BackupManifest, readManifest } from './manifest';
+import { placeExternalDatabase } from './externalDatabase';
+import type { LiveTracReport } from './liveTrac';
 import { RestoreLeftover, findRestoreLeftovers } from './restoreLeftovers';
 import { chooseAsidePath } from './restoreLayout';
-import { RestoreTarget, externalDatabaseOf, inspectTarget, requireBackupFolder } from './restoreTarget';
+import { RestoreTarget, inspectTarget, requireBackupFolder, restoreWarnings } from './restoreTarget';
 import { withReadOnlyDatabase } from './sqlite';
 
 export type { EnvironmentChanges } from './environmentChanges';
 
 /** What a restore would do, for a prompt to show before anything happens. */
 export interface RestorePlan {
+  /** The backup folder, or the archive it is restored from. */
   backup: string;
   environment: string;
   /** 'hotcopy': made by this tool; 'trac-admin': a plain copy without metadata. */
@@ -29,8 +32,17 @@ export interface RestorePlan {
   restored: { files: number; bytes: number };
   /** Where the current environment would be kept; null when nothing would be replaced. */
   aside: string | null;
-  /** An external database the backup holds, restored to its own path. */
+  /**
+   * An external database the backup holds, restored to its own path: only over an environment
+   * whose trac.ini names that file (see placeExternalDatabase).
+   */
   database: { file: string; exists: boolean; aside: string | null } | null;
+  /** An external database the backup holds, restored inside the environment instead; `backedUpFrom` is not touched. */
+  databaseInside: { file: string; backedUpFrom: string } | null;
+  /** What the restore will not bring back (a database not in the backup), to say before it happens. */
+  warnings: string[];
+  /** Set when the restore itself asks (RestoreOptions.confirm) and looked for a Trac using the environment. */
+  live?: LiveTracReport;
   /** Whether the current environment's database has ticket or wiki changes newer than the backup; undefined when unknown. */
   changedSinceBackup?: EnvironmentChanges;
   /** What killed restores left, which the restore will deal with first. */
@@ -42,7 +54,11 @@ export interface RestorePlan {
  * replace and where that would be kept, the backup's date, and whether the environment changed
  * after the backup. Whether Trac is running is detectLiveTrac's answer.
  */
-export async function describeRestore(backupPath: string, environmentPath: string, options: { now?: Date } = {}): Promise<RestorePlan> {
+export async function describeRestore(
+  backupPath: string,
+  environmentPath: string,
+  options: { now?: Date; shownAs?: string; databaseNote?: string } = {},
+): Promise<RestorePlan> {
   const backup = path.resolve(backupPath);
   const environment = path.resolve(environmentPath);
   const now = options.now ?? new Date();
@@ -50,14 +66,16 @@ export async function describeRestore(backupPath: string, environmentPath: strin
   const manifest = await readManifest(backup);
   const target = await inspectTarget(environment);
   const replacing = target.state === 'environment' || target.state === 'other';
-  const external = externalDatabaseOf(manifest);
-  const externalExists = external ? await fs.lstat(external.file).then(() => true, () => false) : false;
+  const placement = await placeExternalDatabase(manifest, environment, target);
+  const ownPath = placement?.where === 'own-path' ? placement.database.file : undefined;
+  const ownPathExists = ownPath ? await fs.lstat(ownPath).then(() => true, () => false) : false;
   const createdAt = await backupDate(backup, manifest);
   const restored = manifest
     ? { files: manifest.fileCount, bytes: manifest.bytes }
     : await measureTree(backup);
+  const aside = replacing ? await chooseAsidePath(environment, now) : null;
   return {
-    backup,
+    backup: options.shownAs ?? backup,
     environment,
     backupKind: manifest ? 'hotcopy' : 'trac-admin',
     backupCreatedAt: createdAt.toISOString(),
@@ -65,12 +83,14 @@ export async function describeRestore(backupPath: string, environmentPath: strin
     target: target.state,
     replaced: replacing ? await measureTree(environment) : { files: 0, bytes: 0 },
     restored,
-    aside: replacing ? await chooseAsidePath(environment, now) : null,
-    database: external
-      ? { file: external.file, exists: externalExists, aside: externalExists ? await chooseAsidePath(external.file, now, true) : null }
+    aside,
+    database: ownPath
+      ? { file: ownPath, exists: ownPathExists, aside: ownPathExists ? await chooseAsidePath(ownPath, now, true) : null }
       : null,
-    changedSinceBackup: replacing ? readChanges(external?.file ?? target.database, createdAt) : undefined,
-    leftovers: await findRestoreLeftovers(environment, [external?.file, target.database].filter((file): file is string => !!file)),
+    databaseInside: placement?.where === 'inside' ? { file: placement.file, backedUpFrom: placement.backedUpFrom } : null,
+    warnings: restoreWarnings(manifest, options.databaseNote, environment, aside, 'before'),
+    changedSinceBackup: replacing ? readChanges(target.database, createdAt) : undefined,
+    leftovers: await findRestoreLeftovers(environment, target.database ? [target.database] : []),
   };
 }
 

@@ -1,10 +1,8 @@
 import { promises as fs } from 'node:fs';
-import * as path from 'node:path';
 import { isInside, realpathAllowingMissing } from './backupDestination';
 import { readEnvironment, whyNotAnEnvironment } from './environment';
 import { TracBackupError, errnoCode } from './errors';
 import { BackupManifest } from './manifest';
-import { isSafeRelative } from './manifestCheck';
 
 /** What is at the path a restore writes to. */
 export interface RestoreTarget {
@@ -16,20 +14,6 @@ export interface RestoreTarget {
   notEnvironment?: string;
   /** The SQLite database its trac.ini names, when it has one. */
   database?: string;
-}
-
-/** A database outside the environment that the backup holds a snapshot of, to restore to its own path. */
-export interface ExternalDatabase {
-  /** Absolute path it is restored to (where it was when backed up). */
-  file: string;
-  /** Where the snapshot is in the backup. */
-  storedAt: string;
-  sha256?: string;
-  /**
-   * The backup's trac.ini was pointed at the snapshot: put back this `[trac] database` value, and
-   * the file's mode and mtime as they were in the environment, when the metadata has them.
-   */
-  config?: { file: string; originalUrl: string; original?: { mode: number; mtimeMs: number } };
 }
 
 /**
@@ -89,48 +73,29 @@ export async function checkRestorePaths(backup: string, environment: string): Pr
   }
 }
 
-/** The external database a backup holds, from its metadata; undefined when it holds none. */
-export function externalDatabaseOf(manifest: BackupManifest | undefined): ExternalDatabase | undefined {
-  const database = manifest?.database;
-  if (!database || database.kind !== 'sqlite' || !database.included || !database.external || !database.file || !database.path) {
-    return undefined;
-  }
-  if (!path.isAbsolute(database.file) || !isSafeRelative(database.path)) {
-    throw new TracBackupError(
-      'MANIFEST_INVALID',
-      `The backup metadata names its database as ${database.file} stored at ${database.path}: that is not a place a restore writes to.`,
-    );
-  }
-  const sha256 = manifest?.entries.find((entry) => entry.path === database.path && entry.type === 'file');
-  const rewritten = database.configRewritten;
-  const config =
-    rewritten && isSafeRelative(rewritten.file)
-      ? { ...rewritten, original: manifest?.sourceState?.rewritten?.[rewritten.file] }
-      : undefined;
-  return {
-    file: database.file,
-    storedAt: database.path,
-    sha256: sha256?.type === 'file' ? sha256.sha256 : undefined,
-    config,
-  };
-}
-
-/** What a restore does not bring back, for the result and the prompt. */
+/**
+ * What a restore does not bring back: for the prompt before it (`when: 'before'`), so that it is
+ * said before anything happens, and for the result.
+ */
 export function restoreWarnings(
   manifest: BackupManifest | undefined,
   databaseNote: string | undefined,
   environment: string,
   aside: string | null,
+  when: 'before' | 'after' = 'after',
 ): string[] {
+  const before = when === 'before';
   const database = manifest?.database;
   if (database?.kind === 'sqlite' && !database.included && !database.external) {
     return [
-      `The backup was made without its database (--no-database): ${environment} has no database now; put it back from ` +
-        `its own backup${aside ? ` (the one it had is in ${aside})` : ''}.`,
+      `The backup was made without its database (--no-database): ${environment} ` +
+        `${before ? 'will have no database after the restore' : 'has no database now'}; put it back from its own backup` +
+        (aside ? ` (the one it ${before ? 'has now will be kept' : 'had is'} in ${aside})` : '') +
+        '.',
     ];
   }
   if (database && database.kind !== 'sqlite') {
     return [`The database (${database.url}) is not in the backup: restoring it is not supported yet; restore it with its own tools.`];
   }
-  return databaseNote ? [`${databaseNote} It was left as it is.`] : [];
+  return databaseNote ? [`${databaseNote} It ${before ? 'will be' : 'was'} left as it is.`] : [];
 }

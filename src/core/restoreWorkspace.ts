@@ -14,16 +14,23 @@ export class Workspace {
   private readonly madeParents: MadeFolders[] = [];
   private kept = false;
 
+  /** A new private folder to build the copy of `target` in. */
   async folder(target: string): Promise<string> {
     const temp = await this.reserve(target);
-    await fs.mkdir(temp, { mode: 0o700 }).catch((error) => {
-      throw destinationError(error, path.dirname(target), 'restore');
-    });
+    await this.makeFolder(temp);
     return temp;
   }
 
-  async file(target: string): Promise<string> {
+  /** A name beside `target` for a copy to be put there (a file, or a folder moved in). */
+  async name(target: string): Promise<string> {
     return this.reserve(target);
+  }
+
+  /** Makes the private folder at a name reserved with name(). */
+  async makeFolder(temp: string): Promise<void> {
+    await fs.mkdir(temp, { mode: 0o700 }).catch((error) => {
+      throw destinationError(error, path.dirname(temp), 'restore');
+    });
   }
 
   keep(): void {

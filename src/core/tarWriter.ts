@@ -16,6 +16,8 @@ const TYPES: Record<EntryKind, 'File' | 'Directory' | 'SymbolicLink'> = {
 
 export interface TarWriteOptions {
   signal?: AbortSignal;
+  /** The mode to record for an entry (file or folder) instead of its mode on disk; undefined keeps that. */
+  modeOf?: (relative: string) => number | undefined;
   /** Bytes of file content just read, and from which file. */
   onData?: (bytes: number, relative: string) => void;
   onFileDone?: (relative: string) => void;
@@ -23,7 +25,7 @@ export interface TarWriteOptions {
 
 /**
  * The uncompressed tar stream of `root`: `./` for root itself, then `./<relative>` for each
- * entry, as `tar cf - -C root .` names them. Each entry is read again as it is written, so a
+ * entry, as `tar cf - -C root .` names them, with the modes on disk unless `modeOf` says otherwise. Each entry is read again as it is written, so a
  * file that changed since `entries` was listed is an error, not a torn archive. Links stay
  * links. Every file is written in full (no hard-link entries). A pax header carries what a
  * ustar header cannot: long or non-ASCII paths, sizes past 8 GiB, and the milliseconds of
@@ -59,7 +61,7 @@ async function* entryBlocks(root: string, relative: string, options: TarWriteOpt
   const header = new Header({
     path: name,
     type: TYPES[kind],
-    mode: stats.mode & 0o7777,
+    mode: (kind === 'symlink' ? undefined : options.modeOf?.(relative)) ?? stats.mode & 0o7777,
     uid: stats.uid,
     gid: stats.gid,
     size,

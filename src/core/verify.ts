@@ -3,6 +3,7 @@ import * as path from 'node:path';
 import { DatabaseCheckKind, checkDatabaseFile } from './databaseCheck';
 import { DEFAULT_DATABASE_URL, parseDatabaseUrl } from './databaseUrl';
 import { VERSION_PREFIX } from './environment';
+import { checkExternalDatabase } from './externalDatabase';
 import { CancelledError, describeError, errnoCode, throwIfAborted } from './errors';
 import { hashFile } from './fileCopy';
 import { TreeEntry, walkTree } from './fileTree';
@@ -113,6 +114,11 @@ export async function verifyBackup(backupPath: string, options: VerifyOptions = 
   const { path: databasePath, note: databaseNote } = locateDatabase(backup, manifest, databaseUrl, problems);
   if (databaseNote) {
     notes.push(databaseNote);
+  }
+  const external = checkExternalDatabase(manifest, backup, databaseUrl);
+  problems.push(...external.problems);
+  if (external.note) {
+    notes.push(external.note);
   }
   let entries: TreeEntry[];
   try {

@@ -1,6 +1,7 @@
 // The words of the modal shown before a restore replaces files. Kept free of `vscode` so that
 // unit tests can read exactly what a person will be asked.
 import * as path from 'node:path';
+import { databaseInsideNote } from '../core/externalDatabase';
 import { formatBytes } from '../core/format';
 import { LiveTracReport } from '../core/liveTrac';
 import { RestorePlan } from '../core/restorePlan';
@@ -31,6 +32,12 @@ export function restorePrompt(plan: RestorePlan, environmentName: string, live?:
     lines.push(
       `Its database goes back to ${plan.database.file}` + (plan.database.aside ? `; the one there is kept as ${path.basename(plan.database.aside)}.` : '.'),
     );
+  }
+  if (plan.databaseInside) {
+    lines.push(databaseInsideNote(plan.databaseInside, false));
+  }
+  for (const warning of plan.warnings) {
+    lines.push('', `⚠ ${warning}`);
   }
   const changes = plan.changedSinceBackup;
   if (changes?.changed) {

@@ -159,4 +159,26 @@ describe('Trac: Back Up Environment', () => {
       await fs.rm(archive.fsPath, { force: true });
     }
   });
+
+  it('Export as Archive… refuses a backup holding a link that leads outside it, and writes nothing', async () => {
+    const link = path.join(env, 'plugins', 'linked-out.egg');
+    await fs.symlink('/opt/trac-plugins/linked-out.egg', link);
+    let dest: string | undefined;
+    const archive = vscode.Uri.file(path.join(path.dirname(env), 'linked-out.tar.gz'));
+    try {
+      const backup = await vscode.commands.executeCommand<BackupResult>('tracBackup.environment.backup', vscode.Uri.file(env));
+      assert.ok(backup, 'the backup failed');
+      dest = backup.dest;
+      const exported = await vscode.commands.executeCommand('tracBackup.backup.exportArchive', vscode.Uri.file(dest), archive);
+      assert.equal(exported, undefined, 'the export went ahead');
+      await assert.rejects(fs.lstat(archive.fsPath), { code: 'ENOENT' });
+      assert.deepEqual((await fs.readdir(path.dirname(env))).filter(isWorkName), [], 'a partial archive was left');
+    } finally {
+      await fs.rm(link, { force: true });
+      await fs.rm(archive.fsPath, { force: true });
+      if (dest) {
+        await fs.rm(dest, { recursive: true, force: true });
+      }
+    }
+  });
 });

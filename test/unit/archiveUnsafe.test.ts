@@ -148,6 +148,20 @@ describe('untrusted archives', () => {
     await expectRefused(archive, where, /'x' is a symbolic link to 'a\/b\/c\/\.\.\/\.\.\/\.\.\/canary', which leads outside the archive/);
   });
 
+  it('refuses a link that stays inside the archive but leads out of the environment folder in it', async () => {
+    const where = await newCase();
+    const archive = await writeTarGz(path.join(tmp, `crafted-${caseNumber}.tar.gz`), [
+      { path: './', type: 'Directory' },
+      { path: './top/', type: 'Directory' },
+      { path: './top/VERSION', content: 'Trac Environment Version 1\n' },
+      { path: './top/conf/', type: 'Directory' },
+      { path: './top/conf/trac.ini', content: '[trac]\ndatabase = sqlite:db/trac.db\n' },
+      { path: './top/files', type: 'SymbolicLink', linkpath: '../projectB/files' },
+      { path: './projectB/files/attachments/secret.txt', content: 'another environment’s' },
+    ]);
+    await expectRefused(archive, where, /'top\/files' is a symbolic link to '\.\.\/projectB\/files', which leads outside the environment/);
+  });
+
   it('refuses hard links to a path outside, absolute or not, and to nothing extracted before', async () => {
     const where = await newCase();
     const keep = path.join(where.canary, 'keep.txt');

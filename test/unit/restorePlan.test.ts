@@ -68,4 +68,16 @@ describe('describeRestore (what the prompt says)', () => {
     assert.equal(plan.changedSinceBackup, undefined);
     await assert.rejects(fs.access(path.join(root, 'nowhere')), { code: 'ENOENT' });
   });
+
+  it('carries what the restore will not bring back, for the prompt to say before anything happens', async () => {
+    const root = path.join(tmp, 'no-database');
+    const env = await copyFixture('trac-1.6-populated', 'env', root);
+    const backup = path.join(root, 'backup');
+    await hotcopy(env, backup, { includeDatabase: false });
+
+    const plan = await describeRestore(backup, env);
+
+    assert.equal(plan.warnings.length, 1, 'one warning');
+    assert.match(plan.warnings[0], /without its database \(--no-database\): .*env will have no database after the restore/);
+  });
 });

@@ -15,6 +15,8 @@ const plan: RestorePlan = {
   restored: { files: 118, bytes: 4 * 1024 * 1024 },
   aside: '/srv/trac/project.before-restore-20261126-121000',
   database: null,
+  databaseInside: null,
+  warnings: [],
   changedSinceBackup: { changed: false, tickets: 0, wikiPages: 0 },
   leftovers: [],
 };
@@ -58,4 +60,19 @@ test('when Trac seems to be running the prompt names the processes and offers on
 test('restoring into an empty place says nothing will be replaced', () => {
   const prompt = restorePrompt({ ...plan, target: 'missing', aside: null, replaced: { files: 0, bytes: 0 } }, 'Project');
   assert.match(prompt.detail, /Nothing is there now: the backup's 118 files \(4\.0 MB\) will be written there/);
+});
+
+test('the prompt says first what the restore will not bring back (a --no-database backup)', () => {
+  const warning = 'The backup was made without its database (--no-database): /srv/trac/project will have no database after the restore.';
+  const prompt = restorePrompt({ ...plan, warnings: [warning] }, 'Project');
+  assert.ok(prompt.detail.includes(`⚠ ${warning}`), prompt.detail);
+});
+
+test('the prompt says where an external database goes when it is restored inside the environment, and that its old path is not touched', () => {
+  const prompt = restorePrompt(
+    { ...plan, databaseInside: { file: '/srv/trac/project/db/trac.db', backedUpFrom: '/var/lib/trac/project.db' } },
+    'Project',
+  );
+  assert.match(prompt.detail, /The database goes inside the environment, to \/srv\/trac\/project\/db\/trac\.db/);
+  assert.match(prompt.detail, /\/var\/lib\/trac\/project\.db, where it was backed up from, is not touched/);
 });

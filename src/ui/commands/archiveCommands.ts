@@ -3,14 +3,14 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { ExportArchiveOptions, exportArchive } from '../../core/archive';
-import { withExtractedArchive } from '../../core/archiveExtract';
 import { formatBytes, formatDuration } from '../../core/format';
+import { restoreFromArchive } from '../../core/restoreFromArchive';
 import { registerCommand } from '../commandRunner';
 import { EnvironmentRegistry } from '../environmentRegistry';
 import { pickBackup } from '../pickBackup';
 import { pickEnvironment } from '../pickEnvironment';
-import { abortSignalFor, notificationProgress } from '../progressReporter';
-import { restoreWithPrompt } from './restoreCommand';
+import { PhaseProgress, abortSignalFor, notificationProgress } from '../progressReporter';
+import { RESTORE_WEIGHTS, askToRestore, reportRestored } from './restoreCommand';
 
 const ARCHIVE_FILTERS = { 'Gzipped tar archives': ['tar.gz', 'tgz'] };
 
@@ -70,24 +70,37 @@ export function registerArchiveCommands(registry: EnvironmentRegistry, log: vsco
       if (!file) {
         return undefined;
       }
-      const unpacking = new UnpackingProgress(path.basename(file.fsPath));
+      const environment = listed.environment;
+      const archiveFile = file.fsPath;
+      const controller = new AbortController();
+      const unpacking = new ProgressNotification(`Unpacking ${path.basename(archiveFile)}`, controller);
+      let restoring: ProgressNotification | undefined;
       try {
-        // Unpacked beside the environment, so that the restore's copy stays on one file system.
-        return await withExtractedArchive(
-          file.fsPath,
-          async (root) => {
-            unpacking.done();
-            return restoreWithPrompt(registry, log, listed, root, file.fsPath);
-          },
-          {
-            tempParent: path.dirname(listed.environment.path),
-            signal: unpacking.signal,
-            onProgress: unpacking.report,
+        // One core operation: unpacked beside the environment, checked, the prompt, then moved into place.
+        const result = await registry.withoutWatches(() =>
+          restoreFromArchive(archiveFile, environment.path, {
+            confirmAlways: true,
+            confirm: async (plan) => {
+              unpacking.done();
+              if (!(await askToRestore(plan, environment.name, plan.live))) {
+                log.info(`Restore of ${environment.path} from ${archiveFile}: cancelled at the prompt`);
+                return false;
+              }
+              log.info(`Restoring ${environment.path} from ${archiveFile}${plan.live?.running ? ' although Trac seems to be running' : ''}`);
+              restoring = new ProgressNotification(`Restoring ${environment.name}`, controller, RESTORE_WEIGHTS);
+              return true;
+            },
+            signal: controller.signal,
+            onProgress: (event) => (event.phase === 'extract' ? unpacking : restoring)?.report(event),
             onSwept: (folder) => log.info(`Removed ${folder}, an unpacked archive left by a restore that was stopped.`),
-          },
+          }),
         );
+        restoring?.done();
+        await reportRestored(registry, log, environment.name, result);
+        return result;
       } finally {
         unpacking.done();
+        restoring?.done();
       }
     }),
   ];
@@ -108,26 +121,23 @@ async function exportReplacing(backup: string, file: string, signal: AbortSignal
   return { ...result, archive: file };
 }
 
-/** A cancellable notification for the unpacking, closed before the restore prompt shows. */
-class UnpackingProgress {
-  private readonly controller = new AbortController();
+/** A cancellable progress notification opened now and closed by done(); Cancel aborts `controller`. */
+class ProgressNotification {
   private finish!: () => void;
-  private reporter?: (event: { phase: string; bytesDone: number; bytesTotal: number }) => void;
-  readonly signal = this.controller.signal;
+  private reporter?: (event: PhaseProgress) => void;
 
-  constructor(name: string) {
+  constructor(title: string, controller: AbortController, phaseWeights?: Record<string, number>) {
     const finished = new Promise<void>((resolve) => (this.finish = resolve));
-    void vscode.window.withProgress(
-      { location: vscode.ProgressLocation.Notification, title: `Unpacking ${name}`, cancellable: true },
-      async (progress, token) => {
-        this.reporter = notificationProgress(progress);
-        token.onCancellationRequested(() => this.controller.abort());
-        await finished;
-      },
-    );
+    void vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title, cancellable: true }, async (progress, token) => {
+      this.reporter = notificationProgress(progress, phaseWeights);
+      token.onCancellationRequested(() => controller.abort());
+      await finished;
+    });
   }
 
-  readonly report = (event: { phase: string; bytesDone: number; bytesTotal: number }): void => this.reporter?.(event);
+  report(event: PhaseProgress): void {
+    this.reporter?.(event);
+  }
 
   done(): void {
     this.finish();

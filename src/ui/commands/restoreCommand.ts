@@ -1,8 +1,8 @@
 import * as vscode from 'vscode';
 import { formatBytes, formatDuration } from '../../core/format';
-import { detectLiveTrac } from '../../core/liveTrac';
+import { LiveTracReport, detectLiveTrac } from '../../core/liveTrac';
 import { RestoreResult, restore } from '../../core/restore';
-import { describeRestore } from '../../core/restorePlan';
+import { RestorePlan, describeRestore } from '../../core/restorePlan';
 import { registerCommand } from '../commandRunner';
 import { EnvironmentRegistry, ListedEnvironment } from '../environmentRegistry';
 import { pickBackup } from '../pickBackup';
@@ -11,7 +11,7 @@ import { restorePrompt } from '../restorePrompt';
 
 const REVEAL_KEPT = 'Reveal Previous Environment';
 /** Checking the backup and the copy each read every byte once, as the copy does. */
-const RESTORE_WEIGHTS = { check: 1, recover: 0, copy: 1, verify: 1, swap: 0 };
+export const RESTORE_WEIGHTS = { check: 1, recover: 0, copy: 1, verify: 1, swap: 0 };
 
 /** "Trac: Restore Backup…": asks first, keeps what was there, swaps the backup in whole. */
 export function registerRestoreCommand(registry: EnvironmentRegistry, log: vscode.LogOutputChannel): vscode.Disposable {
@@ -24,22 +24,17 @@ export function registerRestoreCommand(registry: EnvironmentRegistry, log: vscod
   });
 }
 
-/** Shows the prompt and, when the user says Restore, restores with progress. Shared with archive restores. */
+/** Shows the prompt and, when the user says Restore, restores the backup folder with progress. */
 export async function restoreWithPrompt(
   registry: EnvironmentRegistry,
   log: vscode.LogOutputChannel,
   listed: ListedEnvironment,
   backup: string,
-  shownAs: string = backup,
 ): Promise<RestoreResult | undefined> {
   const environment = listed.environment;
-  const plan = { ...(await describeRestore(backup, environment.path)), backup: shownAs };
+  const plan = await describeRestore(backup, environment.path);
   const live = plan.aside ? await detectLiveTrac(environment.path) : undefined;
-  const prompt = restorePrompt(plan, environment.name, live);
-  const confirm: vscode.MessageItem = { title: prompt.confirm };
-  const cancel: vscode.MessageItem = { title: 'Cancel', isCloseAffordance: true };
-  const answer = await vscode.window.showWarningMessage(prompt.message, { modal: true, detail: prompt.detail }, confirm, cancel);
-  if (answer !== confirm) {
+  if (!(await askToRestore(plan, environment.name, live))) {
     log.info(`Restore of ${environment.path} from ${backup}: cancelled at the prompt`);
     return undefined;
   }
@@ -63,23 +58,46 @@ export async function restoreWithPrompt(
       }
     },
   );
+  await reportRestored(registry, log, environment.name, result);
+  return result;
+}
+
+/** The modal prompt (restorePrompt's words): true when the user chose Restore (or Restore Anyway). */
+export async function askToRestore(plan: RestorePlan, environmentName: string, live: LiveTracReport | undefined): Promise<boolean> {
+  const prompt = restorePrompt(plan, environmentName, live);
+  const confirm: vscode.MessageItem = { title: prompt.confirm };
+  const cancel: vscode.MessageItem = { title: 'Cancel', isCloseAffordance: true };
+  const answer = await vscode.window.showWarningMessage(prompt.message, { modal: true, detail: prompt.detail }, confirm, cancel);
+  return answer === confirm;
+}
+
+/** Logs what a restore did and says so in a notification that can reveal the kept copy. */
+export async function reportRestored(
+  registry: EnvironmentRegistry,
+  log: vscode.LogOutputChannel,
+  environmentName: string,
+  result: RestoreResult,
+): Promise<void> {
   for (const leftover of result.leftovers) {
     log.info(`${leftover.path}: ${leftover.detail}`);
   }
   if (result.madeFolders.length) {
     log.info(`Made ${result.madeFolders.join(', ')} in ${result.env}: every Trac environment has them, and the backup lacked them.`);
   }
+  for (const note of result.notes) {
+    log.info(note);
+  }
   for (const warning of result.warnings) {
     log.warn(warning);
   }
   await registry.refresh();
   const kept = result.aside ? ` The previous environment is kept at ${result.aside}.` : '';
-  const summary = `Restored ${environment.name} (${formatBytes(result.bytes)} in ${result.files} files, ${formatDuration(result.durationMs)}).${kept}`;
+  const inside = result.databaseInside ? ` Its database is inside it (${result.databaseInside.file}); ${result.databaseInside.backedUpFrom} was not touched.` : '';
+  const summary = `Restored ${environmentName} (${formatBytes(result.bytes)} in ${result.files} files, ${formatDuration(result.durationMs)}).${kept}${inside}`;
   log.info(summary);
   void vscode.window.showInformationMessage(summary, ...(result.aside ? [REVEAL_KEPT] : [])).then((choice) => {
     if (choice === REVEAL_KEPT && result.aside) {
       void vscode.commands.executeCommand('revealFileInOS', vscode.Uri.file(result.aside));
     }
   });
-  return result;
 }
