@@ -56,10 +56,10 @@ export const pruneCommand: CliCommand = {
     for (const [flag, option] of Object.entries(RULES) as Array<[keyof typeof RULES, keyof RetentionPolicy]>) {
       const text = values[flag];
       if (text !== undefined) {
-      if (!/^\d+$/.test(text)) {
-        throw new UsageError(`--${flag} takes a whole number, not '${text}'`, 'prune');
-      }
-      policy[option] = Number(text);
+        if (!/^\d+$/.test(text)) {
+          throw new UsageError(`--${flag} must be a whole number ≥ 0, not '${text}'`, 'prune');
+        }
+        policy[option] = Number(text);
       }
     }
     if (!hasRetentionRule(policy)) {

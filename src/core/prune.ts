@@ -50,6 +50,7 @@ export interface PruneResult {
  */
 export async function pruneBackups(folder: string, policy: RetentionPolicy, options: PruneOptions = {}): Promise<PruneResult> {
   checkRetentionPolicy(policy);
+  await requireBackupFolder(folder);
   const now = options.now ?? new Date();
   const listed = await backupsToConsider(folder, options.environment);
   const groups = new Map<string, PruneBackup[]>();
@@ -95,6 +96,27 @@ export async function pruneBackups(folder: string, policy: RetentionPolicy, opti
     }
   }
   return result;
+}
+
+/**
+ * A folder to prune must be there and readable: a typo in a cron line must fail loudly, not
+ * report "Deleted 0 backups" night after night.
+ */
+async function requireBackupFolder(folder: string): Promise<void> {
+  const dir = path.resolve(folder);
+  const refuse = (problem: string, error?: unknown) =>
+    new TracBackupError('INVALID_ARGUMENT', `Can't prune ${dir}: ${problem}.`, dir, { cause: error });
+  const stats = await fs.stat(dir).catch((error: unknown) => {
+    throw errnoCode(error) === 'ENOENT'
+      ? refuse('it does not exist (check the path of the folder that holds the backups)', error)
+      : refuse(`it cannot be read (${errnoCode(error) ?? describeError(error)})`, error);
+  });
+  if (!stats.isDirectory()) {
+    throw refuse('it is not a folder (give the folder that holds the backups)');
+  }
+  await fs.readdir(dir).catch((error: unknown) => {
+    throw refuse(`it cannot be read (${errnoCode(error) ?? describeError(error)}): run as a user who can read it`, error);
+  });
 }
 
 /** The folder's backups, those prune must not touch marked protected with the reason. */
