@@ -1,7 +1,7 @@
 import * as fsSync from 'node:fs';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import { isSameEnvironment } from './backupCatalog';
+import { isBackupOf, isOtherHost } from './backupCatalog';
 import { TracBackupError, errnoCode } from './errors';
 import { readOnlyMode } from './fileCopy';
 import { TreeEntry } from './fileTree';
@@ -66,8 +66,11 @@ export class PreviousBackup implements FileReuse {
     if (!manifest) {
       throw refusal(root, 'has no trac-backup metadata (.trac-backup.json): link from a backup made by trac-backup');
     }
-    if (!(await isSameEnvironment(manifest.source.path, sourceRoot))) {
-      throw refusal(root, `is a backup of ${manifest.source.path}, not of ${sourceRoot}: link from a backup of the same environment`);
+    if (!(await isBackupOf({ sourcePath: manifest.source.path, sourceHost: manifest.source.host }, sourceRoot))) {
+      const made = isOtherHost(manifest.source.host)
+        ? `${manifest.source.path} on another machine (${manifest.source.host}), not of ${sourceRoot} on this one`
+        : `${manifest.source.path}, not of ${sourceRoot}`;
+      throw refusal(root, `is a backup of ${made}: link from a backup of the same environment`);
     }
     // The database is always a fresh snapshot, and a rewritten trac.ini is not the source's.
     const notShared = new Set([manifest.database.path, manifest.database.configRewritten?.file]);

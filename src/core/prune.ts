@@ -1,6 +1,6 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import { BackupInfo, isSameEnvironment, listBackups } from './backupCatalog';
+import { BackupInfo, environmentKey, isBackupOf, listBackups } from './backupCatalog';
 import { whyNotAnEnvironment } from './environment';
 import { TracBackupError, describeError, errnoCode, throwIfAborted } from './errors';
 import { removeTree } from './fileTree';
@@ -42,7 +42,7 @@ export interface PruneResult {
 
 /**
  * Applies a retention policy to the backups in `folder`: the policy counts each environment's
- * backups separately (a folder may hold several), then the backups no rule keeps are deleted,
+ * backups separately (a folder may hold several, of several machines: see environmentKey), then the backups no rule keeps are deleted,
  * oldest first. Never touched: anything that is not a backup, backups made before a restore,
  * backups whose metadata cannot be read, plain copies without metadata (whose environment is
  * unknown), and links to folders elsewhere; all of these are listed as kept, with the reason.
@@ -55,7 +55,7 @@ export async function pruneBackups(folder: string, policy: RetentionPolicy, opti
   const listed = await backupsToConsider(folder, options.environment);
   const groups = new Map<string, PruneBackup[]>();
   for (const backup of listed) {
-    const key = backup.protected ? '' : path.resolve(backup.sourcePath!);
+    const key = backup.protected ? '' : await environmentKey({ sourcePath: backup.sourcePath!, sourceHost: backup.sourceHost });
     groups.set(key, [...(groups.get(key) ?? []), backup]);
   }
   const result: PruneResult = {
@@ -123,7 +123,7 @@ async function requireBackupFolder(folder: string): Promise<void> {
 async function backupsToConsider(folder: string, environment: string | undefined): Promise<PruneBackup[]> {
   const result: PruneBackup[] = [];
   for (const backup of await listBackups(folder)) {
-    if (environment !== undefined && !(backup.sourcePath && (await isSameEnvironment(backup.sourcePath, environment)))) {
+    if (environment !== undefined && !(await isBackupOf(backup, environment))) {
       continue;
     }
     const isLink = (await fs.lstat(backup.path).catch(() => undefined))?.isSymbolicLink() ?? true;
