@@ -1,9 +1,9 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import { sqliteSideFiles } from './databaseSnapshot';
 import { describeError, errnoCode } from './errors';
 import { EntryKind, TreeEntry, walkTree } from './fileTree';
 import { BackupManifest, MANIFEST_FILE, ManifestEntry } from './manifest';
+import { sqliteSideFiles } from './sqlite';
 
 /**
  * Whether a folder with backup metadata is still the backup it describes, from the file system

@@ -1,9 +1,8 @@
 import { existsSync, promises as fs } from 'node:fs';
+import { checkDatabaseFile } from './databaseCheck';
 import { CancelledError, TracBackupError, describeError, throwIfAborted } from './errors';
-import { BUSY_TIMEOUT_MS, SqliteDatabase, loadSqlite, openReadOnly } from './sqlite';
+import { BUSY_TIMEOUT_MS, SqliteDatabase, loadSqlite, openReadOnly, sqliteSideFiles } from './sqlite';
 import { openForReading, queryDatabaseVersion, readSqliteHeader } from './tracDatabase';
-
-const SIDE_FILE_SUFFIXES = ['-journal', '-wal', '-shm', '-stmtjrnl'];
 
 /** Larger databases go through the backup API to disk rather than through memory. */
 const IN_MEMORY_SNAPSHOT_BYTES = 256 * 1024 * 1024;
@@ -11,10 +10,7 @@ const IN_MEMORY_SNAPSHOT_BYTES = 256 * 1024 * 1024;
 /** Databases locked by a backup in this process, with what resolves when it lets go. */
 const heldInProcess = new Map<string, Promise<void>>();
 
-/** The files SQLite keeps beside a database: never part of a backup. */
-export function sqliteSideFiles(file: string): string[] {
-  return SIDE_FILE_SUFFIXES.map((suffix) => file + suffix);
-}
+export { sqliteSideFiles } from './sqlite';
 
 /**
  * Resolves once no backup in this process holds the database's write lock. Reading the file
@@ -163,30 +159,22 @@ export class DatabaseSnapshotter {
 }
 
 /**
- * Checks a snapshot (PRAGMA quick_check) and reads Trac's database_version from it, then removes
- * any side file the check left (the snapshot is ours: nothing else has it open).
+ * Checks a snapshot with PRAGMA integrity_check, as verify and restore check a backup (a database
+ * whose indexes do not match its tables passes quick_check), and reads Trac's database_version
+ * from it; then removes any side file left beside it (the snapshot is ours: nothing else has it open).
  */
 export async function verifySnapshot(file: string): Promise<{ version?: string }> {
-  const Database = loadSqlite();
-  const db = new Database(file, { fileMustExist: true });
-  let version: string | undefined;
-  try {
-    const rows = db.pragma('quick_check') as Array<{ quick_check: string }>;
-    if (rows.length !== 1 || rows[0].quick_check !== 'ok') {
-      const detail = rows.slice(0, 3).map((row) => row.quick_check).join('; ');
-      throw new TracBackupError(
-        'DATABASE_CORRUPT',
-        `The database snapshot fails SQLite's quick_check (${detail}): check the source database with ` +
-          '"PRAGMA integrity_check" and repair it before backing it up.',
-        file,
-      );
-    }
-    version = queryDatabaseVersion(db);
-  } finally {
-    db.close();
+  const check = checkDatabaseFile(file, 'integrity_check');
+  if (!check.ok) {
+    throw new TracBackupError(
+      'DATABASE_CORRUPT',
+      `The database snapshot ${check.problems.join('; ')}: the source database is damaged. Check it with ` +
+        '"PRAGMA integrity_check" and repair it (REINDEX for a damaged index) before backing it up.',
+      file,
+    );
   }
   await Promise.all(sqliteSideFiles(file).map((side) => fs.rm(side, { force: true })));
-  return { version };
+  return { version: check.version };
 }
 
 /**

@@ -17,7 +17,7 @@ import { PathProblem, verifyBackup } from './verify';
 
 /**
  * The steps of a restore, in order:
- * - check: verify the backup (quick_check, checksums); nothing is written before it passes;
+ * - check: verify the backup (integrity_check, checksums), as verify does; nothing is written before it passes;
  * - recover: finish or clean up what a killed earlier restore left;
  * - copy: copy the backup into a temporary folder beside the environment;
  * - verify: check that copy;
@@ -108,7 +108,7 @@ async function runRestore(backup: string, env: string, options: RestoreOptions):
   await requireBackupFolder(backup);
   await checkRestorePaths(backup, env);
   progress.enter('check', signal);
-  const verified = await verifyBackup(backup, { full: false, signal, onProgress: (event) => progress.forward(event) });
+  const verified = await verifyBackup(backup, { signal, onProgress: (event) => progress.forward(event) });
   if (!verified.ok) {
     throw damagedBackupError(backup, verified.problems);
   }

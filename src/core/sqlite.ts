@@ -1,3 +1,4 @@
+import * as path from 'node:path';
 import type BetterSqlite3 from 'better-sqlite3';
 import { TracBackupError } from './errors';
 
@@ -44,6 +45,9 @@ export function loadSqlite(): SqliteModule {
   if (problem) {
     throw new TracBackupError('SQLITE_UNAVAILABLE', problem);
   }
+  // Backups are opened by URI filename (file:…?immutable=1): better-sqlite3 turns URI filenames
+  // on for the whole process when this is set as its binding loads (it reads it once).
+  process.env.SQLITE_USE_URI = '1';
   try {
     loaded = require('better-sqlite3') as SqliteModule;
   } catch (error) {
@@ -56,6 +60,13 @@ export function loadSqlite(): SqliteModule {
     );
   }
   return loaded;
+}
+
+const SIDE_FILE_SUFFIXES = ['-journal', '-wal', '-shm', '-stmtjrnl'];
+
+/** The files SQLite keeps beside a database: never part of a backup. */
+export function sqliteSideFiles(file: string): string[] {
+  return SIDE_FILE_SUFFIXES.map((suffix) => file + suffix);
 }
 
 /** How long a connection waits for another process's lock before giving up. */
@@ -75,4 +86,25 @@ export function withReadOnlyDatabase<T>(file: string, fn: (db: SqliteDatabase) =
   } finally {
     db.close();
   }
+}
+
+/**
+ * The URI filename of a file, with query parameters (`immutable=1`, `mode=ro`): `%`, `?` and `#`
+ * escaped, Windows drive paths as file:///C:/…
+ */
+export function sqliteFileUri(file: string, parameters: Record<string, string>): string {
+  const slashed = path.resolve(file).split(path.sep).join('/');
+  const rooted = slashed.startsWith('/') ? slashed : `/${slashed}`;
+  const escaped = rooted.replace(/[%?#]/g, (character) => `%${character.charCodeAt(0).toString(16).toUpperCase()}`);
+  return `file://${escaped}?${new URLSearchParams(parameters).toString()}`;
+}
+
+/**
+ * Opens a database file that nothing writes (a backup, a copy of one) as SQLite's immutable
+ * file: read-only, no locks, no -wal or -shm made or read. So it opens on read-only media and
+ * for a user who cannot write its folder, a WAL-mode database too, and leaves no trace.
+ */
+export function openImmutable(file: string): SqliteDatabase {
+  const Database = loadSqlite();
+  return new Database(sqliteFileUri(file, { mode: 'ro', immutable: '1' }), { readonly: true, fileMustExist: true, timeout: 0 });
 }
