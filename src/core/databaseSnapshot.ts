@@ -1,7 +1,8 @@
 import { existsSync, promises as fs } from 'node:fs';
-import { checkDatabaseFile } from './databaseCheck';
-import { CancelledError, TracBackupError, describeError, throwIfAborted } from './errors';
-import { BUSY_TIMEOUT_MS, SqliteDatabase, loadSqlite, openReadOnly, sqliteSideFiles } from './sqlite';
+import { checkDatabaseOffThread } from './databaseCheckThread';
+import { TracBackupError, describeError, isCancelled, throwIfAborted } from './errors';
+import { formatDuration } from './format';
+import { BUSY_TIMEOUT_MS, DatabaseBusyError, SqliteDatabase, loadSqlite, openReadOnly, retryWhileBusy, sqliteSideFiles } from './sqlite';
 import { openForReading, queryDatabaseVersion, readSqliteHeader } from './tracDatabase';
 
 /** Larger databases go through the backup API to disk rather than through memory. */
@@ -79,30 +80,21 @@ export class DatabaseSnapshotter {
       heldInProcess.delete(this.file);
       release();
     };
-    const started = performance.now();
-    for (let attempt = 0; ; attempt++) {
-      try {
-        this.writer.exec('BEGIN IMMEDIATE');
-        break;
-      } catch (error) {
-        const busy = /^SQLITE_(BUSY|LOCKED)/.test(String((error as { code?: unknown }).code));
-        if (!busy || performance.now() - started > BUSY_TIMEOUT_MS) {
-          this.releaseInProcess();
-          throw new TracBackupError(
-            'DATABASE_LOCK_FAILED',
-            busy
-              ? `${this.file} stayed locked by another writer for ${BUSY_TIMEOUT_MS / 1000} s: try again when Trac is less busy.`
-              : `Can't take Trac's write lock on ${this.file} (${describeError(error)}): check the database and its folder's permissions.`,
-            this.file,
-            { cause: error },
-          );
-        }
-        await new Promise((resolve) => setTimeout(resolve, Math.min(1 + attempt, 10)));
-        if (signal?.aborted) {
-          this.releaseInProcess();
-          throw new CancelledError('The backup');
-        }
+    try {
+      await retryWhileBusy(this.file, () => this.writer.exec('BEGIN IMMEDIATE'), { timeoutMs: BUSY_TIMEOUT_MS, signal, what: 'The backup' });
+    } catch (error) {
+      this.releaseInProcess();
+      if (isCancelled(error)) {
+        throw error;
       }
+      throw new TracBackupError(
+        'DATABASE_LOCK_FAILED',
+        error instanceof DatabaseBusyError
+          ? `${this.file} stayed locked by another writer: waited ${formatDuration(error.waitedMs)} for it; try again when Trac is less busy.`
+          : `Can't take Trac's write lock on ${this.file} (${describeError(error)}): check the database and its folder's permissions.`,
+        this.file,
+        { cause: error },
+      );
     }
     this.lockedAt = performance.now();
   }
@@ -161,10 +153,11 @@ export class DatabaseSnapshotter {
 /**
  * Checks a snapshot with PRAGMA integrity_check, as verify and restore check a backup (a database
  * whose indexes do not match its tables passes quick_check), and reads Trac's database_version
- * from it; then removes any side file left beside it (the snapshot is ours: nothing else has it open).
+ * from it, in a worker thread (see databaseCheckThread.ts); then removes any side file left beside
+ * it (the snapshot is ours: nothing else has it open).
  */
-export async function verifySnapshot(file: string): Promise<{ version?: string }> {
-  const check = checkDatabaseFile(file, 'integrity_check');
+export async function verifySnapshot(file: string, signal?: AbortSignal): Promise<{ version?: string }> {
+  const check = await checkDatabaseOffThread(file, 'integrity_check', { signal, what: 'The backup' });
   if (!check.ok) {
     throw new TracBackupError(
       'DATABASE_CORRUPT',
@@ -179,10 +172,9 @@ export async function verifySnapshot(file: string): Promise<{ version?: string }
 
 /**
  * Checks, before copying anything, that the file is an SQLite database we can read, and reads
- * Trac's database_version when asked.
+ * Trac's database_version when asked (waiting for a writer on the event loop, as lock() does).
  */
-export function probeDatabase(file: string, readDatabaseVersion: boolean): { version?: string } {
-  let db: SqliteDatabase | undefined;
+export async function probeDatabase(file: string, readDatabaseVersion: boolean, signal?: AbortSignal): Promise<{ version?: string }> {
   try {
     const header = readSqliteHeader(file);
     if (!header) {
@@ -195,8 +187,15 @@ export function probeDatabase(file: string, readDatabaseVersion: boolean): { ver
     if (!readDatabaseVersion) {
       return {};
     }
-    db = openForReading(file);
-    return { version: queryDatabaseVersion(db) };
+    const read = () => {
+      const db = openForReading(file);
+      try {
+        return { version: queryDatabaseVersion(db) };
+      } finally {
+        db.close();
+      }
+    };
+    return await retryWhileBusy(file, read, { timeoutMs: BUSY_TIMEOUT_MS, signal, what: 'The backup', beforeAttempt: () => whenNotLockedInProcess(file) });
   } catch (error) {
     if (error instanceof TracBackupError && error.code === 'SQLITE_UNAVAILABLE' && readDatabaseVersion) {
       return {}; // a backup without the database can do without its version
@@ -210,7 +209,5 @@ export function probeDatabase(file: string, readDatabaseVersion: boolean): { ver
       file,
       { cause: error },
     );
-  } finally {
-    db?.close();
   }
 }

@@ -368,7 +368,7 @@ class HotcopyRun {
   /** Checks the snapshot, hashes it and gives it the source database's mode and mtime. */
   private async verifyDatabase(storedAt: string): Promise<Partial<ManifestDatabase>> {
     const file = path.join(this.temp, ...storedAt.split('/'));
-    const { version } = await verifySnapshot(file);
+    const { version } = await verifySnapshot(file, this.signal);
     const record = this.mirror.records.get(storedAt)!;
     record.sha256 = await hashFile(file, this.signal);
     record.size = (await fs.stat(file)).size;

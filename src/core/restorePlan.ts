@@ -8,7 +8,7 @@ import { BackupManifest, readManifest } from './manifest';
 import { RestoreLeftover, findRestoreLeftovers } from './restoreLeftovers';
 import { chooseAsidePath } from './restoreLayout';
 import { RestoreTarget, externalDatabaseOf, inspectTarget, requireBackupFolder } from './restoreTarget';
-import { withReadOnlyDatabase } from './sqlite';
+import { retryWhileBusy, withReadOnlyDatabase } from './sqlite';
 
 export type { EnvironmentChanges } from './environmentChanges';
 
@@ -69,7 +69,7 @@ export async function describeRestore(backupPath: string, environmentPath: strin
     database: external
       ? { file: external.file, exists: externalExists, aside: externalExists ? await chooseAsidePath(external.file, now, true) : null }
       : null,
-    changedSinceBackup: replacing ? readChanges(external?.file ?? target.database, createdAt) : undefined,
+    changedSinceBackup: replacing ? await readChanges(external?.file ?? target.database, createdAt) : undefined,
     leftovers: await findRestoreLeftovers(environment, [external?.file, target.database].filter((file): file is string => !!file)),
   };
 }
@@ -94,13 +94,18 @@ async function backupDate(backup: string, manifest: BackupManifest | undefined):
   return new Date(stats.birthtimeMs > 0 ? stats.birthtimeMs : stats.ctimeMs);
 }
 
-function readChanges(databaseFile: string | undefined, since: Date): EnvironmentChanges | undefined {
+/** How long the prompt waits for a database Trac keeps locked before leaving its changes unknown. */
+const CHANGES_WAIT_MS = 500;
+
+async function readChanges(databaseFile: string | undefined, since: Date): Promise<EnvironmentChanges | undefined> {
   if (!databaseFile) {
     return undefined;
   }
   try {
     // The live database: Trac may have it open, so no side file is ever removed here.
-    return withReadOnlyDatabase(databaseFile, (db) => changesSince(db, since));
+    return await retryWhileBusy(databaseFile, () => withReadOnlyDatabase(databaseFile, (db) => changesSince(db, since)), {
+      timeoutMs: CHANGES_WAIT_MS,
+    });
   } catch {
     return undefined;
   }

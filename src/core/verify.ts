@@ -1,7 +1,8 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { AttachmentRow, attachmentRelativePath, describeAttachmentRow } from './attachments';
-import { DatabaseCheck, DatabaseCheckKind, checkDatabaseFile } from './databaseCheck';
+import { DatabaseCheck, DatabaseCheckKind } from './databaseCheck';
+import { checkDatabaseOffThread } from './databaseCheckThread';
 import { DEFAULT_DATABASE_URL, parseDatabaseUrl } from './databaseUrl';
 import { VERSION_PREFIX } from './environment';
 import { CancelledError, describeError, errnoCode, throwIfAborted } from './errors';
@@ -134,7 +135,7 @@ export async function verifyBackup(backupPath: string, options: VerifyOptions = 
   let version: string | undefined;
   if (databasePath) {
     emit({ phase: 'database', path: databasePath });
-    const found = await checkDatabaseAt(backup, databasePath, check);
+    const found = await checkDatabaseAt(backup, databasePath, check, signal);
     problems.push(...found.problems.map((problem) => ({ path: databasePath, problem })));
     version = found.version;
     if (found.attachmentsError) {
@@ -246,7 +247,12 @@ function locateDatabase(
   return { path: path.relative(backup, location.file).split(path.sep).join('/') };
 }
 
-async function checkDatabaseAt(backup: string, relative: string, check: DatabaseCheckKind): Promise<Partial<DatabaseCheck> & { problems: string[] }> {
+async function checkDatabaseAt(
+  backup: string,
+  relative: string,
+  check: DatabaseCheckKind,
+  signal: AbortSignal | undefined,
+): Promise<Partial<DatabaseCheck> & { problems: string[] }> {
   const file = path.join(backup, ...relative.split('/'));
   try {
     const stats = await fs.lstat(file);
@@ -259,7 +265,7 @@ async function checkDatabaseAt(backup: string, relative: string, check: Database
   } catch (error) {
     return { problems: [missingOrUnreadable(error, 'the backup has no database; its trac.ini names this file')] };
   }
-  return checkDatabaseFile(file, check, { withAttachments: true });
+  return checkDatabaseOffThread(file, check, { withAttachments: true, signal, what: 'The verification' });
 }
 
 /**
