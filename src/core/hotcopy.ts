@@ -32,6 +32,11 @@ export interface HotcopyOptions {
    */
   linkDest?: string;
   /**
+   * When linkDest's last passed verification began (ISO 8601, from verificationStore.ts): its
+   * files unchanged since are linked as they are; without it, each is hashed first (see linkDest.ts).
+   */
+  linkDestVerifiedAt?: string;
+  /**
    * Give every file, folder and link of the backup the owner and group it has in the source.
    * Default: when this process can (root on POSIX; see canKeepOwners).
    */
@@ -65,6 +70,8 @@ export interface HotcopyResult {
   copiedBytes: number;
   /** Set when some unchanged files were copied because they could not be linked: why. */
   linkFallback?: string;
+  /** Set when files of linkDest no longer matched their checksum (so were copied): which, and that it is damaged. */
+  linkDestDamaged?: string;
 }
 
 /** Catch-up passes without the lock stop once a pass finds this little to copy. */
@@ -93,7 +100,9 @@ export async function hotcopy(
   throwIfAborted(signal, 'The backup');
   const source = await inspectSource(environmentPath, options.includeDatabase ?? true);
   const dest = await checkDestination(source.realRoot, destination);
-  const previous = options.linkDest ? await PreviousBackup.open(options.linkDest, source.root, dest) : undefined;
+  const previous = options.linkDest
+    ? await PreviousBackup.open(options.linkDest, source.root, dest, { verifiedAt: options.linkDestVerifiedAt })
+    : undefined;
   throwIfAborted(signal, 'The backup');
   const temp = await createTemporarySibling(dest);
   try {
@@ -143,6 +152,7 @@ class HotcopyRun {
     });
     if (previous) {
       previous.onFallback = (reason) => this.progress.note(`linkFallback: ${reason}`);
+      previous.onDamaged = (note) => this.progress.note(`linkDestDamaged: ${note}`);
       previous.keepOwners = this.keepOwners;
     }
   }
@@ -258,6 +268,7 @@ class HotcopyRun {
       databaseVersion: database.version,
       createdAt: manifest.createdAt,
       ...reuse,
+      ...(this.previous?.damageNote && { linkDestDamaged: this.previous.damageNote }),
     };
   }
 

@@ -59,6 +59,8 @@ export interface VerifyResult {
   notes: string[];
   /** When the backup was made, from its metadata. */
   createdAt?: string;
+  /** When the check began (ISO 8601): what it passed was so then (see verificationStore.ts). */
+  startedAt: string;
   durationMs: number;
 }
 
@@ -72,6 +74,7 @@ export interface VerifyResult {
  */
 export async function verifyBackup(backupPath: string, options: VerifyOptions = {}): Promise<VerifyResult> {
   const started = performance.now();
+  const startedAt = new Date().toISOString();
   const { signal } = options;
   const backup = path.resolve(backupPath);
   const check: DatabaseCheckKind = options.full === false ? 'quick_check' : 'integrity_check';
@@ -92,6 +95,7 @@ export async function verifyBackup(backupPath: string, options: VerifyOptions = 
     database: { path: null, check: 'skipped' },
     notes,
     createdAt: manifest?.createdAt,
+    startedAt,
     ...extra,
     durationMs: Math.round(performance.now() - started),
   });

@@ -97,7 +97,7 @@ export class EnvironmentTreeProvider implements vscode.TreeDataProvider<TreeNode
       return backupsGroupItem(element.listed);
     }
     if (element instanceof BackupNode) {
-      return backupItem(element.backup, this.statuses.get(element.backup.path));
+      return backupItem(element.backup, this.statuses.get(element.backup));
     }
     const item = new vscode.TreeItem(element.label, vscode.TreeItemCollapsibleState.None);
     item.description = element.description;

@@ -143,6 +143,8 @@ describe('trac-backup prune and hotcopy --link-dest (CLI)', () => {
     assert.deepEqual([json.incremental, json.linkDest, json.copiedFiles], [true, previous, 1]);
 
     await addAttachment(env, '5', 'fresh.txt', 'fresh');
+    // --incremental links only from a backup that passed verification since it was made.
+    assert.equal((await cli('verify', path.join(folder, 'env-20240103-090000'))).code, 0);
     const text = await cli('hotcopy', env, path.join(folder, 'env-20240104-090000'), '--incremental');
     assert.equal(text.code, 0, text.stderr);
     assert.match(text.stdout, /\(.* new in 2 files; \d+ unchanged files linked from .*env-2024\d{4}-\d{6}\)/);

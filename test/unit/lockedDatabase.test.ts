@@ -14,6 +14,12 @@ import { StartedChild, startNode } from '../support/childProcess';
 import { copyFixture, makeTempDir, removeTempDir } from '../support/fixtures';
 
 const ROOT = path.resolve(__dirname, '..', '..', '..');
+/**
+ * The longest the event loop may go without running a timer. SQLite waiting in its busy handler
+ * held it for the whole wait (10 s), integrity_check on the main thread for the whole check (a
+ * second here); a busy machine running other tests beside may still delay a timer a little.
+ */
+const STALL_LIMIT_MS = 250;
 
 /** Another process holding BEGIN EXCLUSIVE: in a rollback-journal database, even readers wait. */
 async function holdExclusive(database: string): Promise<StartedChild> {
@@ -70,7 +76,7 @@ describe('a database another process keeps locked', () => {
     const environment = await readEnvironment(env);
     const { result: details, stallMs, elapsedMs } = await longestStall(() => readEnvironmentDetails(environment));
     assert.ok(elapsedMs < 500, `took ${Math.round(elapsedMs)} ms`);
-    assert.ok(stallMs < 100, `the event loop stalled for ${Math.round(stallMs)} ms`);
+    assert.ok(stallMs < STALL_LIMIT_MS, `the event loop stalled for ${Math.round(stallMs)} ms`);
     assert.equal(details?.database?.busy, true, JSON.stringify(details?.database));
     assert.equal(details?.database?.version, undefined);
     assert.ok((details?.files ?? 0) > 40, 'the files are measured all the same');
@@ -80,7 +86,7 @@ describe('a database another process keeps locked', () => {
     const { result: report, stallMs, elapsedMs } = await longestStall(() => detectLiveTrac(env));
     assert.equal(report?.lock, 'locked');
     assert.ok(elapsedMs < 1500, `took ${Math.round(elapsedMs)} ms`);
-    assert.ok(stallMs < 100, `the event loop stalled for ${Math.round(stallMs)} ms`);
+    assert.ok(stallMs < STALL_LIMIT_MS, `the event loop stalled for ${Math.round(stallMs)} ms`);
   });
 
   it("a restore's plan leaves 'changed since the backup' unknown rather than waiting", async () => {
@@ -90,7 +96,7 @@ describe('a database another process keeps locked', () => {
     assert.equal(plan?.target, 'environment');
     assert.equal(plan?.changedSinceBackup, undefined);
     assert.ok(elapsedMs < 1500, `took ${Math.round(elapsedMs)} ms`);
-    assert.ok(stallMs < 100, `the event loop stalled for ${Math.round(stallMs)} ms`);
+    assert.ok(stallMs < STALL_LIMIT_MS, `the event loop stalled for ${Math.round(stallMs)} ms`);
   });
 
   it('a backup gives up after the stated wait, saying how long it really waited, without stalling the process', async () => {
@@ -100,7 +106,7 @@ describe('a database another process keeps locked', () => {
     const seconds = (BUSY_TIMEOUT_MS / 1000).toFixed(1);
     assert.match((error as Error).message, new RegExp(`waited ${seconds.replace('.', '\\.')} s`));
     assert.ok(elapsedMs >= BUSY_TIMEOUT_MS && elapsedMs < BUSY_TIMEOUT_MS + 2000, `took ${Math.round(elapsedMs)} ms`);
-    assert.ok(stallMs < 150, `the event loop stalled for ${Math.round(stallMs)} ms`);
+    assert.ok(stallMs < STALL_LIMIT_MS, `the event loop stalled for ${Math.round(stallMs)} ms`);
   });
 
   it('a backup waiting for the lock stops within half a second of being cancelled', async () => {
@@ -156,6 +162,6 @@ describe('checking a large backup database', () => {
   it("runs SQLite's integrity_check off the main thread: timers keep running meanwhile", async () => {
     const { result, stallMs } = await longestStall(() => verifyBackup(backup));
     assert.equal(result?.ok, true, JSON.stringify(result?.problems));
-    assert.ok(stallMs < 150, `the event loop stalled for ${Math.round(stallMs)} ms`);
+    assert.ok(stallMs < STALL_LIMIT_MS, `the event loop stalled for ${Math.round(stallMs)} ms`);
   });
 });
