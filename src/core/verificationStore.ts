@@ -2,8 +2,9 @@ import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { errnoCode } from './errors';
+import { TracBackupError, errnoCode } from './errors';
 import { readManifest } from './manifest';
+import { workOwnerRunning } from './workOwner';
 
 /**
  * What the last verification of a backup found. A backup folder is never written (an extra file
@@ -108,17 +109,78 @@ export async function recordVerification(
     summary: result.problems.slice(0, SUMMARY_LINES).map((problem) => `${problem.path}: ${problem.problem}`),
     verifiedAt: result.startedAt,
   };
-  const store = await readStore(file);
-  const kept: StoreFile['backups'] = {};
-  for (const [backup, entry] of Object.entries(store.backups)) {
-    if (backup !== real && (await fs.lstat(backup).then(() => true, (error: unknown) => errnoCode(error) !== 'ENOENT'))) {
-      kept[backup] = entry;
+  await withStoreLock(file, async () => {
+    const store = await readStore(file);
+    const kept: StoreFile['backups'] = {};
+    for (const [backup, entry] of Object.entries(store.backups)) {
+      if (backup !== real && (await fs.lstat(backup).then(() => true, (error: unknown) => errnoCode(error) !== 'ENOENT'))) {
+        kept[backup] = entry;
+      }
+    }
+    const { backup, ...stored } = record;
+    kept[backup] = stored;
+    await writeStore(file, { format: 1, backups: kept });
+  });
+  return record;
+}
+
+/** Writers of a store in this process, one after the other. */
+const writersHere = new Map<string, Promise<unknown>>();
+
+/** How long a writer waits for another process's write of the store (a few ms of work) before giving up. */
+const LOCK_WAIT_MS = 5000;
+
+/**
+ * Runs fn while holding the store's lock: a read, a change and a rename by one writer at a time
+ * (two backups verified at once, in the extension and the CLI), so that no result is lost. The
+ * lock is a file made with O_EXCL beside the store, naming its process; one left by a process
+ * that is gone is taken over.
+ */
+async function withStoreLock(file: string, fn: () => Promise<void>): Promise<void> {
+  const before = writersHere.get(file) ?? Promise.resolve();
+  const mine = before.catch(() => undefined).then(() => withLockFile(`${file}.lock`, fn));
+  writersHere.set(file, mine);
+  try {
+    await mine;
+  } finally {
+    if (writersHere.get(file) === mine) {
+      writersHere.delete(file);
     }
   }
-  const { backup, ...stored } = record;
-  kept[backup] = stored;
-  await writeStore(file, { format: 1, backups: kept });
-  return record;
+}
+
+async function withLockFile(lock: string, fn: () => Promise<void>): Promise<void> {
+  await fs.mkdir(path.dirname(lock), { recursive: true, mode: 0o700 });
+  const deadline = performance.now() + LOCK_WAIT_MS;
+  for (;;) {
+    try {
+      await fs.writeFile(lock, `${process.pid}\n`, { flag: 'wx', mode: 0o600 });
+      break;
+    } catch (error) {
+      if (errnoCode(error) !== 'EEXIST') {
+        throw error;
+      }
+    }
+    const holder = await fs.readFile(lock, 'utf8').then((text) => Number.parseInt(text, 10), () => NaN);
+    const madeMs = (await fs.stat(lock).catch(() => undefined))?.mtimeMs ?? Number.NaN;
+    if (Number.isInteger(holder) && !workOwnerRunning(holder, madeMs, false)) {
+      await fs.rm(lock, { force: true }); // left by a process that is gone
+      continue;
+    }
+    if (performance.now() > deadline) {
+      throw new TracBackupError(
+        'INVALID_ARGUMENT',
+        `The verification store ${path.dirname(lock)} is locked by process ${holder} (${lock}): try again, or remove that file if no trac-backup runs.`,
+        lock,
+      );
+    }
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  try {
+    await fn();
+  } finally {
+    await fs.rm(lock, { force: true });
+  }
 }
 
 async function currentCreatedAt(backup: string): Promise<string | null | undefined> {

@@ -131,6 +131,7 @@ describe('Trac: Back Up Environment', () => {
     assert.match(shown.tooltip, /Verified/);
 
     const second = JSON.parse(runCli(['hotcopy', env, path.join(backups, 'trac-1.6-populated-by-cli-2'), '--json'])).dest as string;
+    await backupRow(second, () => true);
     const verified = await vscode.commands.executeCommand<{ ok: boolean }>('tracBackup.backup.verify', vscode.Uri.file(second));
     assert.equal(verified?.ok, true);
     const linked = JSON.parse(runCli(['hotcopy', env, path.join(backups, 'trac-1.6-populated-by-cli-3'), '--incremental', '--json']));

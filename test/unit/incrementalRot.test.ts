@@ -6,8 +6,9 @@ import { after, before, beforeEach, describe, it } from 'node:test';
 import { attachmentRelativePath } from '../../src/core/attachments';
 import { hotcopy } from '../../src/core/hotcopy';
 import { readManifest } from '../../src/core/manifest';
-import { verificationOf, verificationStoreFile } from '../../src/core/verificationStore';
+import { readVerifications, recordVerification, verificationOf, verificationStoreFile } from '../../src/core/verificationStore';
 import { verifyBackup } from '../../src/core/verify';
+import { startNode } from '../support/childProcess';
 import { runCliCaptured } from '../support/cliRun';
 import { copyFixture, makeTempDir, removeTempDir } from '../support/fixtures';
 import { sha256 } from '../support/treeCompare';
@@ -84,6 +85,29 @@ describe('incremental backups and the verification store', () => {
     const failed = await verificationOf(backup);
     assert.deepEqual([failed?.ok, failed?.problems], [false, 1]);
     assert.match(failed?.summary[0] ?? '', new RegExp(`${ATTACHMENT}: .*SHA-256`));
+  });
+
+  it('keeps every result when several are recorded at once, in this process and in another', async () => {
+    const folders = await Promise.all(
+      Array.from({ length: 12 }, async (_, index) => {
+        const folder = path.join(tmp, `concurrent-${count}`, `backup-${index}`);
+        await fs.mkdir(folder, { recursive: true });
+        return folder;
+      }),
+    );
+    const result = (backup: string) => ({ backup, ok: true, problems: [], startedAt: new Date().toISOString() });
+    const script = `
+      const { recordVerification } = require(${JSON.stringify(path.join(__dirname, '..', '..', 'src', 'core', 'verificationStore.js'))});
+      const folders = JSON.parse(process.argv[1]);
+      Promise.all(folders.map((backup) => recordVerification({ backup, ok: true, problems: [], startedAt: new Date().toISOString() })))
+        .catch((error) => { console.error(error); process.exitCode = 1; });
+    `;
+    const child = startNode(['-e', script, JSON.stringify(folders.slice(6))]);
+    await Promise.all(folders.slice(0, 6).map((folder) => recordVerification(result(folder))));
+    assert.equal((await child.exited).code, 0, child.stderr());
+    const recorded = (await readVerifications()).map((record) => record.backup).sort();
+    assert.deepEqual(recorded, [...folders].sort());
+    assert.deepEqual((await fs.readdir(stateDir)).sort(), ['verifications.json'], 'no lock or temporary file is left');
   });
 
   it('a backup deleted and made again under the same name is not verified', async () => {
