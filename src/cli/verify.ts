@@ -9,8 +9,9 @@ import { ProgressBar } from './progressBar';
 const HELP = `Usage: trac-backup verify <backup> [--json]
 
 Checks a backup without changing it: that it is a Trac environment (VERSION,
-conf/trac.ini), that its SQLite database passes PRAGMA integrity_check, and,
-for a backup made by trac-backup, that every file has the size and SHA-256
+conf/trac.ini), that its SQLite database passes PRAGMA integrity_check, that
+each attachment row has its file under files/attachments, and, for a backup
+made by trac-backup, that every file has the size and SHA-256
 recorded in its metadata, with nothing missing and nothing added. A plain
 trac-admin hotcopy folder (no metadata) gets the checks that need none.
 Lists every problem with its path; exits 0 only when there is none. The result

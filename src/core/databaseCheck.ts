@@ -1,8 +1,8 @@
-import { closeSync, copyFileSync, fstatSync, mkdtempSync, openSync, readSync, rmSync, statSync } from 'node:fs';
+import { accessSync, closeSync, constants, copyFileSync, fstatSync, mkdtempSync, openSync, readSync, rmSync, statSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { AttachmentRow, readAttachmentRows } from './attachments';
-import { describeError } from './errors';
+import { describeError, errnoCode } from './errors';
 import { SqliteDatabase, loadSqlite, openImmutable, sqliteSideFiles } from './sqlite';
 
 /** `integrity_check` reads every page and index; `quick_check` skips the index contents (much faster). */
@@ -66,12 +66,13 @@ export function checkDatabaseFile(file: string, kind: DatabaseCheckKind, options
  * read-only media, for a user who cannot write the folder, and leaves the folder as it was.
  * Immutable means SQLite reads the main file alone: when a -wal or -journal with content lies
  * beside it (a plain copy of a live environment), the file and those are copied into a private
- * temporary folder and read there, as SQLite would read them in place.
+ * temporary folder and read there, as SQLite would read them in place; so is a file SQLite could
+ * not open as immutable.
  */
 export function readUnshared<T>(file: string, fn: (db: SqliteDatabase) => T): T {
   const sides = sqliteSideFiles(file).filter((side) => /-(wal|journal)$/.test(side) && hasContent(side));
-  if (sides.length === 0) {
-    const db = openImmutable(file);
+  const db = sides.length === 0 ? openImmutableOrNot(file) : undefined;
+  if (db) {
     try {
       return fn(db);
     } finally {
@@ -92,6 +93,31 @@ export function readUnshared<T>(file: string, fn: (db: SqliteDatabase) => T): T 
     }
   } finally {
     rmSync(folder, { recursive: true, force: true });
+  }
+}
+
+/**
+ * The immutable connection; undefined when SQLite could not open the URI filename of a file that
+ * can be read (URI filenames off in this process: the binding was loaded by someone else first),
+ * so that the caller reads a copy instead.
+ */
+function openImmutableOrNot(file: string): SqliteDatabase | undefined {
+  try {
+    return openImmutable(file);
+  } catch (error) {
+    if (errnoCode(error) === 'SQLITE_CANTOPEN' && isReadable(file)) {
+      return undefined;
+    }
+    throw error;
+  }
+}
+
+function isReadable(file: string): boolean {
+  try {
+    accessSync(file, constants.R_OK);
+    return true;
+  } catch {
+    return false;
   }
 }
 

@@ -1,4 +1,4 @@
-import { promises as fs, mkdtempSync } from 'node:fs';
+import { promises as fs, mkdtempSync, rmSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
@@ -8,7 +8,9 @@ import * as path from 'node:path';
  * file run on its own gets one here, which its child processes inherit.
  */
 if (!process.env.TRAC_BACKUP_STATE_DIR) {
-  process.env.TRAC_BACKUP_STATE_DIR = mkdtempSync(path.join(os.tmpdir(), 'trac-backup-state-'));
+  const stateDir = mkdtempSync(path.join(os.tmpdir(), 'trac-backup-state-'));
+  process.env.TRAC_BACKUP_STATE_DIR = stateDir;
+  process.on('exit', () => rmSync(stateDir, { recursive: true, force: true }));
 }
 
 /** The repository's copies of real Trac 1.6 environments (see test/fixtures/README.md). */

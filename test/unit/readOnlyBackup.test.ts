@@ -111,4 +111,20 @@ describe('a plain copy of a live WAL-mode environment, its -wal beside the datab
     const verified = await verifyBackup(copy);
     assert.deepEqual(verified.problems, []);
   });
+
+  it('is read from a copy where SQLite cannot open immutable URI filenames (its binding loaded by someone else first)', async () => {
+    const env = await copyFixture('trac-1.6-populated', 'uri-off', tmp);
+    const file = path.join(env, 'db', 'trac.db');
+    const script = `
+      process.env.SQLITE_USE_URI = '0';
+      // The binding reads its URI setting when its first connection opens.
+      new (require('better-sqlite3'))(':memory:').close();
+      const { readUnshared } = require(${JSON.stringify(path.join(__dirname, '..', '..', 'src', 'core', 'databaseCheck.js'))});
+      process.stdout.write(String(readUnshared(process.argv[1], (db) => db.prepare('SELECT count(*) AS n FROM ticket').get().n)));
+    `;
+    const before = (await fs.readdir(path.dirname(file))).sort();
+    const count = execFileSync(process.execPath, ['-e', script, file], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, SQLITE_USE_URI: '0' } });
+    assert.equal(count, '60');
+    assert.deepEqual((await fs.readdir(path.dirname(file))).sort(), before);
+  });
 });
