@@ -2,7 +2,8 @@
 // (Node 22 from the node@22 devDependency, so better-sqlite3 13 loads).
 // Records the counts in test-results/unit.json (from a TAP copy of the report).
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { tapCounts, writeLayerResults } from './tapCounts.mjs';
 
@@ -26,6 +27,8 @@ const files = readdirSync(path.join(ROOT, dir), { recursive: true })
 const filter = process.argv.slice(2);
 const selected = filter.length ? files.filter((file) => filter.some((part) => file.includes(part))) : files;
 
+// Verifications are recorded per user (src/core/verificationStore.ts): here, in a folder of this run.
+const stateDir = mkdtempSync(path.join(os.tmpdir(), 'trac-backup-test-state-'));
 const result = spawnSync(
   process.execPath,
   [
@@ -37,8 +40,9 @@ const result = spawnSync(
     `--test-reporter-destination=${TAP}`,
     ...selected,
   ],
-  { cwd: ROOT, stdio: 'inherit' },
+  { cwd: ROOT, stdio: 'inherit', env: { ...process.env, TRAC_BACKUP_STATE_DIR: stateDir } },
 );
+rmSync(stateDir, { recursive: true, force: true });
 const counts = tapCounts(TAP);
 writeLayerResults(ROOT, 'unit', counts);
 console.log(`unit: ${counts.passed} passed, ${counts.failed} failed, ${counts.skipped} skipped`);

@@ -49,7 +49,7 @@ export function createApi(registry: EnvironmentRegistry, statuses: VerifyStatusS
     async listBackups(environmentPath) {
       await registry.ready();
       return (registry.find(environmentPath)?.backups ?? []).map((backup) => {
-        const item = backupItem(backup, statuses.get(backup.path));
+        const item = backupItem(backup, statuses.get(backup));
         return {
           path: backup.path,
           label: String(item.label),

@@ -17,12 +17,13 @@ import { VerifyStatusStore } from './ui/verifyStatus';
 export function activate(context: vscode.ExtensionContext): TracBackupApi {
   const log = vscode.window.createOutputChannel('Trac Backup', { log: true });
   const registry = new EnvironmentRegistry(context.workspaceState, log);
-  const statuses = new VerifyStatusStore(context.globalState);
+  const statuses = new VerifyStatusStore(log);
   const tree = new EnvironmentTreeProvider(registry, statuses);
   const view = vscode.window.createTreeView(VIEW_ID, { treeDataProvider: tree, showCollapseAll: true, canSelectMany: true });
   context.subscriptions.push(
     log,
     registry,
+    statuses,
     tree,
     view,
     ...registerEnvironmentCommands(registry, log),

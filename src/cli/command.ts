@@ -57,7 +57,7 @@ export function parseVerbArgs<T extends NonNullable<ParseArgsConfig['options']>>
   options: T,
   operands: { count: number; what: string },
 ) {
-  const parsed = parseArgs({ args, allowPositionals: true, strict: true, options });
+  const parsed = parseArgs({ args: joinDashedValues(verb, args, options), allowPositionals: true, strict: true, options });
   const got = parsed.positionals.length;
   if (got < operands.count) {
     throw new UsageError(`${verb} needs ${operands.what}`, verb);
@@ -66,4 +66,37 @@ export function parseVerbArgs<T extends NonNullable<ParseArgsConfig['options']>>
     throw new UsageError(`${verb} takes ${operands.what}, got ${got} arguments: ${parsed.positionals.join(' ')}`, verb);
   }
   return parsed;
+}
+
+/**
+ * `--keep-last -1`, `--link-dest -backup`: as getopt does, the word after an option that takes a
+ * value is its value, even when it starts with a dash (parseArgs calls that ambiguous and stops).
+ * It is joined as `--option=value`. When that word is itself one of the verb's options, the value
+ * was forgotten: that is said, rather than an option taken for a path.
+ */
+function joinDashedValues(verb: string, args: string[], options: NonNullable<ParseArgsConfig['options']>): string[] {
+  const takesValue = (name: string) => options[name]?.type === 'string';
+  const byShort = new Map(Object.entries(options).flatMap(([name, option]) => (option.short ? [[option.short, name] as const] : [])));
+  const isOption = (word: string) =>
+    word === '-h' || word === '--help' || (word.startsWith('--') && word.slice(2).split('=')[0] in options) || byShort.has(word.slice(1));
+  const joined: string[] = [];
+  for (let index = 0; index < args.length; index++) {
+    const word = args[index];
+    if (word === '--') {
+      joined.push(...args.slice(index));
+      break;
+    }
+    const name = word.startsWith('--') ? word.slice(2) : word.length === 2 && word[0] === '-' ? byShort.get(word[1]) : undefined;
+    const next = args[index + 1];
+    if (name !== undefined && takesValue(name) && next !== undefined && next.startsWith('-') && next !== '-') {
+      if (isOption(next)) {
+        throw new UsageError(`--${name} needs a value (got the option ${next})`, verb);
+      }
+      joined.push(`--${name}=${next}`);
+      index += 1;
+    } else {
+      joined.push(word);
+    }
+  }
+  return joined;
 }

@@ -2,6 +2,7 @@ import * as path from 'node:path';
 import { newestBackupFor } from '../core/backupCatalog';
 import { formatBytes, formatDuration } from '../core/format';
 import { HotcopyResult, hotcopy } from '../core/hotcopy';
+import { passedSinceMade, verificationOf } from '../core/verificationStore';
 import { CliCommand, CliContext, EXIT_OK, UsageError, parseVerbArgs } from './command';
 import { ProgressBar } from './progressBar';
 import { writeSweptNote } from './sweptNote';
@@ -23,8 +24,10 @@ Options:
                         instead of copying them; the database is always copied.
                         Each backup stays complete: deleting one never harms
                         another. Copies where links are impossible (another disk)
+                        and a file whose content no longer matches its checksum
   --incremental         The same, from the newest backup of this environment in
-                        the destination's folder (a full backup when there is none)
+                        the destination's folder that passed 'trac-backup verify'
+                        since it was made (a full backup when there is none)
   --no-database         Leave the database out (as trac-admin hotcopy --no-database)
   --json                Print the result as one JSON object on standard output
   -h, --help            Show this help
@@ -48,33 +51,81 @@ export const hotcopyCommand: CliCommand = {
       throw new UsageError('give either --link-dest or --incremental, not both', 'hotcopy');
     }
     const [environment, destination] = positionals;
-    const linkDest = values.incremental
-      ? (await newestBackupFor(path.dirname(path.resolve(destination)), environment))?.path
-      : values['link-dest'];
+    const base = values.incremental
+      ? await incrementalBase(environment, path.dirname(path.resolve(destination)))
+      : values['link-dest'] !== undefined
+        ? await explicitBase(values['link-dest'])
+        : {};
     const bar = new ProgressBar(context.stderr);
     let result;
     try {
       result = await hotcopy(environment, destination, {
-      includeDatabase: !values['no-database'],
-      linkDest,
-      signal: context.signal,
-      onProgress: (event) => bar.update(event),
-      onSwept: (swept) => {
-        bar.clear();
-        writeSweptNote(context.stderr, swept);
-      },
+        includeDatabase: !values['no-database'],
+        linkDest: base.linkDest,
+        linkDestVerifiedAt: base.verifiedAt,
+        signal: context.signal,
+        onProgress: (event) => bar.update(event),
+        onSwept: (swept) => {
+          bar.clear();
+          writeSweptNote(context.stderr, swept);
+        },
       });
     } finally {
       bar.clear();
     }
     if (values.json) {
-      context.stdout.write(`${JSON.stringify(result)}\n`);
+      context.stdout.write(`${JSON.stringify(base.note ? { ...result, linkDestNote: base.note } : result)}\n`);
     } else {
       report(environment, result, context);
+      if (base.note) {
+        context.stdout.write(`note: ${base.note}\n`);
+      }
     }
     return EXIT_OK;
   },
 };
+
+/** The backup an incremental backup links from, when its last passed verification began, and what to tell. */
+interface LinkBase {
+  linkDest?: string;
+  verifiedAt?: string;
+  note?: string;
+}
+
+/**
+ * --incremental: the newest backup of this environment (on this machine) in the destination's
+ * folder that passed verification since it was made, as the extension picks it; a backup nobody
+ * verified may hold rot that every later backup would share through its links.
+ */
+async function incrementalBase(environment: string, folder: string): Promise<LinkBase> {
+  const verifiedAt = new Map<string, string>();
+  const base = await newestBackupFor(folder, environment, async (backup) => {
+    const record = await verificationOf(backup.path);
+    if (passedSinceMade(record)) {
+      verifiedAt.set(backup.path, record.verifiedAt);
+      return true;
+    }
+    return false;
+  });
+  if (base) {
+    return { linkDest: base.path, verifiedAt: verifiedAt.get(base.path) };
+  }
+  const newest = await newestBackupFor(folder, environment);
+  return {
+    note: newest
+      ? `no backup of ${environment} in ${folder} passed verification since it was made, so this is a full backup; ` +
+        `run 'trac-backup verify ${newest.path}' (or verify each new backup) to let the next --incremental link from it.`
+      : `no earlier backup of ${environment} in ${folder}, so this is a full backup.`,
+  };
+}
+
+/** --link-dest: as given; linked files are trusted without reading them only when it passed verification since it was made. */
+async function explicitBase(linkDest: string): Promise<LinkBase> {
+  const record = await verificationOf(linkDest);
+  return passedSinceMade(record)
+    ? { linkDest, verifiedAt: record.verifiedAt }
+    : { linkDest, note: `${path.resolve(linkDest)} did not pass verification since it was made: each file linked from it was first compared with its checksum.` };
+}
 
 function report(environment: string, result: HotcopyResult, context: CliContext): void {
   const linked = result.incremental
@@ -87,5 +138,8 @@ function report(environment: string, result: HotcopyResult, context: CliContext)
   );
   if (result.linkFallback) {
     context.stdout.write(`note: ${result.linkFallback}\n`);
+  }
+  if (result.linkDestDamaged) {
+    context.stdout.write(`note: ${result.linkDestDamaged}\n`);
   }
 }

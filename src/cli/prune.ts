@@ -13,17 +13,19 @@ and what goes, with the reasons. As in restic and borg, --keep-daily N keeps
 the newest backup of each of the last N days that have one (likewise ISO weeks,
 Monday to Sunday, and months; in local time); --keep-last N the N newest. A
 backup kept by any rule stays. Each environment's backups are counted on their
-own. Never deleted: backups made before a restore (*.before-restore-*), backups
-whose metadata cannot be read, copies without trac-backup metadata, and
-anything that is not a backup. Deleting a backup never harms another, even
-where they share files through hard links.
+own (an environment is a machine and a path: another machine's backups in a
+shared folder are not this one's). Never deleted: backups made before a restore
+(*.before-restore-*), backups whose metadata cannot be read, copies without
+trac-backup metadata, folders that changed since they were made (an environment
+put back from a backup with tar), and anything that is not a backup. Deleting a
+backup never harms another, even where they share files through hard links.
 
 Options:
   --keep-last N        Keep the N newest backups
   --keep-daily N       Keep the newest backup of each of the last N days
   --keep-weekly N      Keep the newest backup of each of the last N weeks
   --keep-monthly N     Keep the newest backup of each of the last N months
-  --environment <env>  Only the backups of this environment
+  --environment <env>  Only the backups of this environment, made on this machine
   --dry-run            List what would be deleted; delete nothing
   --json               Print the result as one JSON object on standard output
   -h, --help           Show this help
@@ -57,10 +59,10 @@ export const pruneCommand: CliCommand = {
     for (const [flag, option] of Object.entries(RULES) as Array<[keyof typeof RULES, keyof RetentionPolicy]>) {
       const text = values[flag];
       if (text !== undefined) {
-      if (!/^\d+$/.test(text)) {
-        throw new UsageError(`--${flag} takes a whole number, not '${text}'`, 'prune');
-      }
-      policy[option] = Number(text);
+        if (!/^\d+$/.test(text)) {
+          throw new UsageError(`--${flag} must be a whole number ≥ 0, not '${text}'`, 'prune');
+        }
+        policy[option] = Number(text);
       }
     }
     if (!hasRetentionRule(policy)) {

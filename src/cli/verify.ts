@@ -1,6 +1,7 @@
 import * as path from 'node:path';
-import { TracBackupError } from '../core/errors';
+import { TracBackupError, describeError } from '../core/errors';
 import { formatBytes, formatDuration } from '../core/format';
+import { recordVerification, verificationStoreFile } from '../core/verificationStore';
 import { verifyBackup } from '../core/verify';
 import { CliCommand, EXIT_OK, parseVerbArgs } from './command';
 import { ProgressBar } from './progressBar';
@@ -8,11 +9,15 @@ import { ProgressBar } from './progressBar';
 const HELP = `Usage: trac-backup verify <backup> [--json]
 
 Checks a backup without changing it: that it is a Trac environment (VERSION,
-conf/trac.ini), that its SQLite database passes PRAGMA integrity_check, and,
-for a backup made by trac-backup, that every file has the size and SHA-256
+conf/trac.ini), that its SQLite database passes PRAGMA integrity_check, that
+each attachment row has its file under files/attachments, and, for a backup
+made by trac-backup, that every file has the size and SHA-256
 recorded in its metadata, with nothing missing and nothing added. A plain
 trac-admin hotcopy folder (no metadata) gets the checks that need none.
-Lists every problem with its path; exits 0 only when there is none.
+Lists every problem with its path; exits 0 only when there is none. The result
+is recorded for this user (as the extension records its own): hotcopy
+--incremental links only from a backup that passed verification since it was
+made.
 
 Options:
   --json         Print the result as one JSON object on standard output
@@ -35,6 +40,9 @@ export const verifyCommand: CliCommand = {
     } finally {
       bar.clear();
     }
+    await recordVerification(result).catch((error: unknown) =>
+      context.stderr.write(`trac-backup: note: the result could not be recorded in ${verificationStoreFile()} (${describeError(error)}).\n`),
+    );
     if (values.json) {
       context.stdout.write(`${JSON.stringify(result)}\n`);
     } else {

@@ -20,11 +20,24 @@ function sha1(text: string): string {
 
 /**
  * Where Trac 1.x stores an attachment (trac.attachment.Attachment._get_path):
- * files/attachments/<realm>/<sha1(parent id)[:3]>/<sha1(parent id)>/<sha1(filename)><ext>.
+ * files/attachments/<realm>/<sha1(parent id)[:3]>/<sha1(parent id)>/<sha1(filename)><ext>, where
+ * <ext> is what Trac's `\.[A-Za-z0-9]+\Z` matches: `.gz` of `a.tar.gz`, `.htaccess` whole, and
+ * nothing for `a.b-c` or `file.` (not what path.extname says).
  */
 export function attachmentRelativePath(realm: string, parentId: string, filename: string): string {
   const parent = sha1(parentId);
-  return `${ATTACHMENTS_DIR}/${realm}/${parent.slice(0, 3)}/${parent}/${sha1(filename)}${path.extname(filename)}`;
+  const extension = /\.[A-Za-z0-9]+$/.exec(filename)?.[0] ?? '';
+  return `${ATTACHMENTS_DIR}/${realm}/${parent.slice(0, 3)}/${parent}/${sha1(filename)}${extension}`;
+}
+
+/** Every row of the `attachment` table (the columns that name its file). */
+export function readAttachmentRows(db: SqliteDatabase): AttachmentRow[] {
+  return db.prepare('SELECT type, id, filename, size FROM attachment').all() as AttachmentRow[];
+}
+
+/** `ticket:30/log-1.bin`: a row as a person finds it in Trac. */
+export function describeAttachmentRow(row: Pick<AttachmentRow, 'type' | 'id' | 'filename'>): string {
+  return `${row.type}:${row.id}/${row.filename}`;
 }
 
 export interface AttachmentMismatches {
@@ -37,9 +50,7 @@ export interface AttachmentMismatches {
 
 /** Compares the `attachment` table of dbFile with the files under root's files/attachments. */
 export async function findAttachmentMismatches(root: string, dbFile: string): Promise<AttachmentMismatches> {
-  const rows = withReadOnlyDatabase(dbFile, (db) =>
-    db.prepare('SELECT type, id, filename, size FROM attachment').all() as AttachmentRow[],
-  );
+  const rows = withReadOnlyDatabase(dbFile, readAttachmentRows);
   let files: string[] = [];
   try {
     const entries = await walkTree(path.join(root, ...ATTACHMENTS_DIR.split('/')));
@@ -56,7 +67,7 @@ export async function findAttachmentMismatches(root: string, dbFile: string): Pr
     const relative = attachmentRelativePath(row.type, row.id, row.filename);
     expected.add(relative);
     if (!onDisk.has(relative)) {
-      missingFiles.push(`${row.type}:${row.id}/${row.filename}`);
+      missingFiles.push(describeAttachmentRow(row));
     }
   }
   return { missingFiles, unlistedFiles: files.filter((file) => !expected.has(file)), rows: rows.length };

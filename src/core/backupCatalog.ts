@@ -1,4 +1,5 @@
 import { promises as fs } from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { readEnvironment, whyNotAnEnvironment } from './environment';
 import { describeError, errnoCode } from './errors';
@@ -20,6 +21,8 @@ export interface BackupInfo {
   projectName?: string;
   /** The environment it was made from, when the metadata says. */
   sourcePath?: string;
+  /** The machine it was made on (the metadata's source.host); absent in older metadata. */
+  sourceHost?: string;
   databaseIncluded?: boolean;
   lockMs?: number;
   /** True when unchanged files are hard links into an earlier backup. */
@@ -94,16 +97,57 @@ export async function listBackups(folder: string, only: (name: string) => boolea
 
 /**
  * The newest backup of the environment in `folder` whose metadata reads: what an incremental
- * backup links from. Undefined when there is none. (Whether it passed verification is the
- * caller's to check.)
+ * backup links from. Undefined when there is none. `accept` may refuse candidates (one that did
+ * not pass verification): the newest accepted one is returned.
  */
-export async function newestBackupFor(folder: string, environmentPath: string): Promise<BackupInfo | undefined> {
+export async function newestBackupFor(
+  folder: string,
+  environmentPath: string,
+  accept: (backup: BackupInfo) => boolean | Promise<boolean> = () => true,
+): Promise<BackupInfo | undefined> {
   for (const backup of await listBackups(folder)) {
-    if (backup.kind === 'hotcopy' && !backup.problem && backup.sourcePath && (await isSameEnvironment(backup.sourcePath, environmentPath))) {
+    if (backup.kind === 'hotcopy' && !backup.problem && (await isBackupOf(backup, environmentPath)) && (await accept(backup))) {
       return backup;
     }
   }
   return undefined;
+}
+
+/** The machine's name as backups record it (source.host), compared without case as DNS does. */
+function thisHost(): string {
+  return os.hostname().toLowerCase();
+}
+
+/**
+ * Which environment a backup was made from, as a key: the machine and the path. Two machines may
+ * each have their own /srv/trac/main and back it up into one shared folder: those are two
+ * environments. Metadata without a host (older backups) counts as this machine's. Paths of this
+ * machine are compared once links are resolved; another machine's as recorded. Prune's grouping,
+ * its --environment, newestBackupFor and an incremental backup's check of its earlier backup all
+ * go by this.
+ */
+export async function environmentKey(source: { sourcePath: string; sourceHost?: string }): Promise<string> {
+  const host = source.sourceHost ? source.sourceHost.toLowerCase() : thisHost();
+  const resolved = path.resolve(source.sourcePath);
+  const real = host === thisHost() ? await fs.realpath(resolved).catch(() => resolved) : resolved;
+  return `${host}\0${real}`;
+}
+
+/** True when the backup was made on this machine from the environment at `environmentPath`. */
+export async function isBackupOf(backup: { sourcePath?: string; sourceHost?: string }, environmentPath: string): Promise<boolean> {
+  if (!backup.sourcePath) {
+    return false;
+  }
+  const [made, wanted] = await Promise.all([
+    environmentKey({ sourcePath: backup.sourcePath, sourceHost: backup.sourceHost }),
+    environmentKey({ sourcePath: environmentPath }),
+  ]);
+  return made === wanted || (made.startsWith(`${thisHost()}\0`) && (await isSameEnvironment(backup.sourcePath, environmentPath)));
+}
+
+/** True when the recorded machine is another one than this. */
+export function isOtherHost(host: string | undefined): boolean {
+  return !!host && host.toLowerCase() !== thisHost();
 }
 
 /** True when two paths name the same environment folder: as given, or once links are resolved. */
@@ -134,6 +178,7 @@ async function describeBackup(dir: string): Promise<BackupInfo | undefined> {
         files: manifest.fileCount,
         projectName: manifest.source.projectName,
         sourcePath: manifest.source.path,
+        sourceHost: manifest.source.host || undefined,
         databaseIncluded: manifest.database.included,
         lockMs: manifest.lockMs,
         incremental: manifest.incremental ?? false,

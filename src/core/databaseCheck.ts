@@ -1,7 +1,9 @@
-import { closeSync, existsSync, fstatSync, openSync, readSync, rmSync } from 'node:fs';
-import { sqliteSideFiles } from './databaseSnapshot';
-import { describeError } from './errors';
-import { SqliteDatabase, loadSqlite } from './sqlite';
+import { accessSync, closeSync, constants, copyFileSync, fstatSync, mkdtempSync, openSync, readSync, rmSync, statSync } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { AttachmentRow, readAttachmentRows } from './attachments';
+import { describeError, errnoCode } from './errors';
+import { SqliteDatabase, loadSqlite, openImmutable, sqliteSideFiles } from './sqlite';
 
 /** `integrity_check` reads every page and index; `quick_check` skips the index contents (much faster). */
 export type DatabaseCheckKind = 'integrity_check' | 'quick_check';
@@ -12,6 +14,9 @@ export interface DatabaseCheck {
   problems: string[];
   /** Trac's `database_version`, when it could be read. */
   version?: string;
+  /** With `withAttachments`, when the database passed: its `attachment` rows, or why they could not be read. */
+  attachments?: AttachmentRow[];
+  attachmentsError?: string;
 }
 
 /** SQLite lists up to this many problems; a few say enough. */
@@ -20,10 +25,9 @@ const SHOWN_PROBLEMS = 3;
 /**
  * Checks a database file that nothing else uses (a backup, or a copy being restored) without
  * ever writing to it: the header, that the file holds the pages the header counts, then SQLite's
- * own check on a read-only connection. A read-only connection to a WAL database creates -wal and
- * -shm files: those it made are removed afterwards, so the folder is left as it was.
+ * own check (see readUnshared: nothing is made beside it, so read-only media are fine).
  */
-export function checkDatabaseFile(file: string, kind: DatabaseCheckKind): DatabaseCheck {
+export function checkDatabaseFile(file: string, kind: DatabaseCheckKind, options: { withAttachments?: boolean } = {}): DatabaseCheck {
   const headerProblem = checkHeader(file);
   if (headerProblem) {
     return { ok: false, problems: [headerProblem] };
@@ -41,7 +45,15 @@ export function checkDatabaseFile(file: string, kind: DatabaseCheckKind): Databa
         const more = messages.length > SHOWN_PROBLEMS ? ` (and ${messages.length - SHOWN_PROBLEMS} more)` : '';
         return { ok: false, problems: [`fails SQLite's ${kind}: ${shown}${more}`] };
       }
-      return { ok: true, problems: [], version: readVersion(db) };
+      const passed: DatabaseCheck = { ok: true, problems: [], version: readVersion(db) };
+      if (options.withAttachments) {
+        try {
+          passed.attachments = readAttachmentRows(db);
+        } catch (error) {
+          passed.attachmentsError = describeError(error);
+        }
+      }
+      return passed;
     });
   } catch (error) {
     return { ok: false, problems: [`cannot be read by SQLite (${describeError(error)})`] };
@@ -50,23 +62,70 @@ export function checkDatabaseFile(file: string, kind: DatabaseCheckKind): Databa
 
 /**
  * Runs fn on a read-only connection to a database that no other process uses (a backup, a copy),
- * then removes the -wal and -shm files that opening it created, leaving its folder as it was.
+ * opened as SQLite's immutable file: no lock is taken and no -wal or -shm is made, so it works on
+ * read-only media, for a user who cannot write the folder, and leaves the folder as it was.
+ * Immutable means SQLite reads the main file alone: when a -wal or -journal with content lies
+ * beside it (a plain copy of a live environment), the file and those are copied into a private
+ * temporary folder and read there, as SQLite would read them in place; so is a file SQLite could
+ * not open as immutable.
  */
 export function readUnshared<T>(file: string, fn: (db: SqliteDatabase) => T): T {
-  const sideFilesBefore = sqliteSideFiles(file).filter((side) => existsSync(side));
+  const sides = sqliteSideFiles(file).filter((side) => /-(wal|journal)$/.test(side) && hasContent(side));
+  const db = sides.length === 0 ? openImmutableOrNot(file) : undefined;
+  if (db) {
+    try {
+      return fn(db);
+    } finally {
+      db.close();
+    }
+  }
+  const folder = mkdtempSync(path.join(os.tmpdir(), 'trac-backup-read-'));
   try {
-    const db = new (loadSqlite())(file, { readonly: true, fileMustExist: true, timeout: 1000 });
+    const copy = path.join(folder, path.basename(file));
+    for (const source of [file, ...sides]) {
+      copyFileSync(source, copy + source.slice(file.length));
+    }
+    const db = new (loadSqlite())(copy, { fileMustExist: true, timeout: 0 });
     try {
       return fn(db);
     } finally {
       db.close();
     }
   } finally {
-    for (const side of sqliteSideFiles(file)) {
-      if (!sideFilesBefore.includes(side)) {
-        rmSync(side, { force: true });
-      }
+    rmSync(folder, { recursive: true, force: true });
+  }
+}
+
+/**
+ * The immutable connection; undefined when SQLite could not open the URI filename of a file that
+ * can be read (URI filenames off in this process: the binding was loaded by someone else first),
+ * so that the caller reads a copy instead.
+ */
+function openImmutableOrNot(file: string): SqliteDatabase | undefined {
+  try {
+    return openImmutable(file);
+  } catch (error) {
+    if (errnoCode(error) === 'SQLITE_CANTOPEN' && isReadable(file)) {
+      return undefined;
     }
+    throw error;
+  }
+}
+
+function isReadable(file: string): boolean {
+  try {
+    accessSync(file, constants.R_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function hasContent(file: string): boolean {
+  try {
+    return statSync(file).size > 0;
+  } catch {
+    return false;
   }
 }
 

@@ -1,9 +1,9 @@
 import { existsSync, promises as fs } from 'node:fs';
-import { CancelledError, TracBackupError, describeError, throwIfAborted } from './errors';
-import { BUSY_TIMEOUT_MS, SqliteDatabase, loadSqlite, openReadOnly } from './sqlite';
+import { checkDatabaseOffThread } from './databaseCheckThread';
+import { TracBackupError, describeError, isCancelled, throwIfAborted } from './errors';
+import { formatDuration } from './format';
+import { BUSY_TIMEOUT_MS, DatabaseBusyError, SqliteDatabase, loadSqlite, openReadOnly, retryWhileBusy, sqliteSideFiles } from './sqlite';
 import { openForReading, queryDatabaseVersion, readSqliteHeader } from './tracDatabase';
-
-const SIDE_FILE_SUFFIXES = ['-journal', '-wal', '-shm', '-stmtjrnl'];
 
 /** Larger databases go through the backup API to disk rather than through memory. */
 const IN_MEMORY_SNAPSHOT_BYTES = 256 * 1024 * 1024;
@@ -11,10 +11,7 @@ const IN_MEMORY_SNAPSHOT_BYTES = 256 * 1024 * 1024;
 /** Databases locked by a backup in this process, with what resolves when it lets go. */
 const heldInProcess = new Map<string, Promise<void>>();
 
-/** The files SQLite keeps beside a database: never part of a backup. */
-export function sqliteSideFiles(file: string): string[] {
-  return SIDE_FILE_SUFFIXES.map((suffix) => file + suffix);
-}
+export { sqliteSideFiles } from './sqlite';
 
 /**
  * Resolves once no backup in this process holds the database's write lock. Reading the file
@@ -83,30 +80,21 @@ export class DatabaseSnapshotter {
       heldInProcess.delete(this.file);
       release();
     };
-    const started = performance.now();
-    for (let attempt = 0; ; attempt++) {
-      try {
-        this.writer.exec('BEGIN IMMEDIATE');
-        break;
-      } catch (error) {
-        const busy = /^SQLITE_(BUSY|LOCKED)/.test(String((error as { code?: unknown }).code));
-        if (!busy || performance.now() - started > BUSY_TIMEOUT_MS) {
-          this.releaseInProcess();
-          throw new TracBackupError(
-            'DATABASE_LOCK_FAILED',
-            busy
-              ? `${this.file} stayed locked by another writer for ${BUSY_TIMEOUT_MS / 1000} s: try again when Trac is less busy.`
-              : `Can't take Trac's write lock on ${this.file} (${describeError(error)}): check the database and its folder's permissions.`,
-            this.file,
-            { cause: error },
-          );
-        }
-        await new Promise((resolve) => setTimeout(resolve, Math.min(1 + attempt, 10)));
-        if (signal?.aborted) {
-          this.releaseInProcess();
-          throw new CancelledError('The backup');
-        }
+    try {
+      await retryWhileBusy(this.file, () => this.writer.exec('BEGIN IMMEDIATE'), { timeoutMs: BUSY_TIMEOUT_MS, signal, what: 'The backup' });
+    } catch (error) {
+      this.releaseInProcess();
+      if (isCancelled(error)) {
+        throw error;
       }
+      throw new TracBackupError(
+        'DATABASE_LOCK_FAILED',
+        error instanceof DatabaseBusyError
+          ? `${this.file} stayed locked by another writer: waited ${formatDuration(error.waitedMs)} for it; try again when Trac is less busy.`
+          : `Can't take Trac's write lock on ${this.file} (${describeError(error)}): check the database and its folder's permissions.`,
+        this.file,
+        { cause: error },
+      );
     }
     this.lockedAt = performance.now();
   }
@@ -166,38 +154,30 @@ export class DatabaseSnapshotter {
 }
 
 /**
- * Checks a snapshot (PRAGMA quick_check) and reads Trac's database_version from it, then removes
- * any side file the check left (the snapshot is ours: nothing else has it open).
+ * Checks a snapshot with PRAGMA integrity_check, as verify and restore check a backup (a database
+ * whose indexes do not match its tables passes quick_check), and reads Trac's database_version
+ * from it, in a worker thread (see databaseCheckThread.ts); then removes any side file left beside
+ * it (the snapshot is ours: nothing else has it open).
  */
-export async function verifySnapshot(file: string): Promise<{ version?: string }> {
-  const Database = loadSqlite();
-  const db = new Database(file, { fileMustExist: true });
-  let version: string | undefined;
-  try {
-    const rows = db.pragma('quick_check') as Array<{ quick_check: string }>;
-    if (rows.length !== 1 || rows[0].quick_check !== 'ok') {
-      const detail = rows.slice(0, 3).map((row) => row.quick_check).join('; ');
-      throw new TracBackupError(
-        'DATABASE_CORRUPT',
-        `The database snapshot fails SQLite's quick_check (${detail}): check the source database with ` +
-          '"PRAGMA integrity_check" and repair it before backing it up.',
-        file,
-      );
-    }
-    version = queryDatabaseVersion(db);
-  } finally {
-    db.close();
+export async function verifySnapshot(file: string, signal?: AbortSignal): Promise<{ version?: string }> {
+  const check = await checkDatabaseOffThread(file, 'integrity_check', { signal, what: 'The backup' });
+  if (!check.ok) {
+    throw new TracBackupError(
+      'DATABASE_CORRUPT',
+      `The database snapshot ${check.problems.join('; ')}: the source database is damaged. Check it with ` +
+        '"PRAGMA integrity_check" and repair it (REINDEX for a damaged index) before backing it up.',
+      file,
+    );
   }
   await Promise.all(sqliteSideFiles(file).map((side) => fs.rm(side, { force: true })));
-  return { version };
+  return { version: check.version };
 }
 
 /**
  * Checks, before copying anything, that the file is an SQLite database we can read, and reads
- * Trac's database_version when asked.
+ * Trac's database_version when asked (waiting for a writer on the event loop, as lock() does).
  */
-export function probeDatabase(file: string, readDatabaseVersion: boolean): { version?: string } {
-  let db: SqliteDatabase | undefined;
+export async function probeDatabase(file: string, readDatabaseVersion: boolean, signal?: AbortSignal): Promise<{ version?: string }> {
   try {
     const header = readSqliteHeader(file);
     if (!header) {
@@ -210,8 +190,15 @@ export function probeDatabase(file: string, readDatabaseVersion: boolean): { ver
     if (!readDatabaseVersion) {
       return {};
     }
-    db = openForReading(file);
-    return { version: queryDatabaseVersion(db) };
+    const read = () => {
+      const db = openForReading(file);
+      try {
+        return { version: queryDatabaseVersion(db) };
+      } finally {
+        db.close();
+      }
+    };
+    return await retryWhileBusy(file, read, { timeoutMs: BUSY_TIMEOUT_MS, signal, what: 'The backup', beforeAttempt: () => whenNotLockedInProcess(file) });
   } catch (error) {
     if (error instanceof TracBackupError && error.code === 'SQLITE_UNAVAILABLE' && readDatabaseVersion) {
       return {}; // a backup without the database can do without its version
@@ -225,7 +212,5 @@ export function probeDatabase(file: string, readDatabaseVersion: boolean): { ver
       file,
       { cause: error },
     );
-  } finally {
-    db?.close();
   }
 }

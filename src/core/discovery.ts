@@ -1,7 +1,8 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
+import { whyChangedSinceMadeQuick } from './changedSinceMade';
 import { whyNotAnEnvironment } from './environment';
-import { MANIFEST_FILE } from './manifest';
+import { MANIFEST_FILE, readManifest } from './manifest';
 import { ASIDE_MARK } from './restoreLayout';
 
 /** Folders never searched: tool caches, VCS data, dependencies. */
@@ -128,12 +129,17 @@ function isKeptByRestore(dir: string): boolean {
   return path.basename(dir).includes(ASIDE_MARK);
 }
 
-/** A backup made by this tool carries its metadata file: it is a copy, not an environment to list. */
+/**
+ * A backup made by this tool carries its metadata file: it is a copy, not an environment to list.
+ * Unless it changed since it was made (its database written, a -wal beside it): an environment
+ * put back from a backup with tar carries the metadata too, and is listed again once in use.
+ */
 async function isBackup(dir: string): Promise<boolean> {
   try {
     await fs.access(path.join(dir, MANIFEST_FILE));
-    return true;
   } catch {
     return false;
   }
+  const manifest = await readManifest(dir).catch(() => undefined);
+  return !manifest || (await whyChangedSinceMadeQuick(dir, manifest)) === undefined;
 }

@@ -4,7 +4,8 @@ import { TracBackupError, describeError } from './errors';
 import { TracEnvironment } from './environment';
 import { measureTree } from './fileTree';
 import { whenNotLockedInProcess } from './databaseSnapshot';
-import { readDatabaseVersion } from './tracDatabase';
+import { DatabaseBusyError } from './sqlite';
+import { readLiveDatabaseVersion } from './tracDatabase';
 
 export interface EnvironmentDetails {
   /** All regular files in the environment folder. */
@@ -19,11 +20,23 @@ export interface EnvironmentDetails {
     error?: string;
     /** Set when the SQLite binding itself cannot load here, rather than this database being bad. */
     bindingUnavailable?: boolean;
+    /** Set when another process kept the database locked for the short while the list waits. */
+    busy?: boolean;
   };
   attachments: { files: number; bytes: number };
 }
 
-/** Sizes and versions worth seeing at a glance. Reads the database read-only. */
+/**
+ * How long the list waits for a database another process keeps locked (a Trac writing, a
+ * BEGIN EXCLUSIVE) before it shows the database as busy: the list must come at once.
+ */
+const LIST_WAIT_MS = 250;
+
+/**
+ * Sizes and versions worth seeing at a glance. Reads the database read-only, never waiting in
+ * SQLite (which would freeze the extension host): a database locked longer than LIST_WAIT_MS is
+ * marked busy.
+ */
 export async function readEnvironmentDetails(environment: TracEnvironment): Promise<EnvironmentDetails> {
   const [all, attachments] = await Promise.all([
     measureTree(environment.path),
@@ -35,13 +48,19 @@ export async function readEnvironmentDetails(environment: TracEnvironment): Prom
     details.database = { file: database.file };
     try {
       details.database.bytes = (await fs.stat(database.file)).size;
-      // Reading the header with a plain open and close would drop the write lock of a backup
-      // of this database running in this process (POSIX locks belong to the process).
-      await whenNotLockedInProcess(database.file);
-      details.database.version = readDatabaseVersion(database.file);
+      details.database.version = await readLiveDatabaseVersion(database.file, {
+        timeoutMs: LIST_WAIT_MS,
+        // Reading the header with a plain open and close would drop the write lock of a backup
+        // of this database running in this process (POSIX locks belong to the process).
+        beforeAttempt: () => whenNotLockedInProcess(database.file),
+      });
     } catch (error) {
-      details.database.error = describeError(error);
-      details.database.bindingUnavailable = error instanceof TracBackupError && error.code === 'SQLITE_UNAVAILABLE';
+      if (error instanceof DatabaseBusyError) {
+        details.database.busy = true;
+      } else {
+        details.database.error = describeError(error);
+        details.database.bindingUnavailable = error instanceof TracBackupError && error.code === 'SQLITE_UNAVAILABLE';
+      }
     }
   }
   return details;

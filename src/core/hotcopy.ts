@@ -32,6 +32,11 @@ export interface HotcopyOptions {
    */
   linkDest?: string;
   /**
+   * When linkDest's last passed verification began (ISO 8601, from verificationStore.ts): its
+   * files unchanged since are linked as they are; without it, each is hashed first (see linkDest.ts).
+   */
+  linkDestVerifiedAt?: string;
+  /**
    * Give every file, folder and link of the backup the owner and group it has in the source.
    * Default: when this process can (root on POSIX; see canKeepOwners).
    */
@@ -72,6 +77,8 @@ export interface HotcopyResult {
    * one started: partial backups removed, a complete one finished (see sweepDeadWork).
    */
   swept: SweptWork[];
+  /** Set when files of linkDest no longer matched their checksum (so were copied): which, and that it is damaged. */
+  linkDestDamaged?: string;
 }
 
 /** Catch-up passes without the lock stop once a pass finds this little to copy. */
@@ -104,7 +111,9 @@ export async function hotcopy(
   const swept = await sweepDeadWork(path.dirname(dest), ['backup', 'delete']);
   swept.forEach((item) => options.onSwept?.(item));
   await refuseExistingDestination(dest);
-  const previous = options.linkDest ? await PreviousBackup.open(options.linkDest, source.root, dest) : undefined;
+  const previous = options.linkDest
+    ? await PreviousBackup.open(options.linkDest, source.root, dest, { verifiedAt: options.linkDestVerifiedAt })
+    : undefined;
   throwIfAborted(signal, 'The backup');
   const { temp, madeParents } = await createTemporarySibling(dest);
   try {
@@ -156,6 +165,7 @@ class HotcopyRun {
     });
     if (previous) {
       previous.onFallback = (reason) => this.progress.note(`linkFallback: ${reason}`);
+      previous.onDamaged = (note) => this.progress.note(`linkDestDamaged: ${note}`);
       previous.keepOwners = this.keepOwners;
     }
   }
@@ -273,6 +283,7 @@ class HotcopyRun {
       databaseVersion: database.version,
       createdAt: manifest.createdAt,
       ...reuse,
+      ...(this.previous?.damageNote && { linkDestDamaged: this.previous.damageNote }),
     };
   }
 
@@ -384,7 +395,7 @@ class HotcopyRun {
   /** Checks the snapshot, hashes it and gives it the source database's mode and mtime. */
   private async verifyDatabase(storedAt: string): Promise<Partial<ManifestDatabase>> {
     const file = path.join(this.temp, ...storedAt.split('/'));
-    const { version } = await verifySnapshot(file);
+    const { version } = await verifySnapshot(file, this.signal);
     const record = this.mirror.records.get(storedAt)!;
     record.sha256 = await hashFile(file, this.signal);
     record.size = (await fs.stat(file)).size;

@@ -172,7 +172,7 @@ export async function inspectSource(environmentPath: string, includeDatabase: bo
   }
   // With the database included, its version is read from the snapshot.
   await whenNotLockedInProcess(database.file);
-  const { version } = probeDatabase(database.file, !includeDatabase);
+  const { version } = await probeDatabase(database.file, !includeDatabase);
   if (!includeDatabase) {
     return { ...source, exclude, manifestDatabase: { ...manifestDatabase, version } };
   }

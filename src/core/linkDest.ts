@@ -1,9 +1,9 @@
 import * as fsSync from 'node:fs';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import { isSameEnvironment } from './backupCatalog';
+import { isBackupOf, isOtherHost } from './backupCatalog';
 import { TracBackupError, errnoCode } from './errors';
-import { readOnlyMode } from './fileCopy';
+import { hashFile, readOnlyMode } from './fileCopy';
 import { TreeEntry } from './fileTree';
 import { destinationError } from './fsErrors';
 import { ManifestFile, readManifest } from './manifest';
@@ -26,32 +26,53 @@ const LINK_FAILS_FOR_FILE: Record<string, string> = {
 };
 
 /**
+ * Files whose last change (ctime) is this close before a verification began are hashed again:
+ * a file system's clock for ctime may lag the one verifiedAt was read from by a tick, and some
+ * keep whole seconds (or two), so a write just after the verification began may look older.
+ */
+const VERIFIED_MARGIN_MS = 2000;
+
+/**
  * A previous backup of the same environment, whose unchanged files a new backup hard-links
  * rather than copies. A file is unchanged when the source's size, modification time and mode
  * equal those the previous backup's metadata recorded for it, and its file there still has that
  * size and time. Hard links share one inode, hence one mtime and mode: a file whose mtime differs
  * is copied, even with equal content, so that every backup keeps its source's times.
+ *
+ * A link carries the previous backup's bytes into the new backup, so they must still be the
+ * bytes its metadata's SHA-256 describes. Cheap proof first: the previous backup passed a
+ * verification (`verifiedAt`) and the file has not changed since (its ctime, which any write,
+ * chmod or new link moves, even one that puts the mtime back, is older). Otherwise its content
+ * is hashed and compared: equal, it is linked; different (rot, an edit), it is copied from the
+ * environment instead, and `damageNote` says the previous backup is damaged.
  */
 export class PreviousBackup implements FileReuse {
   /** Why some files were copied although they were unchanged; set once. */
   fallback: string | undefined;
   /** Told the fallback's reason, once. */
   onFallback: (reason: string) => void = () => undefined;
+  /** Told, once, that a file of the previous backup no longer matches its checksum. */
+  onDamaged: (note: string) => void = () => undefined;
   /** Set when the backup keeps owners: a file is linked only when its owner is the source's. */
   keepOwners = false;
   private linkingStopped = false;
+  private readonly damaged: string[] = [];
 
   private constructor(
     readonly root: string,
     private readonly files: Map<string, ManifestFile>,
     private readonly destination: string,
+    /** When the previous backup's last passed verification began (ms), if it passed one since it was made. */
+    private readonly verifiedAtMs: number | undefined,
   ) {}
 
   /**
    * Checks that `linkDest` is a backup made by this tool of the environment at `sourceRoot`, and
-   * not the destination itself; refuses with a message saying what to pass instead.
+   * not the destination itself; refuses with a message saying what to pass instead. `verifiedAt`:
+   * when its last passed verification began (see verificationStore.ts); without it every file
+   * shared is hashed before it is linked.
    */
-  static async open(linkDest: string, sourceRoot: string, destination: string): Promise<PreviousBackup> {
+  static async open(linkDest: string, sourceRoot: string, destination: string, options: { verifiedAt?: string } = {}): Promise<PreviousBackup> {
     const root = path.resolve(linkDest);
     if (root === path.resolve(destination)) {
       throw refusal(root, `is the destination itself: link from an earlier backup of ${sourceRoot}`);
@@ -66,8 +87,11 @@ export class PreviousBackup implements FileReuse {
     if (!manifest) {
       throw refusal(root, 'has no trac-backup metadata (.trac-backup.json): link from a backup made by trac-backup');
     }
-    if (!(await isSameEnvironment(manifest.source.path, sourceRoot))) {
-      throw refusal(root, `is a backup of ${manifest.source.path}, not of ${sourceRoot}: link from a backup of the same environment`);
+    if (!(await isBackupOf({ sourcePath: manifest.source.path, sourceHost: manifest.source.host }, sourceRoot))) {
+      const made = isOtherHost(manifest.source.host)
+        ? `${manifest.source.path} on another machine (${manifest.source.host}), not of ${sourceRoot} on this one`
+        : `${manifest.source.path}, not of ${sourceRoot}`;
+      throw refusal(root, `is a backup of ${made}: link from a backup of the same environment`);
     }
     // The database is always a fresh snapshot, and a rewritten trac.ini is not the source's.
     const notShared = new Set([manifest.database.path, manifest.database.configRewritten?.file]);
@@ -77,10 +101,20 @@ export class PreviousBackup implements FileReuse {
         files.set(entry.path, entry);
       }
     }
-    return new PreviousBackup(root, files, destination);
+    const verifiedAtMs = options.verifiedAt === undefined ? undefined : Date.parse(options.verifiedAt);
+    return new PreviousBackup(root, files, destination, Number.isNaN(verifiedAtMs) ? undefined : verifiedAtMs);
   }
 
-  reuse(entry: TreeEntry, target: string): { sha256: string } | undefined {
+  /** One sentence on the files of the previous backup that no longer match their checksum, when there are some. */
+  get damageNote(): string | undefined {
+    if (this.damaged.length === 0) {
+      return undefined;
+    }
+    const more = this.damaged.length > 1 ? ` (and ${this.damaged.length - 1} more file${this.damaged.length > 2 ? 's' : ''})` : '';
+    return `${this.damaged[0]}${more} in ${this.root} no longer matches its checksum: copied from the environment; that backup is damaged`;
+  }
+
+  async reuse(entry: TreeEntry, target: string): Promise<{ sha256: string } | undefined> {
     const previous = this.files.get(entry.relative);
     if (
       this.linkingStopped ||
@@ -106,6 +140,9 @@ export class PreviousBackup implements FileReuse {
     if (this.keepOwners && (stats.uid !== entry.uid || stats.gid !== entry.gid)) {
       return undefined;
     }
+    if (!this.unchangedSinceVerified(stats) && !(await this.stillMatches(existing, entry.relative, previous.sha256))) {
+      return undefined;
+    }
     try {
       fsSync.linkSync(existing, target);
     } catch (error) {
@@ -118,6 +155,23 @@ export class PreviousBackup implements FileReuse {
       fsSync.chmodSync(target, mode);
     }
     return { sha256: previous.sha256 };
+  }
+
+  private unchangedSinceVerified(stats: fsSync.Stats): boolean {
+    return this.verifiedAtMs !== undefined && stats.ctimeMs < this.verifiedAtMs - VERIFIED_MARGIN_MS;
+  }
+
+  /** Hashes the previous backup's file: true when it is still what its metadata says. */
+  private async stillMatches(file: string, relative: string, sha256: string): Promise<boolean> {
+    const actual = await hashFile(file).catch(() => undefined);
+    if (actual === sha256) {
+      return true;
+    }
+    this.damaged.push(relative);
+    if (this.damaged.length === 1) {
+      this.onDamaged(this.damageNote!);
+    }
+    return false;
   }
 
   private linkFailed(error: unknown): void {

@@ -1,10 +1,10 @@
 import { existsSync, promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { readEnvironment } from './environment';
-import { TracBackupError, errnoCode } from './errors';
+import { TracBackupError } from './errors';
 import { UsingProcess, findProcessesUsing } from './processScan';
 import { findProcessesByCommandLine } from './psScan';
-import { loadSqlite } from './sqlite';
+import { DatabaseBusyError, loadSqlite, retryWhileBusy } from './sqlite';
 
 export type { UsingProcess } from './processScan';
 
@@ -56,7 +56,7 @@ export async function detectLiveTrac(environmentPath: string, options: LiveTracO
     ? 'no-database'
     : options.tryLock === false
       ? 'unavailable'
-      : tryWriteLock(database, options.lockTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS);
+      : await tryWriteLock(database, options.lockTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS);
   const paths = [environment, await fs.realpath(environment).catch(() => environment)];
   if (database) {
     paths.push(database, await fs.realpath(database).catch(() => database));
@@ -88,8 +88,11 @@ export function tracRunningError(report: LiveTracReport): TracBackupError {
   );
 }
 
-/** Takes and drops SQLite's write lock on a connection that never writes. */
-export function tryWriteLock(file: string, timeoutMs: number): LockState {
+/**
+ * Takes and drops SQLite's write lock on a connection that never writes, waiting up to
+ * `timeoutMs` for a writer to finish: on the event loop (retryWhileBusy), never in SQLite.
+ */
+export async function tryWriteLock(file: string, timeoutMs: number): Promise<LockState> {
   if (!existsSync(file)) {
     return 'no-database';
   }
@@ -99,22 +102,29 @@ export function tryWriteLock(file: string, timeoutMs: number): LockState {
   let keeper;
   let db;
   try {
-    keeper = existsSync(`${file}-wal`) ? new Database(file, { readonly: true, fileMustExist: true }) : undefined;
-    // Connections are opened lazily: a first read makes this one hold the database open.
-    keeper?.prepare('SELECT count(*) FROM sqlite_master').get();
-    db = new Database(file, { fileMustExist: true, timeout: timeoutMs });
+    keeper = existsSync(`${file}-wal`) ? new Database(file, { readonly: true, fileMustExist: true, timeout: 0 }) : undefined;
+    db = new Database(file, { fileMustExist: true, timeout: 0 });
   } catch {
     keeper?.close();
     return 'unavailable';
   }
+  const writer = db;
   try {
-    db.exec('BEGIN IMMEDIATE');
-    db.exec('ROLLBACK');
+    await retryWhileBusy(
+      file,
+      () => {
+        // Connections are opened lazily: a first read makes the keeper hold the database open.
+        keeper?.prepare('SELECT count(*) FROM sqlite_master').get();
+        writer.exec('BEGIN IMMEDIATE');
+        writer.exec('ROLLBACK');
+      },
+      { timeoutMs },
+    );
     return 'free';
   } catch (error) {
-    return /^SQLITE_(BUSY|LOCKED)/.test(errnoCode(error) ?? '') ? 'locked' : 'unavailable';
+    return error instanceof DatabaseBusyError ? 'locked' : 'unavailable';
   } finally {
-    db.close();
+    writer.close();
     keeper?.close();
   }
 }

@@ -1,6 +1,7 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import { BackupInfo, isSameEnvironment, listBackups } from './backupCatalog';
+import { BackupInfo, environmentKey, isBackupOf, listBackups } from './backupCatalog';
+import { whyChangedSinceMade } from './changedSinceMade';
 import { whyNotAnEnvironment } from './environment';
 import { TracBackupError, describeError, errnoCode, throwIfAborted } from './errors';
 import { removeTree } from './fileTree';
@@ -44,20 +45,23 @@ export interface PruneResult {
 
 /**
  * Applies a retention policy to the backups in `folder`: the policy counts each environment's
- * backups separately (a folder may hold several), then the backups no rule keeps are deleted,
+ * backups separately (a folder may hold several, of several machines: see environmentKey), then the backups no rule keeps are deleted,
  * oldest first. Never touched: anything that is not a backup, backups made before a restore,
  * backups whose metadata cannot be read, plain copies without metadata (whose environment is
  * unknown), and links to folders elsewhere; all of these are listed as kept, with the reason.
+ * Nor is a folder that changed since it was made (see changedSinceMade.ts): an environment put
+ * back from a backup by hand carries its metadata, and its new work with it.
  * Deleting a backup never changes another, even one sharing files with it through hard links.
  */
 export async function pruneBackups(folder: string, policy: RetentionPolicy, options: PruneOptions = {}): Promise<PruneResult> {
   checkRetentionPolicy(policy);
+  await requireBackupFolder(folder);
   const swept = options.dryRun ? [] : await sweepDeadWork(folder, ['backup', 'delete']);
   const now = options.now ?? new Date();
   const listed = await backupsToConsider(folder, options.environment);
   const groups = new Map<string, PruneBackup[]>();
   for (const backup of listed) {
-    const key = backup.protected ? '' : path.resolve(backup.sourcePath!);
+    const key = backup.protected ? '' : await environmentKey({ sourcePath: backup.sourcePath!, sourceHost: backup.sourceHost });
     groups.set(key, [...(groups.get(key) ?? []), backup]);
   }
   const result: PruneResult = {
@@ -101,11 +105,32 @@ export async function pruneBackups(folder: string, policy: RetentionPolicy, opti
   return result;
 }
 
+/**
+ * A folder to prune must be there and readable: a typo in a cron line must fail loudly, not
+ * report "Deleted 0 backups" night after night.
+ */
+async function requireBackupFolder(folder: string): Promise<void> {
+  const dir = path.resolve(folder);
+  const refuse = (problem: string, error?: unknown) =>
+    new TracBackupError('INVALID_ARGUMENT', `Can't prune ${dir}: ${problem}.`, dir, { cause: error });
+  const stats = await fs.stat(dir).catch((error: unknown) => {
+    throw errnoCode(error) === 'ENOENT'
+      ? refuse('it does not exist (check the path of the folder that holds the backups)', error)
+      : refuse(`it cannot be read (${errnoCode(error) ?? describeError(error)})`, error);
+  });
+  if (!stats.isDirectory()) {
+    throw refuse('it is not a folder (give the folder that holds the backups)');
+  }
+  await fs.readdir(dir).catch((error: unknown) => {
+    throw refuse(`it cannot be read (${errnoCode(error) ?? describeError(error)}): run as a user who can read it`, error);
+  });
+}
+
 /** The folder's backups, those prune must not touch marked protected with the reason. */
 async function backupsToConsider(folder: string, environment: string | undefined): Promise<PruneBackup[]> {
   const result: PruneBackup[] = [];
   for (const backup of await listBackups(folder)) {
-    if (environment !== undefined && !(backup.sourcePath && (await isSameEnvironment(backup.sourcePath, environment)))) {
+    if (environment !== undefined && !(await isBackupOf(backup, environment))) {
       continue;
     }
     const isLink = (await fs.lstat(backup.path).catch(() => undefined))?.isSymbolicLink() ?? true;
@@ -115,15 +140,26 @@ async function backupsToConsider(folder: string, environment: string | undefined
         ? `its metadata cannot be read (${backup.problem}): left for you to check`
         : !backup.sourcePath
           ? 'a copy without trac-backup metadata (its environment is unknown): left alone'
-          : undefined;
+          : await whyNotUnchanged(backup.path);
     result.push(why ? { ...backup, protected: why } : backup);
   }
   return result;
 }
 
 /**
+ * Why a folder with metadata must not be deleted as a backup: it changed since it was made (an
+ * environment put back from it by hand, in use since); undefined when it is the backup still.
+ */
+async function whyNotUnchanged(dir: string): Promise<string | undefined> {
+  const manifest = await readManifest(dir).catch(() => undefined);
+  const changed = manifest && (await whyChangedSinceMade(dir, manifest));
+  return changed && `changed since it was made: ${changed} — not a backup any more, left alone`;
+}
+
+/**
  * Deletes one backup: first renamed to a hidden temporary name (a crash midway leaves no
- * half backup listed as a backup), then removed. Refuses what is not a backup. Files it shares
+ * half backup listed as a backup), then removed. Refuses what is not a backup, or not any more
+ * (changed since it was made). Files it shares
  * with other backups through hard links stay in those: unlinking one name leaves the others.
  * (On Windows, deleting a read-only file clears its read-only flag, which the other links share.)
  */
@@ -136,6 +172,15 @@ export async function deleteBackup(backupPath: string, signal?: AbortSignal): Pr
   const hasManifest = stats.isDirectory() && (await readManifest(dir).then(Boolean, () => true));
   if (!stats.isDirectory() || (!hasManifest && (await whyNotAnEnvironment(dir)))) {
     throw new TracBackupError('INVALID_ARGUMENT', `Can't delete ${dir}: it is not a backup (no trac-backup metadata, not a Trac environment).`, dir);
+  }
+  const changed = await whyNotUnchanged(dir);
+  if (changed) {
+    throw new TracBackupError(
+      'INVALID_ARGUMENT',
+      `Can't delete ${dir}: it ${changed.replace(/ — .*$/, '')}, so it is not a backup any more (an environment put back from one, ` +
+        'in use since?). Delete it yourself if you mean to.',
+      dir,
+    );
   }
   const doomed = workPathFor(dir, 'delete');
   try {

@@ -18,7 +18,7 @@ import { PathProblem, verifyBackup } from './verify';
 
 /**
  * The steps of a restore, in order:
- * - check: verify the backup (quick_check, checksums); nothing is written before it passes;
+ * - check: verify the backup (integrity_check, checksums), as verify does; nothing is written before it passes;
  * - recover: finish or clean up what a killed earlier restore left;
  * - copy: copy the backup into a temporary folder beside the environment (one unpacked from an
  *   archive is moved there instead);
@@ -142,7 +142,7 @@ async function runRestore(source: RestoreSource, env: string, options: RestoreOp
   await requireBackupFolder(backup);
   await checkRestorePaths(backup, env);
   progress.enter('check', signal);
-  const verified = await verifyBackup(backup, { full: false, signal, onProgress: (event) => progress.forward(event) });
+  const verified = await verifyBackup(backup, { signal, onProgress: (event) => progress.forward(event) });
   if (!verified.ok) {
     throw damagedBackupError(source, verified.problems);
   }

@@ -10,7 +10,7 @@ import type { LiveTracReport } from './liveTrac';
 import { RestoreLeftover, findRestoreLeftovers } from './restoreLeftovers';
 import { chooseAsidePath } from './restoreLayout';
 import { RestoreTarget, inspectTarget, requireBackupFolder, restoreWarnings } from './restoreTarget';
-import { withReadOnlyDatabase } from './sqlite';
+import { retryWhileBusy, withReadOnlyDatabase } from './sqlite';
 
 export type { EnvironmentChanges } from './environmentChanges';
 
@@ -89,7 +89,7 @@ export async function describeRestore(
       : null,
     databaseInside: placement?.where === 'inside' ? { file: placement.file, backedUpFrom: placement.backedUpFrom } : null,
     warnings: restoreWarnings(manifest, options.databaseNote, environment, aside, 'before'),
-    changedSinceBackup: replacing ? readChanges(target.database, createdAt) : undefined,
+    changedSinceBackup: replacing ? await readChanges(target.database, createdAt) : undefined,
     leftovers: await findRestoreLeftovers(environment, target.database ? [target.database] : []),
   };
 }
@@ -114,13 +114,18 @@ async function backupDate(backup: string, manifest: BackupManifest | undefined):
   return new Date(stats.birthtimeMs > 0 ? stats.birthtimeMs : stats.ctimeMs);
 }
 
-function readChanges(databaseFile: string | undefined, since: Date): EnvironmentChanges | undefined {
+/** How long the prompt waits for a database Trac keeps locked before leaving its changes unknown. */
+const CHANGES_WAIT_MS = 500;
+
+async function readChanges(databaseFile: string | undefined, since: Date): Promise<EnvironmentChanges | undefined> {
   if (!databaseFile) {
     return undefined;
   }
   try {
     // The live database: Trac may have it open, so no side file is ever removed here.
-    return withReadOnlyDatabase(databaseFile, (db) => changesSince(db, since));
+    return await retryWhileBusy(databaseFile, () => withReadOnlyDatabase(databaseFile, (db) => changesSince(db, since)), {
+      timeoutMs: CHANGES_WAIT_MS,
+    });
   } catch {
     return undefined;
   }

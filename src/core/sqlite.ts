@@ -1,5 +1,7 @@
+import * as path from 'node:path';
 import type BetterSqlite3 from 'better-sqlite3';
-import { TracBackupError } from './errors';
+import { TracBackupError, throwIfAborted } from './errors';
+import { formatDuration } from './format';
 
 export type SqliteDatabase = BetterSqlite3.Database;
 type SqliteModule = typeof BetterSqlite3;
@@ -44,6 +46,9 @@ export function loadSqlite(): SqliteModule {
   if (problem) {
     throw new TracBackupError('SQLITE_UNAVAILABLE', problem);
   }
+  // Backups are opened by URI filename (file:…?immutable=1): better-sqlite3 turns URI filenames
+  // on for the whole process when this is set as its binding loads (it reads it once).
+  process.env.SQLITE_USE_URI = '1';
   try {
     loaded = require('better-sqlite3') as SqliteModule;
   } catch (error) {
@@ -58,16 +63,27 @@ export function loadSqlite(): SqliteModule {
   return loaded;
 }
 
-/** How long a connection waits for another process's lock before giving up. */
-export const BUSY_TIMEOUT_MS = 10_000;
+const SIDE_FILE_SUFFIXES = ['-journal', '-wal', '-shm', '-stmtjrnl'];
 
-/** Opens an existing database without ever writing to it. */
-export function openReadOnly(file: string): SqliteDatabase {
-  const Database = loadSqlite();
-  return new Database(file, { readonly: true, fileMustExist: true, timeout: BUSY_TIMEOUT_MS });
+/** The files SQLite keeps beside a database: never part of a backup. */
+export function sqliteSideFiles(file: string): string[] {
+  return SIDE_FILE_SUFFIXES.map((suffix) => file + suffix);
 }
 
-/** Runs fn with a read-only connection that is always closed afterwards. */
+/** How long a backup waits for another process's write lock before giving up. */
+export const BUSY_TIMEOUT_MS = 10_000;
+
+/**
+ * Opens an existing database without ever writing to it. Its busy timeout is 0: SQLite's own
+ * wait for a lock sleeps inside the call and freezes the whole process (an extension host, a
+ * CLI that must answer Ctrl-C) meanwhile; wait with retryWhileBusy instead.
+ */
+export function openReadOnly(file: string): SqliteDatabase {
+  const Database = loadSqlite();
+  return new Database(file, { readonly: true, fileMustExist: true, timeout: 0 });
+}
+
+/** Runs fn with a read-only connection that is always closed afterwards (no waiting: see openReadOnly). */
 export function withReadOnlyDatabase<T>(file: string, fn: (db: SqliteDatabase) => T): T {
   const db = openReadOnly(file);
   try {
@@ -75,4 +91,96 @@ export function withReadOnlyDatabase<T>(file: string, fn: (db: SqliteDatabase) =
   } finally {
     db.close();
   }
+}
+
+/** True for SQLite's "another connection holds the lock" (SQLITE_BUSY, SQLITE_LOCKED and their variants). */
+export function isBusy(error: unknown): boolean {
+  return /^SQLITE_(BUSY|LOCKED)/.test(String((error as { code?: unknown })?.code ?? ''));
+}
+
+/** A database that stayed locked by another process for as long as the caller would wait. */
+export class DatabaseBusyError extends TracBackupError {
+  constructor(
+    readonly file: string,
+    readonly waitedMs: number,
+    cause: unknown,
+  ) {
+    super(
+      'DATABASE_LOCK_FAILED',
+      `${file} stayed locked by another process: waited ${formatDuration(waitedMs)} for it. Try again when Trac is less busy.`,
+      file,
+      { cause },
+    );
+  }
+}
+
+export interface BusyRetryOptions {
+  /** Gives up (DatabaseBusyError) once the database has been locked this long, in ms. */
+  timeoutMs: number;
+  /** Checked between attempts: a cancel ends the wait within a few milliseconds (CancelledError). */
+  signal?: AbortSignal;
+  /** Named in the CancelledError ("The backup"). */
+  what?: string;
+  /** Awaited before each attempt (e.g. until no backup in this process holds the lock). */
+  beforeAttempt?: () => Promise<void>;
+}
+
+/**
+ * Runs `attempt` (synchronous SQLite work on connections with busy timeout 0) until it does not
+ * fail with SQLITE_BUSY or SQLITE_LOCKED: between attempts it sleeps a few milliseconds on the
+ * event loop, not in SQLite, so the process goes on meanwhile and a cancel is seen at once. The
+ * wait is bounded by `timeoutMs`, and DatabaseBusyError says how long it really lasted.
+ */
+export async function retryWhileBusy<T>(file: string, attempt: () => T, options: BusyRetryOptions): Promise<T> {
+  const started = performance.now();
+  for (let tries = 0; ; tries++) {
+    throwIfAborted(options.signal, options.what);
+    await options.beforeAttempt?.();
+    try {
+      return attempt();
+    } catch (error) {
+      if (!isBusy(error)) {
+        throw error;
+      }
+      const waited = performance.now() - started;
+      if (waited >= options.timeoutMs) {
+        throw new DatabaseBusyError(file, waited, error);
+      }
+      await pause(Math.min(1 + tries, 10, options.timeoutMs - waited), options.signal);
+    }
+  }
+}
+
+/** A sleep that a signal ends early. */
+function pause(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, Math.max(ms, 0));
+    signal?.addEventListener('abort', done, { once: true });
+  });
+}
+
+/**
+ * The URI filename of a file, with query parameters (`immutable=1`, `mode=ro`): `%`, `?` and `#`
+ * escaped, Windows drive paths as file:///C:/…
+ */
+export function sqliteFileUri(file: string, parameters: Record<string, string>): string {
+  const slashed = path.resolve(file).split(path.sep).join('/');
+  const rooted = slashed.startsWith('/') ? slashed : `/${slashed}`;
+  const escaped = rooted.replace(/[%?#]/g, (character) => `%${character.charCodeAt(0).toString(16).toUpperCase()}`);
+  return `file://${escaped}?${new URLSearchParams(parameters).toString()}`;
+}
+
+/**
+ * Opens a database file that nothing writes (a backup, a copy of one) as SQLite's immutable
+ * file: read-only, no locks, no -wal or -shm made or read. So it opens on read-only media and
+ * for a user who cannot write its folder, a WAL-mode database too, and leaves no trace.
+ */
+export function openImmutable(file: string): SqliteDatabase {
+  const Database = loadSqlite();
+  return new Database(sqliteFileUri(file, { mode: 'ro', immutable: '1' }), { readonly: true, fileMustExist: true, timeout: 0 });
 }

@@ -1,5 +1,5 @@
 import { closeSync, existsSync, openSync, readSync } from 'node:fs';
-import { BUSY_TIMEOUT_MS, SqliteDatabase, loadSqlite, openReadOnly } from './sqlite';
+import { BusyRetryOptions, SqliteDatabase, loadSqlite, openReadOnly, retryWhileBusy } from './sqlite';
 
 const SQLITE_MAGIC = 'SQLite format 3\0';
 
@@ -20,14 +20,15 @@ export function readSqliteHeader(file: string): { wal: boolean } | undefined {
 }
 
 /**
- * Opens a database to read it without leaving a trace. A read-only connection to a WAL database
- * creates -wal and -shm files it cannot remove: when there was no -wal, a read-write connection
- * is used instead (it writes no page), whose close as the last connection removes them again.
+ * Opens a live database to read it without leaving a trace. A read-only connection to a WAL
+ * database creates -wal and -shm files it cannot remove: when there was no -wal, a read-write
+ * connection is used instead (it writes no page), whose close as the last connection removes them
+ * again. The busy timeout is 0 (see openReadOnly): wait for a lock with retryWhileBusy.
  */
 export function openForReading(file: string): SqliteDatabase {
   if (readSqliteHeader(file)?.wal && !existsSync(`${file}-wal`)) {
     try {
-      return new (loadSqlite())(file, { fileMustExist: true, timeout: BUSY_TIMEOUT_MS });
+      return new (loadSqlite())(file, { fileMustExist: true, timeout: 0 });
     } catch {
       // not writable by us: fall back to read-only, which may leave -wal and -shm behind
     }
@@ -48,4 +49,12 @@ export function readDatabaseVersion(file: string): string | undefined {
   } finally {
     db.close();
   }
+}
+
+/**
+ * Trac's schema version from a live database, waiting for another process's lock on the event
+ * loop, for at most `options.timeoutMs` (then DatabaseBusyError).
+ */
+export function readLiveDatabaseVersion(file: string, options: BusyRetryOptions): Promise<string | undefined> {
+  return retryWhileBusy(file, () => readDatabaseVersion(file), options);
 }

@@ -32,11 +32,11 @@ export interface MirrorRecord {
 /** Where an unchanged file can be taken from instead of being copied (a previous backup). */
 export interface FileReuse {
   /**
-   * Puts a file equal to the source `entry` at `target` without copying it (synchronously: it is
-   * one system call or two). Returns the content's SHA-256, or undefined when the file must be
-   * copied after all.
+   * Puts a file equal to the source `entry` at `target` without copying it (a system call or two;
+   * or first a read of the file to reuse, to be sure of it). Returns the content's SHA-256, or
+   * undefined when the file must be copied after all.
    */
-  reuse(entry: TreeEntry, target: string): { sha256: string } | undefined;
+  reuse(entry: TreeEntry, target: string): { sha256: string } | undefined | Promise<{ sha256: string } | undefined>;
 }
 
 export interface ApplyOptions {
@@ -231,7 +231,7 @@ export class TreeMirror {
     const fd = sources?.get(entry.relative);
     sources?.delete(entry.relative);
     // A file opened under the lock is copied from that descriptor: the path may hold another file by now.
-    const reused = fd === undefined ? this.options.reuse?.reuse(entry, target) : undefined;
+    const reused = fd === undefined ? await this.options.reuse?.reuse(entry, target) : undefined;
     if (reused) {
       this.records.set(entry.relative, { ...recordOf(entry), sha256: reused.sha256, tag, linked: true });
       this.options.progress.advance(entry.size, entry.relative);

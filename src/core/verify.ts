@@ -1,6 +1,8 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import { DatabaseCheckKind, checkDatabaseFile } from './databaseCheck';
+import { AttachmentRow, attachmentRelativePath, describeAttachmentRow } from './attachments';
+import { DatabaseCheck, DatabaseCheckKind } from './databaseCheck';
+import { checkDatabaseOffThread } from './databaseCheckThread';
 import { DEFAULT_DATABASE_URL, parseDatabaseUrl } from './databaseUrl';
 import { VERSION_PREFIX } from './environment';
 import { checkExternalDatabase } from './externalDatabase';
@@ -58,18 +60,22 @@ export interface VerifyResult {
   notes: string[];
   /** When the backup was made, from its metadata. */
   createdAt?: string;
+  /** When the check began (ISO 8601): what it passed was so then (see verificationStore.ts). */
+  startedAt: string;
   durationMs: number;
 }
 
 /**
  * Checks a backup without changing it: that it is a Trac environment (VERSION, conf/trac.ini), that
- * its SQLite database passes SQLite's check, and, when it has this tool's metadata, that every file
+ * its SQLite database passes SQLite's check and each of its attachment rows has its file under
+ * files/attachments, and, when it has this tool's metadata, that every file
  * has the size and SHA-256 recorded there, with nothing missing and nothing added. A folder without
  * metadata (what `trac-admin hotcopy` makes) gets the checks that need none. Never throws for a
  * damaged backup: every problem found is in the result. Throws CancelledError when aborted.
  */
 export async function verifyBackup(backupPath: string, options: VerifyOptions = {}): Promise<VerifyResult> {
   const started = performance.now();
+  const startedAt = new Date().toISOString();
   const { signal } = options;
   const backup = path.resolve(backupPath);
   const check: DatabaseCheckKind = options.full === false ? 'quick_check' : 'integrity_check';
@@ -90,6 +96,7 @@ export async function verifyBackup(backupPath: string, options: VerifyOptions = 
     database: { path: null, check: 'skipped' },
     notes,
     createdAt: manifest?.createdAt,
+    startedAt,
     ...extra,
     durationMs: Math.round(performance.now() - started),
   });
@@ -138,9 +145,13 @@ export async function verifyBackup(backupPath: string, options: VerifyOptions = 
   let version: string | undefined;
   if (databasePath) {
     emit({ phase: 'database', path: databasePath });
-    const found = await checkDatabaseAt(backup, databasePath, check);
+    const found = await checkDatabaseAt(backup, databasePath, check, signal);
     problems.push(...found.problems.map((problem) => ({ path: databasePath, problem })));
     version = found.version;
+    if (found.attachmentsError) {
+      notes.push(`The attachment rows could not be read (${found.attachmentsError}): attachment files were not checked against them.`);
+    }
+    problems.push(...attachmentsWithoutFiles(found.attachments ?? [], entries, databasePath, problems));
   }
   throwIfAborted(signal, 'The verification');
 
@@ -246,7 +257,12 @@ function locateDatabase(
   return { path: path.relative(backup, location.file).split(path.sep).join('/') };
 }
 
-async function checkDatabaseAt(backup: string, relative: string, check: DatabaseCheckKind): Promise<{ problems: string[]; version?: string }> {
+async function checkDatabaseAt(
+  backup: string,
+  relative: string,
+  check: DatabaseCheckKind,
+  signal: AbortSignal | undefined,
+): Promise<Partial<DatabaseCheck> & { problems: string[] }> {
   const file = path.join(backup, ...relative.split('/'));
   try {
     const stats = await fs.lstat(file);
@@ -259,7 +275,27 @@ async function checkDatabaseAt(backup: string, relative: string, check: Database
   } catch (error) {
     return { problems: [missingOrUnreadable(error, 'the backup has no database; its trac.ini names this file')] };
   }
-  return checkDatabaseFile(file, check);
+  return checkDatabaseOffThread(file, check, { withAttachments: true, signal, what: 'The verification' });
+}
+
+/**
+ * Every `attachment` row of the backup's database must have its file where Trac reads it, under
+ * files/attachments: a row without one is an attachment the backup lost (a files/ folder that was
+ * a link, a file gone). Paths that already have a problem are not named twice.
+ */
+function attachmentsWithoutFiles(rows: AttachmentRow[], entries: TreeEntry[], databasePath: string, known: PathProblem[]): PathProblem[] {
+  const present = new Set(entries.filter((entry) => entry.kind !== 'directory').map((entry) => entry.relative));
+  const named = new Set(known.map((problem) => problem.path));
+  const found: PathProblem[] = [];
+  for (const row of rows) {
+    const expected = attachmentRelativePath(String(row.type), String(row.id), String(row.filename));
+    if (!isSafeRelative(expected)) {
+      found.push({ path: databasePath, problem: `the attachment row ${describeAttachmentRow(row)} names a file outside the backup (${expected})` });
+    } else if (!present.has(expected) && !named.has(expected)) {
+      found.push({ path: expected, problem: `missing: the attachment row ${describeAttachmentRow(row)} of the database names this file` });
+    }
+  }
+  return found.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
 }
 
 /** Without metadata: every file can be read to its end. */

@@ -1,5 +1,5 @@
 import * as vscode from 'vscode';
-import { chooseFreeBackupPath, defaultBackupFolder, newBackupName } from '../core/backupCatalog';
+import { BackupInfo, chooseFreeBackupPath, defaultBackupFolder, isBackupOf, newBackupName } from '../core/backupCatalog';
 import { TracBackupError, isCancelled } from '../core/errors';
 import { HotcopyResult, hotcopy } from '../core/hotcopy';
 import { ASIDE_MARK } from '../core/restoreLayout';
@@ -27,7 +27,8 @@ const destinationsInUse = new Set<string>();
 
 /**
  * One backup as the settings say: into the backup folder under a new timestamped name,
- * incremental from the newest verified backup (tracBackup.incremental), then verified
+ * incremental from the newest backup verified since it was made (tracBackup.incremental; the
+ * verification may come from the CLI: the store is shared), then verified
  * (tracBackup.verifyAfterBackup). Shared by the command and the schedule.
  */
 export async function runBackup(
@@ -43,11 +44,20 @@ export async function runBackup(
   const folder = settings.backupFolder() ?? defaultBackupFolder(environment.path);
   const destination = await reserveDestination(folder, newBackupName(environment.path));
   try {
-    const linkDest = settings.incremental() ? newestVerifiedBackup(listed, statuses) : undefined;
+    const base = settings.incremental() ? await newestVerifiedBackup(listed, statuses) : undefined;
+    const linkDest = base?.backup.path;
     log.info(`Backing up ${environment.path} to ${destination}${linkDest ? `, linking unchanged files to ${linkDest}` : ''}`);
-    const result = await hotcopy(environment.path, destination, { signal: options.signal, onProgress: options.onProgress, linkDest });
+    const result = await hotcopy(environment.path, destination, {
+      signal: options.signal,
+      onProgress: options.onProgress,
+      linkDest,
+      linkDestVerifiedAt: base?.verifiedAt,
+    });
     if (result.linkFallback) {
       log.warn(`Could not hard-link into ${destination} (${result.linkFallback}): copied those files instead.`);
+    }
+    if (result.linkDestDamaged) {
+      log.error(`Backing up to ${destination}: ${result.linkDestDamaged}. Verify it, and delete it if it fails.`);
     }
     if (!settings.verifyAfterBackup() || options.signal.aborted) {
       return { result };
@@ -68,16 +78,22 @@ export async function runBackup(
   }
 }
 
-/** The newest backup of this environment made by this tool that passed verification. */
-function newestVerifiedBackup(listed: ListedEnvironment, statuses: VerifyStatusStore): string | undefined {
-  return listed.backups.find(
-    (backup) =>
-      backup.kind === 'hotcopy' &&
-      !backup.problem &&
-      !backup.name.includes(ASIDE_MARK) &&
-      backup.sourcePath === listed.environment.path &&
-      statuses.get(backup.path)?.ok === true,
-  )?.path;
+/**
+ * The newest backup of this environment (made on this machine, by this tool) that passed
+ * verification since it was made, and when that verification began: what a new backup links from.
+ */
+async function newestVerifiedBackup(
+  listed: ListedEnvironment,
+  statuses: VerifyStatusStore,
+): Promise<{ backup: BackupInfo; verifiedAt: string } | undefined> {
+  await statuses.ready;
+  for (const backup of listed.backups) {
+    const record = backup.kind === 'hotcopy' && !backup.problem && !backup.name.includes(ASIDE_MARK) ? statuses.passed(backup) : undefined;
+    if (record && (await isBackupOf(backup, listed.environment.path))) {
+      return { backup, verifiedAt: record.verifiedAt };
+    }
+  }
+  return undefined;
 }
 
 async function reserveDestination(folder: string, name: string): Promise<string> {

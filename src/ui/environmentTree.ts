@@ -97,7 +97,7 @@ export class EnvironmentTreeProvider implements vscode.TreeDataProvider<TreeNode
       return backupsGroupItem(element.listed);
     }
     if (element instanceof BackupNode) {
-      return backupItem(element.backup, this.statuses.get(element.backup.path));
+      return backupItem(element.backup, this.statuses.get(element.backup));
     }
     const item = new vscode.TreeItem(element.label, vscode.TreeItemCollapsibleState.None);
     item.description = element.description;
@@ -244,9 +244,15 @@ function detailsOf(listed: ListedEnvironment): DetailNode[] {
     if (info.version) {
       parts.push(`version ${info.version}`);
     }
-    rows.push(
-      new DetailNode('Database', parts.join(' · '), new vscode.ThemeIcon('database'), info.error ? `Cannot read it: ${info.error}` : database.file),
-    );
+    if (info.busy) {
+      parts.push('database busy');
+    }
+    const tooltip = info.error
+      ? `Cannot read it: ${info.error}`
+      : info.busy
+        ? `${database.file} is locked by another process (Trac writing?): its version is read at the next refresh.`
+        : database.file;
+    rows.push(new DetailNode('Database', parts.join(' · '), new vscode.ThemeIcon('database'), tooltip));
   }
   if (details) {
     rows.push(

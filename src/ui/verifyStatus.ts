@@ -1,4 +1,9 @@
+import { realpathSync } from 'node:fs';
 import * as vscode from 'vscode';
+import type { BackupInfo } from '../core/backupCatalog';
+import { describeError } from '../core/errors';
+import { FolderWatcher, interestsInFiles } from '../core/fileWatch';
+import { VerificationRecord, passedSinceMade, readVerifications, recordVerification, verificationStoreFile } from '../core/verificationStore';
 
 /** The last verification of a backup, as its row shows it. */
 export interface VerifyStatus {
@@ -9,45 +14,88 @@ export interface VerifyStatus {
   checkedAt: string;
 }
 
-const KEY = 'tracBackup.verifyStatus';
-const SUMMARY_LINES = 5;
+/** What a row knows of its backup: which folder, and which backup it holds now. */
+export type BackupIdentity = Pick<BackupInfo, 'path' | 'kind' | 'createdAt'>;
 
 /**
- * Remembers verification results by backup path, in VS Code's global storage: a backup folder
- * must not be written (an extra file would fail its own verification).
+ * Verification results, from the per-user store the CLI writes too (verificationStore.ts): a
+ * backup verified with `trac-backup verify` shows as verified here, and one verified here lets
+ * `trac-backup hotcopy --incremental` link from it. A backup folder must not be written (an extra
+ * file would fail its own verification). The store is read into memory, again whenever its file
+ * changes, so that rows are drawn without touching the disk.
  */
-export class VerifyStatusStore {
-  private readonly changed = new vscode.EventEmitter<string>();
+export class VerifyStatusStore implements vscode.Disposable {
+  private readonly changed = new vscode.EventEmitter<void>();
   readonly onDidChange = this.changed.event;
+  private records = new Map<string, VerificationRecord>();
+  private readonly realPaths = new Map<string, string>();
+  private readonly file = verificationStoreFile();
+  private readonly watcher = new FolderWatcher(() => void this.reload());
+  /** Resolves once the store has been read. */
+  readonly ready: Promise<void>;
 
-  constructor(private readonly state: vscode.Memento) {}
-
-  get(backupPath: string): VerifyStatus | undefined {
-    return this.all()[backupPath];
+  constructor(private readonly log?: vscode.LogOutputChannel) {
+    this.ready = this.reload();
   }
 
-  async set(backupPath: string, result: { ok: boolean; problems: Array<{ path: string; problem: string }> }): Promise<void> {
-    const all = this.all();
-    all[backupPath] = {
-      ok: result.ok,
-      problems: result.problems.length,
-      summary: result.problems.slice(0, SUMMARY_LINES).map((problem) => `${problem.path}: ${problem.problem}`),
-      checkedAt: new Date().toISOString(),
-    };
-    await this.state.update(KEY, all);
-    this.changed.fire(backupPath);
+  /** The last verification of this backup, when it is still the backup that was verified. */
+  get(backup: BackupIdentity): VerifyStatus | undefined {
+    const record = this.recordOf(backup);
+    return record && { ok: record.ok, problems: record.problems, summary: record.summary, checkedAt: record.verifiedAt };
   }
 
-  /** Forgets backups that are gone, so the store does not grow forever. */
-  async forgetAllBut(existing: ReadonlySet<string>): Promise<void> {
-    const all = this.all();
-    const kept = Object.fromEntries(Object.entries(all).filter(([backup]) => existing.has(backup)));
-    if (Object.keys(kept).length !== Object.keys(all).length) {
-      await this.state.update(KEY, kept);
+  /** The record that lets an incremental backup link from this one: it passed verification since it was made. */
+  passed(backup: BackupIdentity): VerificationRecord | undefined {
+    const record = this.recordOf(backup);
+    return passedSinceMade(record) ? record : undefined;
+  }
+
+  async set(
+    _backupPath: string,
+    result: { backup: string; ok: boolean; problems: Array<{ path: string; problem: string }>; createdAt?: string; startedAt: string },
+  ): Promise<void> {
+    await recordVerification(result, this.file);
+    await this.reload();
+  }
+
+  dispose(): void {
+    this.watcher.close();
+    this.changed.dispose();
+  }
+
+  private recordOf(backup: BackupIdentity): VerificationRecord | undefined {
+    const record = this.records.get(this.realPath(backup.path));
+    if (!record) {
+      return undefined;
     }
+    const sameBackup =
+      backup.kind === 'trac-admin' ? record.createdAt === null : record.createdAt !== null && Date.parse(record.createdAt) === backup.createdAt.getTime();
+    return sameBackup ? record : undefined;
   }
 
-  private all(): Record<string, VerifyStatus> {
-    return { ...this.state.get<Record<string, VerifyStatus>>(KEY, {}) };
+  private realPath(backupPath: string): string {
+    let real = this.realPaths.get(backupPath);
+    if (real === undefined) {
+      try {
+        real = realpathSync(backupPath);
+      } catch {
+        return backupPath; // gone: no record can be its
+      }
+      this.realPaths.set(backupPath, real);
+    }
+    return real;
+  }
+
+  private async reload(): Promise<void> {
+    // The store's folder may not exist yet: its parent is watched for it (see interestsInFiles).
+    this.watcher.update(interestsInFiles([this.file]));
+    try {
+      const records = await readVerifications(this.file);
+      this.records = new Map(records.map((record) => [record.backup, record]));
+      this.realPaths.clear();
+      this.changed.fire();
+    } catch (error) {
+      this.log?.warn(`Reading the verification results in ${this.file}: ${describeError(error)}`);
+    }
   }
 }

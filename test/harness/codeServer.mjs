@@ -83,7 +83,8 @@ export async function startCodeServer({ folder, extensionsDir, env = {}, setting
     ...(folder ? [folder] : []),
   ];
   const child = spawnTracked(NODE22, args, {
-    env: { ...process.env, ...env, XDG_DATA_HOME: path.join(home, 'data'), TMPDIR: tmp },
+    // TRAC_BACKUP_STATE_DIR: where the extension records verifications, not the tester's home.
+    env: { ...process.env, ...env, XDG_DATA_HOME: path.join(home, 'data'), TMPDIR: tmp, TRAC_BACKUP_STATE_DIR: path.join(home, 'state') },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const output = []; // the last chunks, for error messages

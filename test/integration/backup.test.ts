@@ -1,9 +1,10 @@
 // "Trac: Back Up Environment" inside the extension host, on the workspace's copy of the populated fixture.
 import * as assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import type { TracBackupApi } from '../../src/api';
+import type { BackupRow, TracBackupApi } from '../../src/api';
 import { isWorkName } from '../../src/core/workFolder';
 import { activeApi, bothFixturesListed, rowsWhen, workspaceRoot } from './support';
 
@@ -12,6 +13,14 @@ interface BackupResult {
   files: number;
   bytes: number;
   lockMs: number;
+}
+
+/** Runs dist/cli.js (built with the extension) with this Node; returns its standard output, failing on a non-zero exit. */
+function runCli(args: string[]): string {
+  const cli = path.join(__dirname, '..', '..', '..', 'dist', 'cli.js');
+  const result = spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', env: process.env });
+  assert.equal(result.status, 0, `trac-backup ${args.join(' ')}: ${result.stderr}`);
+  return result.stdout;
 }
 
 describe('Trac: Back Up Environment', () => {
@@ -27,6 +36,19 @@ describe('Trac: Back Up Environment', () => {
   after(async () => {
     await fs.rm(backups, { recursive: true, force: true });
   });
+  /** The backup's row, once `check` holds for it (the list follows the disk and the store by itself). */
+  const backupRow = async (backup: string, check: (row: BackupRow) => boolean) => {
+    const deadline = Date.now() + 15_000;
+    let row: BackupRow | undefined;
+    while (Date.now() < deadline) {
+      row = (await api.listBackups(env)).find((candidate) => candidate.path === backup);
+      if (row && check(row)) {
+        return row;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+    assert.fail(`the row of ${backup} is not as expected: ${JSON.stringify(row)}`);
+  };
 
   it('backs up into <env>-backups/<env>-YYYYMMDD-HHMMSS and lists the backup under the environment', async () => {
     const result = await vscode.commands.executeCommand<BackupResult>('tracBackup.environment.backup', vscode.Uri.file(env));
@@ -97,6 +119,23 @@ describe('Trac: Back Up Environment', () => {
     const [row] = await api.listBackups(env);
     assert.match(row.description, /verified/);
     assert.match(row.tooltip, /Verified/);
+  });
+
+  it('shares verifications with the CLI: verified there shows verified here, verified here lets the CLI link from it', async () => {
+    const made = runCli(['hotcopy', env, path.join(backups, 'trac-1.6-populated-by-cli'), '--json']);
+    const fromCli = JSON.parse(made).dest as string;
+    const unverified = await backupRow(fromCli, (row) => !/verified/.test(row.description));
+    assert.doesNotMatch(unverified.tooltip, /Verified/);
+    runCli(['verify', fromCli]);
+    const shown = await backupRow(fromCli, (row) => /verified/.test(row.description));
+    assert.match(shown.tooltip, /Verified/);
+
+    const second = JSON.parse(runCli(['hotcopy', env, path.join(backups, 'trac-1.6-populated-by-cli-2'), '--json'])).dest as string;
+    await backupRow(second, () => true);
+    const verified = await vscode.commands.executeCommand<{ ok: boolean }>('tracBackup.backup.verify', vscode.Uri.file(second));
+    assert.equal(verified?.ok, true);
+    const linked = JSON.parse(runCli(['hotcopy', env, path.join(backups, 'trac-1.6-populated-by-cli-3'), '--incremental', '--json']));
+    assert.deepEqual([linked.incremental, linked.linkDest], [true, second]);
   });
 
   it('Verify Backup finds a changed attachment, names it, and the row shows the problem', async () => {

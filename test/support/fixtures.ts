@@ -1,6 +1,17 @@
-import { promises as fs } from 'node:fs';
+import { promises as fs, mkdtempSync, rmSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+
+/**
+ * Verifications are recorded in a per-user store (src/core/verificationStore.ts): never in the
+ * home folder of whoever runs the tests. The unit runner gives each run its own folder; a test
+ * file run on its own gets one here, which its child processes inherit.
+ */
+if (!process.env.TRAC_BACKUP_STATE_DIR) {
+  const stateDir = mkdtempSync(path.join(os.tmpdir(), 'trac-backup-state-'));
+  process.env.TRAC_BACKUP_STATE_DIR = stateDir;
+  process.on('exit', () => rmSync(stateDir, { recursive: true, force: true }));
+}
 
 /** The repository's copies of real Trac 1.6 environments (see test/fixtures/README.md). */
 export const FIXTURES_DIR = path.resolve(__dirname, '..', '..', '..', 'test', 'fixtures');

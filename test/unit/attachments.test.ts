@@ -1,9 +1,21 @@
 import * as assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { AttachmentIndex, attachmentRelativePath, findAttachmentMismatches } from '../../src/core/attachments';
 import { loadSqlite, openReadOnly } from '../../src/core/sqlite';
 import { copyFixture, makeTempDir, removeTempDir } from '../support/fixtures';
+
+/** Trac 1.6's trac.attachment.Attachment._get_path, relative to the environment. */
+const TRAC_PATH_RULE = `
+import hashlib, os.path, re, sys
+realm, parent_id = sys.argv[1], sys.argv[2]
+for filename in sys.argv[3:]:
+    parent = hashlib.sha1(parent_id.encode('utf-8')).hexdigest()
+    hashed = hashlib.sha1(filename.encode('utf-8')).hexdigest()
+    match = re.compile(r'\\.[A-Za-z0-9]+\\Z').search(filename)
+    print(os.path.normpath(os.path.join('files', 'attachments', realm, parent[0:3], parent, hashed + match.group(0) if match else hashed)))
+`;
 
 describe('attachments', () => {
   let tmp: string;
@@ -23,6 +35,13 @@ describe('attachments', () => {
     );
     const mismatches = await findAttachmentMismatches(env, path.join(env, 'db', 'trac.db'));
     assert.deepEqual(mismatches, { missingFiles: [], unlistedFiles: [], rows: 40 });
+  });
+
+  it("names files as Trac does: only an ASCII letters-and-digits suffix is kept as the extension", () => {
+    // Trac's own rule (trac.attachment.Attachment._get_path and _get_hashed_filename), run in Python.
+    const names = ['notes.tar.gz', '.htaccess', 'file.', 'a.b-c', 'résumé.pdf', 'report.PDF', 'archive.tar.g_z', 'no extension', 'x.日本'];
+    const trac = execFileSync('/usr/bin/python3', ['-c', TRAC_PATH_RULE, 'ticket', '42', ...names], { encoding: 'utf8' }).trim().split('\n');
+    assert.deepEqual(names.map((name) => attachmentRelativePath('ticket', '42', name)), trac);
   });
 
   it('reads the table as path → row signature, then tells what changed since', () => {

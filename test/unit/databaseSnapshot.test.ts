@@ -93,8 +93,8 @@ describe('database snapshot', () => {
   it('refuses a file that is not SQLite before reading it, and reads the version of one that is', async () => {
     const bogus = path.join(tmp, 'bogus.db');
     await fs.writeFile(bogus, 'SQLite format 2, or rather not at all');
-    assert.throws(() => probeDatabase(bogus, true), { code: 'DATABASE_UNREADABLE' });
-    assert.deepEqual(probeDatabase(dbFile, true), { version: '45' });
-    assert.deepEqual(probeDatabase(dbFile, false), {});
+    await assert.rejects(probeDatabase(bogus, true), { code: 'DATABASE_UNREADABLE' });
+    assert.deepEqual(await probeDatabase(dbFile, true), { version: '45' });
+    assert.deepEqual(await probeDatabase(dbFile, false), {});
   });
 });

@@ -148,7 +148,7 @@ describe('restore', () => {
       const root = newArea();
       const plain = await copyFixture('trac-1.6-populated', 'plain', root);
       corruptPageInMiddle(path.join(plain, 'db', 'trac.db'));
-      await assert.rejects(restore(plain, path.join(root, 'env')), refusal('BACKUP_DAMAGED', 'db/trac.db', 'quick_check'));
+      await assert.rejects(restore(plain, path.join(root, 'env')), refusal('BACKUP_DAMAGED', 'db/trac.db', 'integrity_check'));
       assert.deepEqual(await fs.readdir(root), ['plain']);
     });
   });

@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { attachmentRelativePath } from '../../src/core/attachments';
 import { hotcopy } from '../../src/core/hotcopy';
-import { MANIFEST_FILE, readManifest } from '../../src/core/manifest';
+import { MANIFEST_FILE, readManifest, writeManifest } from '../../src/core/manifest';
 import { loadSqlite } from '../../src/core/sqlite';
 import { VerifyResult, verifyBackup } from '../../src/core/verify';
 import { copyFixture, makeTempDir, removeTempDir } from '../support/fixtures';
@@ -191,6 +191,23 @@ describe('verifyBackup', () => {
 
     assert.equal(result.ok, true, JSON.stringify(result.problems));
     assert.deepEqual((await fs.readdir(path.join(backup, 'db'))).sort(), before);
+  });
+
+  it("fails when an attachment row's file is not in the backup, naming the row and the path Trac reads", async () => {
+    const backup = await freshBackup();
+    // As a backup that did not follow a linked files/ folder, or lost a file: metadata and disk agree, the row has no file.
+    const manifest = (await readManifest(backup))!;
+    await fs.rm(path.join(backup, ATTACHMENT));
+    await writeManifest(backup, { ...manifest, entries: manifest.entries.filter((entry) => entry.path !== ATTACHMENT) });
+
+    const result = await verifyBackup(backup);
+
+    assert.equal(result.ok, false);
+    assert.deepEqual(result.problems, [
+      { path: ATTACHMENT, problem: "missing: the attachment row ticket:30/log-1.bin of the database names this file" },
+    ]);
+    const quick = await verifyBackup(backup, { full: false });
+    assert.deepEqual(quick.problems.map((problem) => problem.path), [ATTACHMENT], 'restore checks it too');
   });
 
   it('reports a folder that does not exist', async () => {
