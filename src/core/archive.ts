@@ -35,6 +35,12 @@ export interface ExportArchiveOptions {
   onProgress?: (event: ArchiveProgress) => void;
   /** Told of each partial archive of a killed export swept from the archive's folder first. */
   onSwept?: (swept: SweptWork) => void;
+  /**
+   * Replace a file already at the archive's path (a save dialog asked the user first): the new
+   * archive is still written beside it and renamed over it only once complete, so the old one
+   * stays until the new one is whole. Default: refuse an existing file.
+   */
+  replace?: boolean;
 }
 
 export interface ExportArchiveResult {
@@ -68,7 +74,7 @@ export async function exportArchive(backupPath: string, archiveFile: string, opt
   const started = Date.now();
   const backup = path.resolve(backupPath);
   const archive = path.resolve(archiveFile);
-  await checkExport(backup, archive);
+  await checkExport(backup, archive, options.replace ?? false);
   const entries = await walkTree(backup, { signal: options.signal });
   await refuseLinksLeaving(backup, entries);
   await refuseLiveEnvironment(backup);
@@ -101,7 +107,11 @@ export async function exportArchive(backupPath: string, archiveFile: string, opt
     });
     await pipeline(Readable.from(tar), createGzip(), temp.stream, { signal: options.signal });
     await flushToDisk(temp.path);
-    await publishFile(temp.path, archive);
+    if (options.replace) {
+      await fs.rename(temp.path, archive);
+    } else {
+      await publishFile(temp.path, archive);
+    }
   } catch (error) {
     await fs.rm(temp.path, { force: true }).catch(() => undefined);
     await removeMadeFolders(temp.madeParents);
@@ -123,7 +133,7 @@ export async function exportArchive(backupPath: string, archiveFile: string, opt
   };
 }
 
-async function checkExport(backup: string, archive: string): Promise<void> {
+async function checkExport(backup: string, archive: string, replace: boolean): Promise<void> {
   const reason = await whyNotAnEnvironment(backup);
   if (reason) {
     throw new TracBackupError(
@@ -139,7 +149,7 @@ async function checkExport(backup: string, archive: string): Promise<void> {
       archive,
     );
   }
-  if (await pathExists(archive)) {
+  if (!replace && (await pathExists(archive))) {
     throw existingArchiveError(archive);
   }
 }

@@ -148,7 +148,11 @@ async function runRestore(source: RestoreSource, env: string, options: RestoreOp
   }
   const manifest = await readManifest(backup);
   progress.enter('recover', signal);
-  const { leftovers, aside, databaseAside, placement, confirmMs } = await prepareTarget(source, env, manifest, verified.database.note, options);
+  const prepared = await prepareTarget(source, env, manifest, verified.database.note, options);
+  if ('finished' in prepared && prepared.finished) {
+    return finishedEarlier(source, env, manifest, prepared.finished, prepared.leftovers, started);
+  }
+  const { leftovers, aside, databaseAside, placement, confirmMs } = prepared;
   const external = placement?.where === 'own-path' ? placement.database : undefined;
 
   const workspace = new Workspace();
@@ -229,6 +233,11 @@ async function prepareTarget(
 ) {
   const found = await inspectTarget(env);
   const leftovers = await cleanRestoreLeftovers(env, found.database ? [found.database] : []);
+  // Running a restore that was killed mid-swap again finishes it: that restore, not a second one.
+  const finished = leftovers.find((leftover) => leftover.done && leftover.action === 'finish' && leftover.restoredFrom === (source.archive ?? source.folder));
+  if (finished) {
+    return { finished, leftovers };
+  }
   const target = leftovers.some((leftover) => leftover.action === 'finish') ? await inspectTarget(env) : found;
   const placement: DatabasePlacement | undefined = await placeExternalDatabase(manifest, env, target);
   const externalFile = placement?.where === 'own-path' ? placement.database.file : undefined;
@@ -265,6 +274,33 @@ async function prepareTarget(
     }
   }
   return { leftovers, aside, databaseAside, placement, confirmMs: performance.now() - asked };
+}
+
+/** The result of a run that only finished the interrupted restore of the same backup. */
+function finishedEarlier(
+  source: RestoreSource,
+  env: string,
+  manifest: BackupManifest | undefined,
+  finished: RestoreLeftover,
+  leftovers: RestoreLeftover[],
+  started: number,
+): RestoreResult {
+  const backup = source.archive ?? source.folder;
+  return {
+    env,
+    aside: finished.keptAs ?? null,
+    backup,
+    files: manifest?.fileCount ?? 0,
+    bytes: manifest?.bytes ?? 0,
+    durationMs: Math.round(performance.now() - started),
+    database: null,
+    databaseInside: null,
+    notes: [`A restore of ${backup} into ${env} had been stopped while swapping folders: this run finished it, so ${env} holds that backup now.`],
+    backupCreatedAt: manifest?.createdAt,
+    leftovers,
+    madeFolders: [],
+    warnings: [],
+  };
 }
 
 /**

@@ -1,7 +1,7 @@
 import type { Stats } from 'node:fs';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import { checkDatabaseFile } from './databaseCheck';
+import { checkDatabaseOffThread } from './databaseCheckThread';
 import { whyNotAnEnvironment } from './environment';
 import { TracBackupError, errnoCode, throwIfAborted } from './errors';
 import { ExternalDatabase } from './externalDatabase';
@@ -155,7 +155,8 @@ export async function checkCopy(copy: RestoreCopy, mirror: TreeMirror, tracker: 
     ...(copy.external ? [copy.external.temp] : []),
   ];
   for (const file of databases) {
-    problems.push(...checkDatabaseFile(file, 'quick_check').problems.map((problem) => `the database ${problem}`));
+    const check = await checkDatabaseOffThread(file, 'quick_check', { signal, what: 'The restore' });
+    problems.push(...check.problems.map((problem) => `the database ${problem}`));
   }
   if (problems.length > 0) {
     throw copyDoesNotCheckOut(copy, problems);

@@ -17,6 +17,9 @@ export interface RestoreLeftover {
   /** True once done (cleanRestoreLeftovers); false when only found (findRestoreLeftovers). */
   done: boolean;
   detail: string;
+  /** For an interrupted swap: the backup (or archive) that restore was restoring, and where it kept the environment. */
+  restoredFrom?: string;
+  keptAs?: string | null;
 }
 
 /**
@@ -125,6 +128,8 @@ async function handleJournal(environment: string, apply: boolean, leftovers: Res
     action: finished ? 'finish' : 'keep',
     done: apply && finished,
     detail: `a restore of ${journal.backup} (started ${journal.startedAt}) was stopped while swapping folders; ${apply ? 'finished it' : 'the next restore finishes it'}: ${steps}`,
+    restoredFrom: journal.backup,
+    keptAs: journal.pairs.find((pair) => pair.live === environment)?.aside ?? null,
   });
   if (apply && !finished) {
     throw new TracBackupError(

@@ -166,6 +166,22 @@ describe('archive export and extraction', () => {
     assert.deepEqual(await fs.readdir(path.dirname(existing)), ['taken.tar.gz']);
   });
 
+  it('replaces an existing archive only when asked, and only once the new one is whole', async () => {
+    const existing = path.join(tmp, 'replaced', 'taken.tar.gz');
+    await fs.mkdir(path.dirname(existing));
+    await fs.writeFile(existing, 'the old archive');
+    const controller = new AbortController();
+    await assert.rejects(
+      exportArchive(backup, existing, { replace: true, signal: controller.signal, onProgress: (event) => event.bytesDone > 0 && controller.abort() }),
+      { code: 'CANCELLED' },
+    );
+    assert.equal(await fs.readFile(existing, 'utf8'), 'the old archive', 'a cancelled export touched the archive it was to replace');
+    const result = await exportArchive(backup, existing, { replace: true });
+    assert.equal(result.archive, existing);
+    assert.deepEqual(await fs.readdir(path.dirname(existing)), ['taken.tar.gz'], 'the new archive was not put in place, or a temporary file stayed');
+    await withExtractedArchive(existing, async (root) => assert.deepEqual(await compareTrees(backup, root, undefined, { ignoreWriteBits: true }), []));
+  });
+
   it('refuses a source that is not a backup, and an archive inside the backup', async () => {
     const notBackup = path.join(tmp, 'not-a-backup');
     await fs.mkdir(notBackup);

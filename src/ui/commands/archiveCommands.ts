@@ -1,8 +1,6 @@
-import { randomBytes } from 'node:crypto';
-import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { ExportArchiveOptions, exportArchive } from '../../core/archive';
+import { exportArchive } from '../../core/archive';
 import { formatBytes, formatDuration } from '../../core/format';
 import { restoreFromArchive } from '../../core/restoreFromArchive';
 import { registerCommand } from '../commandRunner';
@@ -38,7 +36,8 @@ export function registerArchiveCommands(registry: EnvironmentRegistry, log: vsco
         async (progress, token) => {
           const abort = abortSignalFor(token);
           try {
-            return await exportReplacing(chosen.backup, file.fsPath, abort.signal, notificationProgress(progress));
+            // The save dialog asked before a file there is replaced.
+            return await exportArchive(chosen.backup, file.fsPath, { signal: abort.signal, onProgress: notificationProgress(progress), replace: true });
           } finally {
             abort.dispose();
           }
@@ -104,21 +103,6 @@ export function registerArchiveCommands(registry: EnvironmentRegistry, log: vsco
       }
     }),
   ];
-}
-
-/**
- * Exports the archive; where the file exists (the save dialog has asked whether to replace it),
- * exports beside it first and renames over it, so the old archive stays until the new is whole.
- */
-async function exportReplacing(backup: string, file: string, signal: AbortSignal, onProgress: ExportArchiveOptions['onProgress']) {
-  const exists = await fs.lstat(file).then(() => true, () => false);
-  if (!exists) {
-    return exportArchive(backup, file, { signal, onProgress });
-  }
-  const fresh = path.join(path.dirname(file), `.${path.basename(file)}.new-${randomBytes(4).toString('hex')}.tar.gz`);
-  const result = await exportArchive(backup, fresh, { signal, onProgress });
-  await fs.rename(fresh, file);
-  return { ...result, archive: file };
 }
 
 /** A cancellable progress notification opened now and closed by done(); Cancel aborts `controller`. */
