@@ -1,5 +1,6 @@
 import * as vscode from 'vscode';
 import { TracBackupApi, createApi } from './api';
+import { setLeaseHolderName } from './core/environmentLease';
 import { overrideScheduleInterval } from './core/scheduler';
 import { BackupStatusBar } from './ui/backupStatusBar';
 import { registerArchiveCommands } from './ui/commands/archiveCommands';
@@ -15,6 +16,8 @@ import { EnvironmentTreeProvider, VIEW_ID } from './ui/environmentTree';
 import { VerifyStatusStore } from './ui/verifyStatus';
 
 export function activate(context: vscode.ExtensionContext): TracBackupApi {
+  // What other windows and the CLI call this window when it backs up or restores an environment.
+  setLeaseHolderName(`in another VS Code window${vscode.workspace.name ? ` (${vscode.workspace.name})` : ''}`);
   const log = vscode.window.createOutputChannel('Trac Backup', { log: true });
   const registry = new EnvironmentRegistry(context.workspaceState, log);
   const statuses = new VerifyStatusStore(log);

@@ -22,7 +22,7 @@ export interface LeaseHolder {
   host: string;
   /** ISO 8601. */
   startedAt: string;
-  /** Who holds it, for a message: "trac-backup", "a VS Code window". */
+  /** Who holds it, as a message says it: "run by the trac-backup command", "in another VS Code window (…)". */
   holder: string;
 }
 
@@ -32,7 +32,7 @@ export interface Lease {
 }
 
 /** Who this process is, in the messages other processes show (set by the extension at activation). */
-let holderName = 'trac-backup';
+let holderName = 'run by the trac-backup command';
 
 export function setLeaseHolderName(name: string): void {
   holderName = name;
@@ -171,10 +171,10 @@ export function isEnvironmentBusy(error: unknown): boolean {
   return error instanceof TracBackupError && error.code === 'ENVIRONMENT_BUSY';
 }
 
-/** How a holder reads in a sentence: "a backup in a VS Code window (process 123, since 18:20:01)". */
+/** How a holder reads in a sentence: "a backup in another VS Code window (…) (process 123, since 18:20:01)". */
 export function describeHolder(holder: LeaseHolder): string {
   const what = holder.kind === 'restore' ? 'a restore' : holder.kind === 'scheduled' ? 'a scheduled backup' : 'a backup';
-  const where = holder.pid === process.pid ? 'in this window' : `in ${holder.holder}`;
+  const where = holder.pid === process.pid ? 'in this window' : holder.holder;
   return `${what} ${where} (process ${holder.pid}, since ${new Date(holder.startedAt).toLocaleTimeString()})`;
 }
 

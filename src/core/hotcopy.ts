@@ -8,7 +8,7 @@ import { DatabaseSnapshotter, verifySnapshot } from './databaseSnapshot';
 import { CancelledError, TracBackupError, throwIfAborted } from './errors';
 import { readDatabaseState } from './changedSinceBackup';
 import { hashFile, readOnlyMode } from './fileCopy';
-import { TreeEntry, removeTree, walkTree, walkTreeSync } from './fileTree';
+import { TreeEntry, pathExists, removeTree, walkTree, walkTreeSync } from './fileTree';
 import { Suspects, closeAll, findSuspects, inAttachments, openForCopy, planLockedChanges } from './lockedAttachments';
 import { destinationError, removeMadeFolders, sourceError } from './fsErrors';
 import { PreviousBackup } from './linkDest';
@@ -18,7 +18,10 @@ import { HotcopySource, inspectSource } from './hotcopySource';
 import { TOOL_NAME, TOOL_VERSION } from './toolInfo';
 import { MirrorRecord, TreeMirror } from './treeMirror';
 import { canKeepOwners } from './owners';
-import { SweptWork, releaseWork, sweepDeadWork } from './workFolder';
+import { SweptWork, releaseWork, sweepDeadWork, workPathFor } from './workFolder';
+import { acquireLease } from './environmentLease';
+import { chooseFreeBackupPath } from './backupCatalog';
+import { journalPath } from './restoreLayout';
 
 export interface HotcopyOptions {
   /** False leaves the database out, like `trac-admin hotcopy --no-database`. Default true. */
@@ -43,6 +46,11 @@ export interface HotcopyOptions {
   keepOwners?: boolean;
   /** Told of each piece of dead work swept from the destination's folder before the backup starts. */
   onSwept?: (swept: SweptWork) => void;
+  /**
+   * When the destination's name is taken (a backup of the same second in another window), use the
+   * next free one (`-2`, `-3`, …) instead of refusing. The result's `dest` says which.
+   */
+  nextFreeName?: boolean;
 }
 
 export interface HotcopyResult {
@@ -106,26 +114,58 @@ export async function hotcopy(
   const { signal } = options;
   throwIfAborted(signal, 'The backup');
   const source = await inspectSource(environmentPath, options.includeDatabase ?? true);
-  const dest = await checkDestinationPlace(source.realRoot, destination, source.linkedFolders);
+  // Other windows and processes see this backup; a restore of the environment refuses while it runs.
+  const lease = await acquireLease(source.root, 'backup');
+  try {
+    return await backUpLeased(source, destination, options, started);
+  } finally {
+    await lease.release();
+  }
+}
+
+async function backUpLeased(source: HotcopySource, destination: string, options: HotcopyOptions, started: number): Promise<HotcopyResult> {
+  const { signal } = options;
+  const identity = await folderIdentity(source.root);
+  let dest = await checkDestinationPlace(source.realRoot, destination, source.linkedFolders);
   // Before the check that the name is free: a backup killed while publishing it may hold it.
   const swept = await sweepDeadWork(path.dirname(dest), ['backup', 'delete']);
   swept.forEach((item) => options.onSwept?.(item));
-  await refuseExistingDestination(dest);
+  if (options.nextFreeName) {
+    dest = await chooseFreeBackupPath(path.dirname(dest), path.basename(dest));
+  } else {
+    await refuseExistingDestination(dest);
+  }
   const previous = options.linkDest
     ? await PreviousBackup.open(options.linkDest, source.root, dest, { verifiedAt: options.linkDestVerifiedAt })
     : undefined;
   throwIfAborted(signal, 'The backup');
-  const { temp, madeParents } = await createTemporarySibling(dest);
+  const created = await createTemporarySibling(dest);
+  let temp = created.temp;
   try {
     const run = new HotcopyRun(source, dest, temp, options, previous);
     const built = await run.build();
-    const manifestFile = path.join(dest, MANIFEST_FILE);
     throwIfAborted(signal, 'The backup');
-    await publishBackup(temp, dest);
-    return { dest, ...built, manifestFile, durationMs: round(performance.now() - started), swept };
+    await requireSameEnvironment(source.root, identity);
+    for (;;) {
+      try {
+        await publishBackup(temp, dest);
+        break;
+      } catch (error) {
+        if (!options.nextFreeName || !(error instanceof TracBackupError) || error.code !== 'DESTINATION_EXISTS') {
+          throw error;
+        }
+        // Another backup took the name meanwhile (another window, the same second): the next one.
+        const next = await chooseFreeBackupPath(path.dirname(dest), path.basename(dest));
+        const nextTemp = workPathFor(next, 'backup');
+        await fs.rename(temp, nextTemp);
+        releaseWork(temp);
+        [temp, dest] = [nextTemp, next];
+      }
+    }
+    return { dest, ...built, manifestFile: path.join(dest, MANIFEST_FILE), durationMs: round(performance.now() - started), swept };
   } catch (error) {
     await removeTree(temp).catch(() => undefined);
-    await removeMadeFolders(madeParents);
+    await removeMadeFolders(created.madeParents);
     // Whatever stopped it once cancelled (a copy reports "The operation"), it was the backup.
     if (signal?.aborted) {
       throw new CancelledError('The backup');
@@ -133,6 +173,30 @@ export async function hotcopy(
     throw error;
   } finally {
     releaseWork(temp);
+  }
+}
+
+/** The identity of a folder itself (not its path): a folder renamed away and another put in its place differ. */
+async function folderIdentity(dir: string): Promise<string> {
+  const stats = await fs.stat(dir, { bigint: true });
+  return `${stats.dev}:${stats.ino}:${stats.birthtimeNs}`;
+}
+
+/**
+ * The backup describes the folder it started from: if that folder was replaced meanwhile (a
+ * restore by a process that does not take leases, a folder moved by hand), or a restore of it is
+ * half done (its journal is there), what was copied is a mix of two environments.
+ */
+async function requireSameEnvironment(root: string, identity: string): Promise<void> {
+  const now = await folderIdentity(root).catch(() => undefined);
+  const journal = await pathExists(journalPath(root));
+  if (now !== identity || journal) {
+    throw new TracBackupError(
+      'ENVIRONMENT_REPLACED',
+      `${root} was replaced while it was being backed up (${journal ? 'a restore of it is under way' : 'a restore, or a folder moved there'}): ` +
+        'what was copied would mix two environments, so nothing was kept. Back it up again once it is settled.',
+      root,
+    );
   }
 }
 

@@ -1,6 +1,7 @@
 import { existsSync, promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { readEnvironment } from './environment';
+import { LeaseHolder, activeLeases, describeHolder } from './environmentLease';
 import { TracBackupError } from './errors';
 import { UsingProcess, findProcessesUsing } from './processScan';
 import { findProcessesByCommandLine } from './psScan';
@@ -25,6 +26,8 @@ export interface LiveTracReport {
   uncheckedProcesses: number;
   /** One sentence saying what was found, when running. */
   summary?: string;
+  /** Backups and restores of the environment in other windows and processes (their leases): not Trac. */
+  others: LeaseHolder[];
 }
 
 export interface LiveTracOptions {
@@ -66,16 +69,32 @@ export async function detectLiveTrac(environmentPath: string, options: LiveTracO
     // No /proc (macOS, the BSDs): command lines from ps still find a tracd. Windows has neither.
     scan = findProcessesByCommandLine(paths);
   }
-  const running = lock === 'locked' || scan.processes.length > 0;
+  // A backup or restore in another window or process has the environment's files open, and may
+  // hold the database's lock for its snapshot: that is Trac Backup, not Trac, and is said as such.
+  const others = (await activeLeases(environment)).filter((holder) => holder.pid !== process.pid);
+  const ours = new Set(others.map((holder) => holder.pid));
+  const processes = scan.processes.filter((found) => !ours.has(found.pid));
+  const lockIsOurs = lock === 'locked' && others.some((holder) => holder.kind !== 'restore');
+  const running = (lock === 'locked' && !lockIsOurs) || processes.length > 0;
   return {
     environment,
     running,
     database,
     lock,
-    processes: scan.processes,
+    processes,
     uncheckedProcesses: scan.unreadable,
-    summary: running ? summarize(environment, database, lock, scan.processes) : undefined,
+    summary: running ? summarize(environment, database, lockIsOurs ? 'free' : lock, processes) : undefined,
+    others,
   };
+}
+
+/** The refusal to replace an environment another window or process of Trac Backup is working on. */
+export function busyWithOthersError(report: LiveTracReport): TracBackupError {
+  return new TracBackupError(
+    'ENVIRONMENT_BUSY',
+    `Can't restore ${report.environment} now: ${report.others.map(describeHolder).join('; ')} is working on it. Wait for it to finish, then try again.`,
+    report.environment,
+  );
 }
 
 /** The refusal to replace an environment Trac is using: names what was found and what to do. */

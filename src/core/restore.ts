@@ -11,6 +11,7 @@ import { releaseJournal, removeJournal, writeJournal } from './restoreJournal';
 import { canKeepOwners } from './owners';
 import { RestoreLeftover, cleanRestoreLeftovers } from './restoreLeftovers';
 import { chooseAsidePath } from './restoreLayout';
+import { withLease } from './environmentLease';
 import { SwapError, SwapPair, swapIn } from './restoreSwap';
 import { checkRestorePaths, inspectTarget, requireBackupFolder, restoreWarnings } from './restoreTarget';
 import { Workspace } from './restoreWorkspace';
@@ -124,7 +125,8 @@ export async function restore(backupPath: string, environmentPath: string, optio
 export async function restoreFrom(source: RestoreSource, environmentPath: string, options: RestoreOptions = {}): Promise<RestoreResult> {
   const env = path.resolve(environmentPath);
   try {
-    return await runRestore(source, env, options);
+    // Other windows and processes see the restore: none backs the environment up or restores it meanwhile.
+    return await withLease(env, 'restore', () => runRestore(source, env, options));
   } catch (error) {
     if (options.signal?.aborted && (isCancelled(error) || !(error instanceof TracBackupError))) {
       throw new CancelledError('The restore');

@@ -1,4 +1,5 @@
 import { describeError } from './errors';
+import { acquireLease, isEnvironmentBusy } from './environmentLease';
 
 export type BackupSchedule = 'off' | 'hourly' | 'daily' | 'weekly';
 
@@ -68,6 +69,12 @@ export interface SchedulerHost {
   runBackup(environment: string): Promise<unknown>;
   /** Applies the retention policy after a backup of the environment. */
   prune(environment: string): Promise<unknown>;
+  /**
+   * Takes the schedule's lease on the environment for one visit (default: acquireLease(…,
+   * 'scheduled'), shared by every window and process): of several schedulers only one backs an
+   * environment up; the others skip it, as they find it busy.
+   */
+  takeLease?(environment: string): Promise<{ release(): Promise<void> }>;
   /** Told each step; a throwing listener does not stop the scheduler. */
   report?(event: SchedulerEvent): void;
 }
@@ -91,6 +98,8 @@ export interface SchedulerOptions {
   maxSleepMs?: number;
   /** After a failure, how long before the environment is tried again (at most one interval). */
   retryMs?: number;
+  /** After finding another scheduler (window) backing it up, how long before looking again (at most one interval). */
+  busyRetryMs?: number;
 }
 
 /**
@@ -106,6 +115,7 @@ export class BackupScheduler {
   private next: Date | undefined;
   private readonly checkedAt = new Map<string, Date>();
   private readonly failedAt = new Map<string, Date>();
+  private readonly busyAt = new Map<string, Date>();
 
   constructor(
     private readonly host: SchedulerHost,
@@ -181,11 +191,32 @@ export class BackupScheduler {
   }
 
   private async visit(environment: string): Promise<keyof SchedulerRound | undefined> {
-    let last: LastBackup | undefined;
     try {
-      last = await this.host.lastBackup(environment);
-      const due = this.dueAt(environment, last);
-      if (!due || due.getTime() > this.host.now().getTime()) {
+      if (!this.isDue(environment, await this.host.lastBackup(environment))) {
+        return undefined;
+      }
+    } catch (error) {
+      return this.failed(environment, 'check', error);
+    }
+    let lease: { release(): Promise<void> };
+    try {
+      lease = await (this.host.takeLease ?? ((env) => acquireLease(env, 'scheduled')))(environment);
+    } catch (error) {
+      return isEnvironmentBusy(error) ? this.busy(environment, error) : this.failed(environment, 'check', error);
+    }
+    try {
+      return await this.backUpIfChanged(environment);
+    } finally {
+      this.busyAt.delete(environment);
+      await lease.release().catch(() => undefined);
+    }
+  }
+
+  /** Under the lease: looked at again first (another window may have just backed it up), then backup and prune. */
+  private async backUpIfChanged(environment: string): Promise<keyof SchedulerRound | undefined> {
+    try {
+      const last = await this.host.lastBackup(environment);
+      if (!this.isDue(environment, last)) {
         return undefined;
       }
       if (last && !(await this.host.hasChangedSince(environment, last))) {
@@ -201,6 +232,9 @@ export class BackupScheduler {
     try {
       this.emit({ type: 'backed-up', environment, result: await this.host.runBackup(environment) });
     } catch (error) {
+      if (isEnvironmentBusy(error)) {
+        return this.busy(environment, error); // a restore began meanwhile
+      }
       return this.failed(environment, 'backup', error);
     }
     this.checkedAt.delete(environment);
@@ -211,6 +245,18 @@ export class BackupScheduler {
       this.emit({ type: 'failed', environment, stage: 'prune', error, message: describeError(error) });
     }
     return 'backedUp';
+  }
+
+  private isDue(environment: string, last: LastBackup | undefined): boolean {
+    const due = this.dueAt(environment, last);
+    return due !== undefined && due.getTime() <= this.host.now().getTime();
+  }
+
+  /** Another window's schedule (or a restore) has it: not a failure; it is looked at again a little later. */
+  private busy(environment: string, error: unknown): 'skipped' {
+    this.busyAt.set(environment, this.host.now());
+    this.emit({ type: 'skipped', environment, reason: describeError(error) });
+    return 'skipped';
   }
 
   private failed(environment: string, stage: 'check' | 'backup', error: unknown): 'failed' {
@@ -226,12 +272,17 @@ export class BackupScheduler {
     const since = [last?.createdAt, checked].filter((date): date is Date => date !== undefined);
     const base = since.length ? new Date(Math.max(...since.map((date) => date.getTime()))) : undefined;
     const due = nextDue(base, schedule, this.host.now());
-    const failed = this.failedAt.get(environment);
-    if (!due || !failed || schedule === 'off') {
+    if (!due || schedule === 'off') {
       return due;
     }
-    const retry = Math.min(this.options.retryMs ?? HOUR_MS, scheduleIntervalMs(schedule));
-    return new Date(Math.max(due.getTime(), failed.getTime() + retry));
+    const interval = scheduleIntervalMs(schedule);
+    const failed = this.failedAt.get(environment);
+    const busy = this.busyAt.get(environment);
+    const later = [
+      failed && failed.getTime() + Math.min(this.options.retryMs ?? HOUR_MS, interval),
+      busy && busy.getTime() + Math.min(this.options.busyRetryMs ?? 60_000, interval),
+    ].filter((time): time is number => time !== undefined);
+    return new Date(Math.max(due.getTime(), ...later));
   }
 
   private async arm(): Promise<void> {

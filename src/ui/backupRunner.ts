@@ -52,6 +52,8 @@ export async function runBackup(
       onProgress: options.onProgress,
       linkDest,
       linkDestVerifiedAt: base?.verifiedAt,
+      // Another window may back the environment up in the same second: the next name, not an error.
+      nextFreeName: true,
     });
     if (result.linkFallback) {
       log.warn(`Could not hard-link into ${destination} (${result.linkFallback}): copied those files instead.`);

@@ -1,4 +1,5 @@
 import * as vscode from 'vscode';
+import { newestBackupFor } from '../core/backupCatalog';
 import { environmentChangedSince } from '../core/changedSinceBackup';
 import { pruneBackups } from '../core/prune';
 import { hasRetentionRule } from '../core/retention';
@@ -36,7 +37,13 @@ export class ScheduledBackups implements vscode.Disposable {
       },
       lastBackup: async (environment) => {
         const listed = this.listed(environment);
-        const backup = listed && newestBackupOf(listed);
+        if (!listed) {
+          return undefined;
+        }
+        // From the disk, not the list: another window may have just made one (the list follows a moment later).
+        const onDisk = await newestBackupFor(listed.backupFolder, environment);
+        const listedNewest = newestBackupOf(listed);
+        const backup = [onDisk, listedNewest].filter((found) => found !== undefined).sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime())[0];
         return backup ? { path: backup.path, createdAt: backup.createdAt } : undefined;
       },
       hasChangedSince: async (environment, last) => (await environmentChangedSince(environment, last.path)).changed,

@@ -33,11 +33,23 @@ export async function openWorkbench({ fixtures = [], env = {}, settings = {} } =
     page.setDefaultTimeout(TIMEOUT_MS);
     await page.goto(server.folderUrl(workspace));
     await page.locator('.monaco-workbench .part.activitybar').waitFor();
-    return { page, workspace, server, close };
+    return { page, workspace, server, browser, close };
   } catch (error) {
     await close();
     throw error;
   }
+}
+
+/**
+ * A second window on the same workspace: another tab of the same code-server, which gets an
+ * extension host of its own (as a second VS Code window does). Closed with the session.
+ */
+export async function openAnotherWindow(session) {
+  const page = await session.browser.context.newPage();
+  page.setDefaultTimeout(TIMEOUT_MS);
+  await page.goto(session.server.folderUrl(session.workspace));
+  await page.locator('.monaco-workbench .part.activitybar').waitFor();
+  return page;
 }
 
 /** Clicks a view container's icon in the activity bar (by its title) and waits for its side bar. */

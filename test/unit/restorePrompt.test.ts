@@ -49,6 +49,7 @@ test('when Trac seems to be running the prompt names the processes and offers on
     processes: [{ pid: 4242, command: 'tracd --port 8000 /srv/trac/project', reason: 'command line' }],
     uncheckedProcesses: 0,
     summary: 'tracd (pid 4242) has /srv/trac/project on its command line.',
+    others: [],
   };
   const prompt = restorePrompt(plan, 'Project', live);
   assert.equal(prompt.confirm, RESTORE_ANYWAY);

@@ -1,6 +1,8 @@
 import * as assert from 'node:assert/strict';
+import * as path from 'node:path';
 import { describe, it } from 'node:test';
 import { BackupSchedule, BackupScheduler, LastBackup, SchedulerEvent, isOverdue, nextDue } from '../../src/core/scheduler';
+import { makeTempDir, removeTempDir } from '../support/fixtures';
 
 const HOUR = 60 * 60 * 1000;
 const DAY = 24 * HOUR;
@@ -227,5 +229,78 @@ describe('BackupScheduler (fake clock)', () => {
     await scheduler.whenIdle();
     assert.equal(scheduler.nextRunAt?.getTime(), clock.time + HOUR);
     scheduler.stop();
+  });
+});
+
+describe('several schedulers (windows) on one environment', () => {
+  it('lets one back it up when both come due at once; the other skips it without a failure, and backs nothing up twice', async () => {
+    const dir = await makeTempDir();
+    try {
+      const env = path.join(dir, 'shared-env');
+      const clock = new FakeClock(Date.UTC(2024, 5, 1, 8));
+      const shared = fakeEnvironments(clock, [env]);
+      let release!: () => void;
+      const gate = new Promise<void>((resolve) => (release = resolve));
+      let backupsRun = 0;
+      const slowHost = (events: SchedulerEvent[]) => ({
+        ...shared.host,
+        report: (event: SchedulerEvent) => events.push(event),
+        runBackup: async (environment: string) => {
+          backupsRun += 1;
+          await gate;
+          return shared.host.runBackup(environment);
+        },
+      });
+      const eventsA: SchedulerEvent[] = [];
+      const eventsB: SchedulerEvent[] = [];
+      const a = new BackupScheduler(slowHost(eventsA));
+      const b = new BackupScheduler(slowHost(eventsB));
+      const roundA = a.runDue();
+      // B comes due while A's backup runs: A holds the schedule's lease.
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      const roundB = await b.runDue();
+      release();
+      await roundA;
+      assert.equal(backupsRun, 1, 'both windows backed the environment up');
+      assert.deepEqual(roundB.skipped, [env]);
+      assert.match(eventsB.map((event) => (event.type === 'skipped' ? event.reason : '')).join(''), /a scheduled backup in this window/);
+      assert.equal([...eventsA, ...eventsB].filter((event) => event.type === 'failed').length, 0, 'a busy environment was reported as a failure');
+
+      // B tries again once its short wait is over: the backup A made is there, so nothing is due.
+      clock.advance(2 * 60_000);
+      const again = await b.runDue();
+      assert.deepEqual(again.backedUp, [], 'B backed up the state A had just backed up');
+      assert.equal(shared.count(env), 1);
+      a.stop();
+      b.stop();
+    } finally {
+      await removeTempDir(dir);
+    }
+  });
+
+  it('looks again under the lease: a backup another window just made is not made twice', async () => {
+    const dir = await makeTempDir();
+    try {
+      const env = path.join(dir, 'looked-again');
+      const clock = new FakeClock(Date.UTC(2024, 5, 1, 8));
+      const world = fakeEnvironments(clock, [env]);
+      let looks = 0;
+      // The first look (before the lease) is stale; by the second, another window's backup is on disk.
+      const host = {
+        ...world.host,
+        lastBackup: async (environment: string) => {
+          looks += 1;
+          return looks === 1 ? undefined : { path: `${environment}-by-the-other-window`, createdAt: clock.now() };
+        },
+      };
+      const scheduler = new BackupScheduler(host);
+      const round = await scheduler.runDue();
+      assert.equal(looks, 2, 'the schedule did not look again once it held the lease');
+      assert.deepEqual(round.backedUp, []);
+      assert.equal(world.count(env), 0);
+      scheduler.stop();
+    } finally {
+      await removeTempDir(dir);
+    }
   });
 });

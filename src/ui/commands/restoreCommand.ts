@@ -1,6 +1,7 @@
 import * as vscode from 'vscode';
 import { formatBytes, formatDuration } from '../../core/format';
-import { LiveTracReport, detectLiveTrac } from '../../core/liveTrac';
+import { describeHolder } from '../../core/environmentLease';
+import { LiveTracReport, busyWithOthersError, detectLiveTrac } from '../../core/liveTrac';
 import { RestoreResult, restore } from '../../core/restore';
 import { RestorePlan, describeRestore } from '../../core/restorePlan';
 import { registerCommand } from '../commandRunner';
@@ -34,6 +35,16 @@ export async function restoreWithPrompt(
   const environment = listed.environment;
   const plan = await describeRestore(backup, environment.path);
   const live = plan.aside ? await detectLiveTrac(environment.path) : undefined;
+  if (live?.others.length) {
+    // Another window's (or the CLI's) backup or restore: not Trac, and not something to restore over.
+    await vscode.window.showWarningMessage(
+      `${environment.name} can't be restored now`,
+      { modal: true, detail: busyWithOthersError(live).message },
+      { title: 'OK', isCloseAffordance: true },
+    );
+    log.info(`Restore of ${environment.path} from ${backup}: refused, ${live.others.map(describeHolder).join('; ')} is working on it`);
+    return undefined;
+  }
   if (!(await askToRestore(plan, environment.name, live))) {
     log.info(`Restore of ${environment.path} from ${backup}: cancelled at the prompt`);
     return undefined;
