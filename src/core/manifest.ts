@@ -68,7 +68,12 @@ export interface BackupManifest {
   tool: { name: string; version: string };
   /** When the database snapshot was taken (ISO 8601, UTC). */
   createdAt: string;
-  source: { path: string; projectName: string; host: string };
+  /**
+   * The environment backed up: its root as given (links not resolved), its project name, the
+   * machine, and (since issue 10) the identity of its root folder then, which a rename or move
+   * within its file system keeps (see isBackupOf). Absent in older backups.
+   */
+  source: { path: string; projectName: string; host: string; identity?: FolderIdentity };
   database: ManifestDatabase;
   /** Regular files in the backup, the manifest itself excepted. */
   fileCount: number;
@@ -97,6 +102,22 @@ export interface BackupManifest {
   /** The source as the backup saw it, beyond `entries`: tells cheaply whether it changed since. */
   sourceState?: SourceState;
   entries: ManifestEntry[];
+}
+
+/**
+ * A folder as its file system knows it: device and inode, and its birth time where the platform
+ * has one (an inode number can be given again to a new folder once the old one is gone; a birth
+ * time tells them apart).
+ */
+export interface FolderIdentity {
+  dev: number;
+  ino: number;
+  birthtimeMs?: number;
+}
+
+/** The identity of a folder from its stats (fs.stat: a link to it gives the folder's). */
+export function folderIdentity(stats: { dev: number; ino: number; birthtimeMs: number }): FolderIdentity {
+  return { dev: stats.dev, ino: stats.ino, ...(stats.birthtimeMs > 0 && { birthtimeMs: stats.birthtimeMs }) };
 }
 
 /** A database file's state, read without opening it (see changedSinceBackup.ts). */
