@@ -1,10 +1,10 @@
-import { promises as fs } from 'node:fs';
+import { Stats, promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { readEnvironment, whyNotAnEnvironment } from './environment';
 import { describeError, errnoCode } from './errors';
 import { measureTree } from './fileTree';
-import { FolderIdentity, folderIdentity, readManifest } from './manifest';
+import { FolderIdentity, folderIdentity, readManifestHead } from './manifest';
 import { isWorkName } from './workFolder';
 
 export interface BackupInfo {
@@ -35,8 +35,13 @@ export interface BackupInfo {
    */
   copiedBytes?: number;
   linkedBytes?: number;
-  /** Set when the metadata is there but cannot be read: the backup is listed, flagged. */
+  /**
+   * Set when the metadata is there but cannot be read: the backup is listed, flagged. Listing
+   * reads only the head of the metadata (readManifestHead): damage further down shows in verify.
+   */
   problem?: string;
+  /** The backup folder's own device and inode (and birth time), as listed: with createdAt, which backup this is. */
+  folderIdentity?: FolderIdentity;
 }
 
 /** Where backups of an environment go by default: `<parent>/<name>-backups`, beside it. */
@@ -296,10 +301,10 @@ async function describeBackup(dir: string): Promise<BackupInfo | undefined> {
   if (!stats?.isDirectory()) {
     return undefined;
   }
-  const base = { path: dir, name: path.basename(dir) };
+  const base = { path: dir, name: path.basename(dir), folderIdentity: folderIdentity(stats) };
   const madeAt = new Date(stats.birthtimeMs > 0 ? stats.birthtimeMs : stats.ctimeMs);
   try {
-    const manifest = await readManifest(dir);
+    const manifest = await readManifestHead(dir);
     if (manifest) {
       return {
         ...base,
@@ -319,12 +324,36 @@ async function describeBackup(dir: string): Promise<BackupInfo | undefined> {
       };
     }
   } catch (error) {
-    return { ...base, kind: 'hotcopy', createdAt: madeAt, ...(await measureTree(dir)), problem: describeError(error) };
+    return { ...base, kind: 'hotcopy', createdAt: madeAt, ...(await measureFolder(dir, stats)), problem: describeError(error) };
   }
   if (await whyNotAnEnvironment(dir)) {
     return undefined;
   }
   // trac-admin hotcopy copies the environment's mtime onto the folder: the birth or change time says when it was made.
   const environment = await readEnvironment(dir);
-  return { ...base, kind: 'trac-admin', createdAt: madeAt, ...(await measureTree(dir)), projectName: environment.name };
+  return { ...base, kind: 'trac-admin', createdAt: madeAt, ...(await measureFolder(dir, stats)), projectName: environment.name };
+}
+
+/** Sizes of folders without (readable) metadata, by path, with what the folder's stats were then. */
+const measured = new Map<string, { stamp: string; files: number; bytes: number }>();
+const MEASURED_KEPT = 10_000;
+
+/**
+ * Files and bytes of a backup without metadata to say them (a trac-admin copy, a copy a restore
+ * kept aside, damaged metadata): walked once, then again only when the folder is another one or
+ * changed right inside it (its inode, change or modification time). A refresh does not walk
+ * every such copy again.
+ */
+async function measureFolder(dir: string, stats: Stats): Promise<{ files: number; bytes: number }> {
+  const stamp = `${stats.dev}:${stats.ino}:${stats.ctimeMs}:${stats.mtimeMs}`;
+  const known = measured.get(dir);
+  if (known?.stamp === stamp) {
+    return { files: known.files, bytes: known.bytes };
+  }
+  const size = await measureTree(dir);
+  if (measured.size >= MEASURED_KEPT) {
+    measured.clear();
+  }
+  measured.set(dir, { stamp, ...size });
+  return size;
 }

@@ -5,7 +5,7 @@ import { whyChangedSinceMade } from './changedSinceMade';
 import { whyNotAnEnvironment } from './environment';
 import { TracBackupError, describeError, errnoCode, throwIfAborted } from './errors';
 import { removeTree } from './fileTree';
-import { readManifest } from './manifest';
+import { BackupManifest, readManifest } from './manifest';
 import { RetentionDecision, RetentionPolicy, checkRetentionPolicy, planRetention } from './retention';
 import { SweptWork, releaseWork, sweepDeadWork, workPathFor } from './workFolder';
 
@@ -142,18 +142,32 @@ async function backupsToConsider(folder: string, environment: string | undefined
         ? `its metadata cannot be read (${backup.problem}): left for you to check`
         : !backup.sourcePath
           ? 'a copy without trac-backup metadata (its environment is unknown): left alone'
-          : await whyNotUnchanged(backup.path);
+          : await whyNotPrunable(backup.path);
     result.push(why ? { ...backup, protected: why } : backup);
   }
   return result;
 }
 
 /**
+ * Why a listed backup must stay: the listing read only the head of its metadata, and the rest
+ * cannot be read; or it changed since it was made (whyNotUnchanged).
+ */
+async function whyNotPrunable(dir: string): Promise<string | undefined> {
+  let manifest: BackupManifest | undefined;
+  try {
+    manifest = await readManifest(dir);
+  } catch (error) {
+    return `its metadata cannot be read (${describeError(error)}): left for you to check`;
+  }
+  return whyNotUnchanged(dir, manifest);
+}
+
+/**
  * Why a folder with metadata must not be deleted as a backup: it changed since it was made (an
  * environment put back from it by hand, in use since); undefined when it is the backup still.
  */
-async function whyNotUnchanged(dir: string): Promise<string | undefined> {
-  const manifest = await readManifest(dir).catch(() => undefined);
+async function whyNotUnchanged(dir: string, read?: BackupManifest): Promise<string | undefined> {
+  const manifest = read ?? (await readManifest(dir).catch(() => undefined));
   const changed = manifest && (await whyChangedSinceMade(dir, manifest));
   return changed && `changed since it was made: ${changed} — not a backup any more, left alone`;
 }
