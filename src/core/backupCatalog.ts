@@ -246,7 +246,8 @@ export function isOtherHost(host: string | undefined): boolean {
   return !!host && host.toLowerCase() !== thisHost();
 }
 
-export interface EnvironmentBackupFolder {
+export interface EnvironmentBackups {
+  /** Where its backups are, and where new ones go. */
   folder: string;
   /**
    * Set when the folder is not the environment's default one but a sibling `*-backups` folder
@@ -254,32 +255,40 @@ export interface EnvironmentBackupFolder {
    * path the newest of them was made from.
    */
   recordedPath?: string;
+  /** Its backups there, newest first (isBackupOf; in a folder of its own also copies without metadata). */
+  backups: BackupInfo[];
 }
 
 const BACKUPS_SUFFIX = '-backups';
 
 /**
- * Where the environment's backups are when no backup folder is configured: its default folder
- * (defaultBackupFolder), unless that holds none of its backups and a sibling `*-backups` folder in
- * the same parent does (isBackupOf: the default folder's name changed with the environment's) —
- * then that one, the one with the newest of them when several do. New backups go there too, so
- * that an environment keeps one folder of backups, incremental backups link from the old ones,
- * and prune counts them all.
+ * An environment's backups and the folder they are in. With a configured folder: the backups of
+ * the environment in it. Without: its default folder (defaultBackupFolder), unless that holds
+ * none of its backups and a sibling `*-backups` folder in the same parent does (the default
+ * folder's name changed with the environment's: it was renamed) — then that one, the one with
+ * the newest of them when several do. New backups go there too, so that an environment keeps one
+ * folder of backups, incremental backups link from the old ones, and prune counts them all.
+ * In a folder of the environment's own, copies without metadata (trac-admin hotcopy, damaged
+ * metadata) are its too. Throws when the folder the backups are in cannot be read.
  */
-export async function environmentBackupFolder(environmentPath: string): Promise<EnvironmentBackupFolder> {
-  const folder = defaultBackupFolder(environmentPath);
+export async function environmentBackups(environmentPath: string, configuredFolder?: string): Promise<EnvironmentBackups> {
   const environment = await identifyEnvironment(environmentPath);
-  const backupsOf = async (candidate: string) => {
+  const inFolder = async (folder: string, own: boolean) => {
     const mine: BackupInfo[] = [];
-    for (const backup of await listBackups(candidate).catch(() => [])) {
-      if (await isBackupOf(backup, environment)) {
+    for (const backup of await listBackups(folder)) {
+      if (backup.sourcePath ? await isBackupOf(backup, environment) : own) {
         mine.push(backup);
       }
     }
     return mine;
   };
-  if ((await backupsOf(folder)).length > 0) {
-    return { folder };
+  if (configuredFolder !== undefined) {
+    return { folder: path.resolve(configuredFolder), backups: await inFolder(configuredFolder, false) };
+  }
+  const folder = defaultBackupFolder(environmentPath);
+  const here = await inFolder(folder, true);
+  if (here.length > 0) {
+    return { folder, backups: here };
   }
   const parent = path.dirname(folder);
   const siblings = (await fs.readdir(parent, { withFileTypes: true }).catch(() => []))
@@ -288,12 +297,15 @@ export async function environmentBackupFolder(environmentPath: string): Promise<
     .filter((candidate) => candidate !== folder);
   let best: { folder: string; newest: BackupInfo } | undefined;
   for (const candidate of siblings) {
-    const [newest] = await backupsOf(candidate);
+    const [newest] = await inFolder(candidate, false).catch(() => []);
     if (newest && (!best || newest.createdAt > best.newest.createdAt)) {
       best = { folder: candidate, newest };
     }
   }
-  return best ? { folder: best.folder, recordedPath: best.newest.sourcePath } : { folder };
+  if (!best) {
+    return { folder, backups: here };
+  }
+  return { folder: best.folder, recordedPath: best.newest.sourcePath, backups: await inFolder(best.folder, true) };
 }
 
 async function describeBackup(dir: string): Promise<BackupInfo | undefined> {

@@ -4,7 +4,7 @@ import * as assert from 'node:assert/strict';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { environmentBackupFolder, isBackupOf, listBackups, newestBackupFor } from '../../src/core/backupCatalog';
+import { environmentBackups, isBackupOf, listBackups, newestBackupFor } from '../../src/core/backupCatalog';
 import { hotcopy } from '../../src/core/hotcopy';
 import { readManifest, writeManifest } from '../../src/core/manifest';
 import { pruneBackups } from '../../src/core/prune';
@@ -80,11 +80,15 @@ describe('a renamed environment keeps its backups', () => {
     const renamed = path.join(area, 'project-renamed');
     await fs.rename(env, renamed);
 
-    const found = await environmentBackupFolder(renamed);
+    const found = await environmentBackups(renamed);
     assert.equal(found.folder, folder, 'the backups of the renamed environment were not found');
     assert.equal(found.recordedPath, env, 'the folder found does not say which path its backups were made from');
-    assert.equal((await environmentBackupFolder(neighbour)).folder, path.join(area, 'neighbour-backups'));
-    assert.deepEqual(await environmentBackupFolder(neighbour), { folder: path.join(area, 'neighbour-backups') });
+    assert.deepEqual(found.backups.map((backup) => backup.path), [second.dest, first.dest]);
+    const ofNeighbour = await environmentBackups(neighbour);
+    assert.deepEqual([ofNeighbour.folder, ofNeighbour.recordedPath, ofNeighbour.backups.length], [path.join(area, 'neighbour-backups'), undefined, 1]);
+    // A configured folder is the folder, renamed or not.
+    const configured = await environmentBackups(renamed, path.join(area, 'neighbour-backups'));
+    assert.deepEqual([configured.folder, configured.recordedPath, configured.backups], [path.join(area, 'neighbour-backups'), undefined, []]);
 
     assert.equal((await newestBackupFor(folder, renamed))?.path, second.dest);
     const third = await hotcopy(renamed, path.join(folder, 'project-renamed-20240103-120000'), { linkDest: second.dest });
@@ -103,10 +107,11 @@ describe('a renamed environment keeps its backups', () => {
   it('the default folder wins once it holds a backup of the environment; a new environment has the default', async () => {
     const area = path.join(tmp, 'default');
     const env = await copyFixture('trac-1.6-fresh', 'main', area);
-    assert.deepEqual(await environmentBackupFolder(env), { folder: path.join(area, 'main-backups') });
+    assert.deepEqual(await environmentBackups(env), { folder: path.join(area, 'main-backups'), backups: [] });
     await hotcopy(env, path.join(area, 'old-name-backups', 'old-1'));
-    assert.equal((await environmentBackupFolder(env)).folder, path.join(area, 'old-name-backups'));
+    assert.equal((await environmentBackups(env)).folder, path.join(area, 'old-name-backups'));
     await hotcopy(env, path.join(area, 'main-backups', 'main-1'));
-    assert.deepEqual(await environmentBackupFolder(env), { folder: path.join(area, 'main-backups') });
+    const found = await environmentBackups(env);
+    assert.deepEqual([found.folder, found.recordedPath, found.backups.map((backup) => backup.name)], [path.join(area, 'main-backups'), undefined, ['main-1']]);
   });
 });
