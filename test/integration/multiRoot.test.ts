@@ -33,7 +33,8 @@ async function until(what: string, check: () => Promise<boolean> | boolean, time
   }
 }
 
-describe('A multi-root workspace: each folder its own settings', () => {
+describe('A multi-root workspace: each folder its own settings', function () {
+  this.timeout(120_000); // the schedule's rounds are seconds apart
   let api: TracBackupApi;
   let envA: string;
   let envB: string;
