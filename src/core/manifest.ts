@@ -214,9 +214,13 @@ export async function readManifestHead(backupDir: string): Promise<ManifestHead 
   try {
     const { size } = await handle.stat();
     const start = Buffer.alloc(Math.min(size, HEAD_BYTES));
-    const end = Buffer.alloc(Math.min(size, ENTRIES_END.length));
     await handle.read(start, 0, start.length, 0);
-    await handle.read(end, 0, end.length, size - end.length);
+    // A small file is all in `start`; a large one's last bytes are read on their own.
+    let end = start.subarray(Math.max(0, size - ENTRIES_END.length));
+    if (size > start.length) {
+      end = Buffer.alloc(ENTRIES_END.length);
+      await handle.read(end, 0, end.length, size - end.length);
+    }
     const text = start.toString('utf8');
     const at = text.indexOf(ENTRIES_START);
     if (at >= 0 && end.toString('utf8') === ENTRIES_END) {
