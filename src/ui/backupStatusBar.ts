@@ -4,7 +4,7 @@ import { ASIDE_MARK } from '../core/restoreLayout';
 import { isOverdue } from '../core/scheduler';
 import { EnvironmentRegistry, ListedEnvironment } from './environmentRegistry';
 import { PhaseProgress } from './progressReporter';
-import { settings } from './settings';
+import { SECTION, settings } from './settings';
 
 const AGE_REFRESH_MS = 60_000;
 
@@ -31,7 +31,14 @@ export class BackupStatusBar implements vscode.Disposable {
   ) {
     this.item.name = 'Trac Backup';
     this.item.command = 'tracBackup.environments.focus';
-    this.subscription = registry.onDidChange(() => this.update());
+    this.subscription = vscode.Disposable.from(
+      registry.onDidChange(() => this.update()),
+      vscode.workspace.onDidChangeConfiguration((event) => {
+        if (event.affectsConfiguration(`${SECTION}.schedule`)) {
+          this.update(); // a folder's schedule changed: its colour and tooltip line with it
+        }
+      }),
+    );
   }
 
   showProgress(environmentName: string, event: PhaseProgress): void {

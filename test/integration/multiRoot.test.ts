@@ -2,8 +2,9 @@
 // makeMultiRootWorkspace in test/harness/tempDirs.mjs), with the schedule's interval shortened
 // to seconds (TRAC_BACKUP_SCHEDULE_INTERVAL_MS):
 //   alpha/env-a  no settings of its own: the workspace's (no schedule, backups beside it)
-//   beta/env-b   backupFolder "backups", schedule "hourly"
-//   gamma/env-c  backupFolder "not-a-folder/backups" (a file is in the way), schedule "daily"
+//   beta/env-b   backupFolder "backups", schedule "hourly", environments ["deep/down/below/the/env-d"]
+//   gamma/env-c  backupFolder "not-a-folder/backups" (a file is in the way), schedule "daily",
+//                environmentParents ["far/away/down/here"] (holding env-p)
 import * as assert from 'node:assert/strict';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
@@ -45,6 +46,18 @@ describe('A multi-root workspace: each folder its own settings', function () {
     api = await activeApi();
     [envA, envB, envC] = [path.join(folder('alpha'), 'env-a'), path.join(folder('beta'), 'env-b'), path.join(folder('gamma'), 'env-c')];
     await rowsWhen(api, (rows) => [envA, envB, envC].every((env) => rows.some((row) => row.path === env)), 'the three environments should be listed');
+  });
+
+  it("lists the environments a folder's own environments and environmentParents name, relative to that folder", async () => {
+    const deep = path.join(folder('beta'), 'deep', 'down', 'below', 'the', 'env-d');
+    const parented = path.join(folder('gamma'), 'far', 'away', 'down', 'here', 'env-p');
+    const rows = await rowsWhen(api, (current) => [deep, parented].every((env) => current.some((row) => row.path === env)), 'both should be listed');
+    assert.deepEqual(
+      [deep, parented].map((env) => rows.find((row) => row.path === env)?.contextValue),
+      ['tracEnvironment.ok.setting', 'tracEnvironment.ok.parent'],
+    );
+    const elsewhere = rows.filter((row) => row.path.startsWith(`${folder('alpha')}${path.sep}deep`) || row.problems.length);
+    assert.deepEqual(elsewhere, [], 'a folder setting was taken from another folder');
   });
 
   it("takes each environment's backup folder from its own folder's settings, a relative path from that folder", async () => {
