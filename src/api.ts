@@ -1,5 +1,5 @@
 import { EnvironmentRegistry } from './ui/environmentRegistry';
-import { backupItem, environmentItem } from './ui/environmentTree';
+import { backupItem, backupsGroupItem, environmentItem } from './ui/environmentTree';
 import { VerifyStatusStore } from './ui/verifyStatus';
 
 /** What a row of the Environments view says, as tests and other extensions read it. */
@@ -10,6 +10,20 @@ export interface EnvironmentRow {
   tooltip: string;
   problems: string[];
   contextValue: string;
+  /** Where its backups are and new ones go. */
+  backupFolder: string;
+  /** Its Backups row ("3 · newest 5 minutes ago · 1.2 MB on disk") and that row's tooltip; empty without backups. */
+  backupsDescription: string;
+  backupsTooltip: string;
+}
+
+/** What the status bar item shows. */
+export interface StatusBarState {
+  text: string;
+  tooltip: string;
+  /** On the warning colour: a backup is older than its schedule allows. */
+  warning: boolean;
+  visible: boolean;
 }
 
 /** Returned by activate(): a small, stable surface for tests and other extensions. */
@@ -27,15 +41,22 @@ export interface TracBackupApi {
   /** The backup rows under an environment, newest first (empty when it is not listed). */
   listBackups(environmentPath: string): Promise<BackupRow[]>;
   refresh(): Promise<void>;
+  statusBar(): StatusBarState;
 }
 
-export function createApi(registry: EnvironmentRegistry, statuses: VerifyStatusStore, ready: Promise<void>): TracBackupApi {
+export function createApi(
+  registry: EnvironmentRegistry,
+  statuses: VerifyStatusStore,
+  ready: Promise<void>,
+  statusBar: () => StatusBarState,
+): TracBackupApi {
   return {
     async listEnvironments() {
       await ready;
       await registry.ready();
       return registry.environments.map((listed) => {
         const item = environmentItem(listed);
+        const backups = listed.backups.length ? backupsGroupItem(listed) : undefined;
         return {
           path: listed.environment.path,
           label: String(item.label),
@@ -43,6 +64,9 @@ export function createApi(registry: EnvironmentRegistry, statuses: VerifyStatusS
           tooltip: typeof item.tooltip === 'string' ? item.tooltip : (item.tooltip?.value ?? ''),
           problems: [...listed.problems],
           contextValue: item.contextValue ?? '',
+          backupFolder: listed.backupFolder,
+          backupsDescription: String(backups?.description ?? ''),
+          backupsTooltip: typeof backups?.tooltip === 'string' ? backups.tooltip : (backups?.tooltip?.value ?? ''),
         };
       });
     },
@@ -60,5 +84,6 @@ export function createApi(registry: EnvironmentRegistry, statuses: VerifyStatusS
       });
     },
     refresh: () => registry.refresh(),
+    statusBar,
   };
 }

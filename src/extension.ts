@@ -52,7 +52,7 @@ export function activate(context: vscode.ExtensionContext): TracBackupApi {
     }
   });
   context.subscriptions.push(vscode.workspace.onDidGrantWorkspaceTrust(() => void scheduled.start()));
-  return createApi(registry, statuses, ready);
+  return createApi(registry, statuses, ready, () => statusBar.state);
 }
 
 export function deactivate(): void {}

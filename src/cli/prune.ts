@@ -13,8 +13,9 @@ and what goes, with the reasons. As in restic and borg, --keep-daily N keeps
 the newest backup of each of the last N days that have one (likewise ISO weeks,
 Monday to Sunday, and months; in local time); --keep-last N the N newest. A
 backup kept by any rule stays. Each environment's backups are counted on their
-own (an environment is a machine and a path: another machine's backups in a
-shared folder are not this one's). Never deleted: backups made before a restore
+own (an environment is a machine and a path or folder: another machine's
+backups in a shared folder are not this one's, and backups made before and
+after the environment was renamed are one set). Never deleted: backups made before a restore
 (*.before-restore-*), backups whose metadata cannot be read, copies without
 trac-backup metadata, folders that changed since they were made (an environment
 put back from a backup with tar), and anything that is not a backup. Deleting a
@@ -25,7 +26,8 @@ Options:
   --keep-daily N       Keep the newest backup of each of the last N days
   --keep-weekly N      Keep the newest backup of each of the last N weeks
   --keep-monthly N     Keep the newest backup of each of the last N months
-  --environment <env>  Only the backups of this environment, made on this machine
+  --environment <env>  Only the backups of this environment (by its path or its
+                       folder, renamed since or not), made on this machine
   --dry-run            List what would be deleted; delete nothing
   --json               Print the result as one JSON object on standard output
   -h, --help           Show this help

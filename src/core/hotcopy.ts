@@ -12,7 +12,7 @@ import { TreeEntry, pathExists, removeTree, walkTree, walkTreeSync } from './fil
 import { Suspects, closeAll, findSuspects, inAttachments, openForCopy, planLockedChanges } from './lockedAttachments';
 import { destinationError, removeMadeFolders, sourceError } from './fsErrors';
 import { PreviousBackup } from './linkDest';
-import { BackupManifest, MANIFEST_FILE, MANIFEST_FORMAT, DatabaseFileState, ManifestDatabase, SourceState, writeManifest } from './manifest';
+import { BackupManifest, MANIFEST_FILE, MANIFEST_FORMAT, DatabaseFileState, ManifestDatabase, SourceState, folderIdentity, writeManifest } from './manifest';
 import { HotcopyPhase, HotcopyProgress, ProgressTracker } from './progress';
 import { HotcopySource, inspectSource } from './hotcopySource';
 import { TOOL_NAME, TOOL_VERSION } from './toolInfo';
@@ -317,7 +317,7 @@ class HotcopyRun {
       format: MANIFEST_FORMAT,
       tool: { name: TOOL_NAME, version: TOOL_VERSION },
       createdAt: createdAt.toISOString(),
-      source: { path: source.root, projectName: source.projectName, host: os.hostname() },
+      source: { path: source.root, projectName: source.projectName, host: os.hostname(), identity: folderIdentity(rootStats) },
       database,
       fileCount: files.length,
       bytes,

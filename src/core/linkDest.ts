@@ -87,7 +87,8 @@ export class PreviousBackup implements FileReuse {
     if (!manifest) {
       throw refusal(root, 'has no trac-backup metadata (.trac-backup.json): link from a backup made by trac-backup');
     }
-    if (!(await isBackupOf({ sourcePath: manifest.source.path, sourceHost: manifest.source.host }, sourceRoot))) {
+    const recorded = { sourcePath: manifest.source.path, sourceHost: manifest.source.host, sourceIdentity: manifest.source.identity };
+    if (!(await isBackupOf(recorded, sourceRoot))) {
       const made = isOtherHost(manifest.source.host)
         ? `${manifest.source.path} on another machine (${manifest.source.host}), not of ${sourceRoot} on this one`
         : `${manifest.source.path}, not of ${sourceRoot}`;

@@ -68,7 +68,12 @@ export interface BackupManifest {
   tool: { name: string; version: string };
   /** When the database snapshot was taken (ISO 8601, UTC). */
   createdAt: string;
-  source: { path: string; projectName: string; host: string };
+  /**
+   * The environment backed up: its root as given (links not resolved), its project name, the
+   * machine, and (since issue 10) the identity of its root folder then, which a rename or move
+   * within its file system keeps (see isBackupOf). Absent in older backups.
+   */
+  source: { path: string; projectName: string; host: string; identity?: FolderIdentity };
   database: ManifestDatabase;
   /** Regular files in the backup, the manifest itself excepted. */
   fileCount: number;
@@ -99,6 +104,22 @@ export interface BackupManifest {
   entries: ManifestEntry[];
 }
 
+/**
+ * A folder as its file system knows it: device and inode, and its birth time where the platform
+ * has one (an inode number can be given again to a new folder once the old one is gone; a birth
+ * time tells them apart).
+ */
+export interface FolderIdentity {
+  dev: number;
+  ino: number;
+  birthtimeMs?: number;
+}
+
+/** The identity of a folder from its stats (fs.stat: a link to it gives the folder's). */
+export function folderIdentity(stats: { dev: number; ino: number; birthtimeMs: number }): FolderIdentity {
+  return { dev: stats.dev, ino: stats.ino, ...(stats.birthtimeMs > 0 && { birthtimeMs: stats.birthtimeMs }) };
+}
+
 /** A database file's state, read without opening it (see changedSinceBackup.ts). */
 export interface DatabaseFileState {
   size: number;
@@ -122,12 +143,24 @@ export function manifestPath(backupDir: string): string {
   return path.join(backupDir, MANIFEST_FILE);
 }
 
-/** Writes the manifest, one entry per line so that a diff of two backups reads well. */
+/** Everything in a manifest but its entries: what listing backups needs. */
+export type ManifestHead = Omit<BackupManifest, 'entries'>;
+
+/** Where writeManifest ends the head and starts the entries, and how it ends the file. */
+const ENTRIES_START = ',\n  "entries": [\n';
+const ENTRIES_END = '\n  ]\n}\n';
+/** The head is a few hundred bytes (more with a long path or many rewritten files): read this much of the file first. */
+const HEAD_BYTES = 64 * 1024;
+
+/**
+ * Writes the manifest, one entry per line so that a diff of two backups reads well, and the head
+ * (everything but the entries) first, so that readManifestHead reads a few hundred bytes.
+ */
 export async function writeManifest(backupDir: string, manifest: BackupManifest): Promise<string> {
   const { entries, ...head } = manifest;
   const headText = JSON.stringify(head, null, 2);
   const entryLines = entries.map((entry) => `    ${JSON.stringify(entry)}`).join(',\n');
-  const text = `${headText.slice(0, -2)},\n  "entries": [\n${entryLines}\n  ]\n}\n`;
+  const text = `${headText.slice(0, -2)}${ENTRIES_START}${entryLines}${ENTRIES_END}`;
   const file = manifestPath(backupDir);
   await fs.writeFile(file, text, { mode: 0o644 });
   return file;
@@ -158,7 +191,76 @@ export async function readManifest(backupDir: string): Promise<BackupManifest | 
   return data as BackupManifest;
 }
 
+/**
+ * A backup's manifest without its entries, from the start of the file and its last bytes (which
+ * say it is whole) rather than from the whole file: a listing of thousands of backups of an
+ * environment of thousands of files reads kilobytes, not gigabytes. A file not laid out as
+ * writeManifest lays it out is read whole. Undefined when the folder has no manifest; throws as
+ * readManifest does when the head is unreadable or invalid, or the file is cut short. It does
+ * not check the entries: verify, restore and prune read them all.
+ */
+export async function readManifestHead(backupDir: string): Promise<ManifestHead | undefined> {
+  const file = manifestPath(backupDir);
+  let handle: fs.FileHandle;
+  try {
+    handle = await fs.open(file, 'r');
+  } catch (error) {
+    if (errnoCode(error) === 'ENOENT' || errnoCode(error) === 'ENOTDIR') {
+      return undefined;
+    }
+    throw invalid(file, `cannot be read (${errnoCode(error) ?? String(error)})`);
+  }
+  let headText: string | undefined;
+  try {
+    const { size } = await handle.stat();
+    const start = Buffer.alloc(Math.min(size, HEAD_BYTES));
+    await handle.read(start, 0, start.length, 0);
+    // A small file is all in `start`; a large one's last bytes are read on their own.
+    let end = start.subarray(Math.max(0, size - ENTRIES_END.length));
+    if (size > start.length) {
+      end = Buffer.alloc(ENTRIES_END.length);
+      await handle.read(end, 0, end.length, size - end.length);
+    }
+    const text = start.toString('utf8');
+    const at = text.indexOf(ENTRIES_START);
+    if (at >= 0 && end.toString('utf8') === ENTRIES_END) {
+      headText = `${text.slice(0, at)}\n}`;
+    }
+  } catch (error) {
+    throw invalid(file, `cannot be read (${errnoCode(error) ?? String(error)})`);
+  } finally {
+    await handle.close();
+  }
+  if (headText !== undefined) {
+    try {
+      const head: unknown = JSON.parse(headText);
+      if (!whyNotAHead(head)) {
+        return head as ManifestHead;
+      }
+    } catch {
+      // not what writeManifest writes: read it whole, which says what is wrong
+    }
+  }
+  const manifest = await readManifest(backupDir);
+  if (!manifest) {
+    return undefined;
+  }
+  const { entries: _entries, ...head } = manifest;
+  return head;
+}
+
 function whyNotAManifest(data: unknown): string | undefined {
+  const problem = whyNotAHead(data);
+  if (problem) {
+    return problem;
+  }
+  if (!Array.isArray((data as Partial<BackupManifest>).entries)) {
+    return 'lacks entries, bytes, source or database';
+  }
+  return undefined;
+}
+
+function whyNotAHead(data: unknown): string | undefined {
   if (!data || typeof data !== 'object') {
     return 'is not a JSON object';
   }
@@ -172,7 +274,7 @@ function whyNotAManifest(data: unknown): string | undefined {
   if (typeof manifest.createdAt !== 'string' || Number.isNaN(Date.parse(manifest.createdAt))) {
     return 'has no valid createdAt';
   }
-  if (!Array.isArray(manifest.entries) || typeof manifest.bytes !== 'number' || !manifest.source || !manifest.database) {
+  if (typeof manifest.bytes !== 'number' || !manifest.source || !manifest.database) {
     return 'lacks entries, bytes, source or database';
   }
   return undefined;

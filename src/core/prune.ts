@@ -1,11 +1,11 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import { BackupInfo, environmentKey, isBackupOf, listBackups } from './backupCatalog';
+import { BackupInfo, groupByEnvironment, identifyEnvironment, isBackupOf, listBackups } from './backupCatalog';
 import { whyChangedSinceMade } from './changedSinceMade';
 import { whyNotAnEnvironment } from './environment';
 import { TracBackupError, describeError, errnoCode, throwIfAborted } from './errors';
 import { removeTree } from './fileTree';
-import { readManifest } from './manifest';
+import { BackupManifest, readManifest } from './manifest';
 import { RetentionDecision, RetentionPolicy, checkRetentionPolicy, planRetention } from './retention';
 import { SweptWork, releaseWork, sweepDeadWork, workPathFor } from './workFolder';
 
@@ -45,7 +45,7 @@ export interface PruneResult {
 
 /**
  * Applies a retention policy to the backups in `folder`: the policy counts each environment's
- * backups separately (a folder may hold several, of several machines: see environmentKey), then the backups no rule keeps are deleted,
+ * backups separately (a folder may hold several, of several machines: see groupByEnvironment), then the backups no rule keeps are deleted,
  * oldest first. Never touched: anything that is not a backup, backups made before a restore,
  * backups whose metadata cannot be read, plain copies without metadata (whose environment is
  * unknown), and links to folders elsewhere; all of these are listed as kept, with the reason.
@@ -59,11 +59,12 @@ export async function pruneBackups(folder: string, policy: RetentionPolicy, opti
   const swept = options.dryRun ? [] : await sweepDeadWork(folder, ['backup', 'delete']);
   const now = options.now ?? new Date();
   const listed = await backupsToConsider(folder, options.environment);
-  const groups = new Map<string, PruneBackup[]>();
-  for (const backup of listed) {
-    const key = backup.protected ? '' : await environmentKey({ sourcePath: backup.sourcePath!, sourceHost: backup.sourceHost });
-    groups.set(key, [...(groups.get(key) ?? []), backup]);
-  }
+  // The protected ones are kept whatever their group; with --environment every backup is of it.
+  const candidates = listed.filter((backup) => !backup.protected);
+  const groups = [
+    listed.filter((backup) => backup.protected),
+    ...(options.environment !== undefined ? [candidates] : await groupByEnvironment(candidates)),
+  ];
   const result: PruneResult = {
     folder: path.resolve(folder),
     dryRun: options.dryRun ?? false,
@@ -74,7 +75,7 @@ export async function pruneBackups(folder: string, policy: RetentionPolicy, opti
     cancelled: false,
     swept,
   };
-  for (const group of groups.values()) {
+  for (const group of groups) {
     const plan = planRetention(group, policy, now);
     result.keep.push(...plan.keep);
     result.remove.push(...plan.remove);
@@ -129,8 +130,9 @@ async function requireBackupFolder(folder: string): Promise<void> {
 /** The folder's backups, those prune must not touch marked protected with the reason. */
 async function backupsToConsider(folder: string, environment: string | undefined): Promise<PruneBackup[]> {
   const result: PruneBackup[] = [];
+  const wanted = environment === undefined ? undefined : await identifyEnvironment(environment);
   for (const backup of await listBackups(folder)) {
-    if (environment !== undefined && !(await isBackupOf(backup, environment))) {
+    if (wanted && !(await isBackupOf(backup, wanted))) {
       continue;
     }
     const isLink = (await fs.lstat(backup.path).catch(() => undefined))?.isSymbolicLink() ?? true;
@@ -140,18 +142,32 @@ async function backupsToConsider(folder: string, environment: string | undefined
         ? `its metadata cannot be read (${backup.problem}): left for you to check`
         : !backup.sourcePath
           ? 'a copy without trac-backup metadata (its environment is unknown): left alone'
-          : await whyNotUnchanged(backup.path);
+          : await whyNotPrunable(backup.path);
     result.push(why ? { ...backup, protected: why } : backup);
   }
   return result;
 }
 
 /**
+ * Why a listed backup must stay: the listing read only the head of its metadata, and the rest
+ * cannot be read; or it changed since it was made (whyNotUnchanged).
+ */
+async function whyNotPrunable(dir: string): Promise<string | undefined> {
+  let manifest: BackupManifest | undefined;
+  try {
+    manifest = await readManifest(dir);
+  } catch (error) {
+    return `its metadata cannot be read (${describeError(error)}): left for you to check`;
+  }
+  return whyNotUnchanged(dir, manifest);
+}
+
+/**
  * Why a folder with metadata must not be deleted as a backup: it changed since it was made (an
  * environment put back from it by hand, in use since); undefined when it is the backup still.
  */
-async function whyNotUnchanged(dir: string): Promise<string | undefined> {
-  const manifest = await readManifest(dir).catch(() => undefined);
+async function whyNotUnchanged(dir: string, read?: BackupManifest): Promise<string | undefined> {
+  const manifest = read ?? (await readManifest(dir).catch(() => undefined));
   const changed = manifest && (await whyChangedSinceMade(dir, manifest));
   return changed && `changed since it was made: ${changed} — not a backup any more, left alone`;
 }

@@ -55,10 +55,47 @@ export function hasRetentionRule(policy: RetentionPolicy): boolean {
 export function checkRetentionPolicy(policy: RetentionPolicy): void {
   for (const rule of RULES) {
     const count = policy[rule.option];
-    if (count !== undefined && !(Number.isInteger(count) && count >= 0)) {
-      throw new TracBackupError('INVALID_ARGUMENT', `${rule.option} must be a whole number from 0 up, not ${count}.`);
+    if (count !== undefined && !isCount(count)) {
+      throw new TracBackupError('INVALID_ARGUMENT', `${rule.option} must be a whole number from 0 up, not ${asWritten(count)}.`);
     }
   }
+}
+
+function isCount(value: unknown): value is number {
+  return typeof value === 'number' && Number.isInteger(value) && value >= 0;
+}
+
+/** A value as JSON writes it: "2" with its quotes, so that a string is not mistaken for the number. */
+function asWritten(value: unknown): string {
+  return typeof value === 'number' ? String(value) : (JSON.stringify(value) ?? String(value));
+}
+
+/**
+ * A retention policy as a person wrote it (the tracBackup.retention setting, parsed JSON): an
+ * object whose keys are rules and whose values are whole numbers from 0 up written as numbers.
+ * Anything else (`-1`, `"2"`, `1.5`, a misspelt rule) makes the whole policy invalid rather than
+ * read otherwise than meant: the problem names the rule and its value as written.
+ */
+export function readRetentionSetting(value: unknown): { policy: RetentionPolicy } | { problem: string } {
+  if (value === undefined || value === null) {
+    return { policy: {} };
+  }
+  if (typeof value !== 'object' || Array.isArray(value)) {
+    return { problem: `${asWritten(value)} is not an object such as { "keepLast": 7, "keepDaily": 14 }` };
+  }
+  const rules = new Set<string>(RULES.map((rule) => rule.option));
+  const policy: RetentionPolicy = {};
+  for (const [key, count] of Object.entries(value)) {
+    if (!rules.has(key)) {
+      return { problem: `${key}: ${asWritten(count)} is not a rule: the rules are keepLast, keepDaily, keepWeekly and keepMonthly` };
+    }
+    if (!isCount(count)) {
+      const unquoted = typeof count === 'string' && /^\s*\d+\s*$/.test(count) ? ` (write it without quotes: ${key}: ${Number(count)})` : '';
+      return { problem: `${key}: ${asWritten(count)} is not a whole number from 0 up${unquoted}` };
+    }
+    policy[key as keyof RetentionPolicy] = count;
+  }
+  return { policy };
 }
 
 /**

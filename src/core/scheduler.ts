@@ -59,8 +59,11 @@ export interface SchedulerHost {
   now(): Date;
   setTimer(fn: () => void, ms: number): unknown;
   clearTimer(handle: unknown): void;
-  /** Read at each round: a changed setting takes effect at the next one (or at reschedule()). */
-  schedule(): BackupSchedule;
+  /**
+   * The environment's schedule (each may have its own: a folder's settings), read at each round:
+   * a changed setting takes effect at the next one (or at reschedule()).
+   */
+  schedule(environment: string): BackupSchedule;
   environments(): readonly string[] | Promise<readonly string[]>;
   /** The newest backup of the environment (undefined: none yet). */
   lastBackup(environment: string): Promise<LastBackup | undefined>;
@@ -103,7 +106,7 @@ export interface SchedulerOptions {
 }
 
 /**
- * Backs up each environment when its schedule says it is due, one after the other: skipped when
+ * Backs up each environment when its own schedule says it is due, one after the other: skipped when
  * nothing changed since its last backup (then checked again one interval later), otherwise
  * backed up and then pruned. A failure is reported and retried later; it does not stop the
  * other environments. Knows nothing of VS Code: the host gives the clock, the timer and the work.
@@ -267,7 +270,7 @@ export class BackupScheduler {
 
   /** Due one interval after the later of the last backup and the last unchanged check; later after a failure. */
   private dueAt(environment: string, last: LastBackup | undefined): Date | undefined {
-    const schedule = this.host.schedule();
+    const schedule = this.host.schedule(environment);
     const checked = this.checkedAt.get(environment);
     const since = [last?.createdAt, checked].filter((date): date is Date => date !== undefined);
     const base = since.length ? new Date(Math.max(...since.map((date) => date.getTime()))) : undefined;
@@ -291,19 +294,24 @@ export class BackupScheduler {
       return;
     }
     let earliest: Date | undefined;
+    // Without any schedule on, nothing wakes the scheduler but reschedule(); after a failure to
+    // list the environments, it looks again later.
+    let anyOn = false;
     try {
       for (const environment of await this.environments()) {
+        anyOn ||= this.host.schedule(environment) !== 'off';
         const due = this.dueAt(environment, await this.host.lastBackup(environment).catch(() => undefined));
         if (due && (!earliest || due < earliest)) {
           earliest = due;
         }
       }
     } catch (error) {
+      anyOn = true;
       this.emit({ type: 'failed', environment: '', stage: 'check', error, message: describeError(error) });
     }
     const now = this.host.now().getTime();
     const maxSleep = this.options.maxSleepMs ?? 15 * 60 * 1000;
-    const wake = earliest ? Math.min(earliest.getTime(), now + maxSleep) : this.host.schedule() === 'off' ? undefined : now + maxSleep;
+    const wake = earliest ? Math.min(earliest.getTime(), now + maxSleep) : anyOn ? now + maxSleep : undefined;
     this.next = wake === undefined ? undefined : new Date(wake);
     this.emit({ type: 'idle', nextRunAt: earliest });
     if (wake !== undefined) {

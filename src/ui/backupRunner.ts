@@ -1,5 +1,5 @@
 import * as vscode from 'vscode';
-import { BackupInfo, chooseFreeBackupPath, defaultBackupFolder, isBackupOf, newBackupName } from '../core/backupCatalog';
+import { BackupInfo, chooseFreeBackupPath, environmentBackups, isBackupOf, newBackupName } from '../core/backupCatalog';
 import { TracBackupError, isCancelled } from '../core/errors';
 import { HotcopyResult, hotcopy } from '../core/hotcopy';
 import { ASIDE_MARK } from '../core/restoreLayout';
@@ -41,7 +41,8 @@ export async function runBackup(
   if (listed.problems.length) {
     throw new TracBackupError('NOT_AN_ENVIRONMENT', `${environment.path} cannot be backed up: ${listed.problems.join(' ')}`, environment.path);
   }
-  const folder = settings.backupFolder() ?? defaultBackupFolder(environment.path);
+  // Its folder's setting, else where its backups are (a renamed environment's are beside it under its old name).
+  const folder = settings.backupFolder(environment.path) ?? (await environmentBackups(environment.path)).folder;
   const destination = await reserveDestination(folder, newBackupName(environment.path));
   try {
     const base = settings.incremental() ? await newestVerifiedBackup(listed, statuses) : undefined;

@@ -4,7 +4,7 @@ import { ASIDE_MARK } from '../core/restoreLayout';
 import { isOverdue } from '../core/scheduler';
 import { EnvironmentRegistry, ListedEnvironment } from './environmentRegistry';
 import { PhaseProgress } from './progressReporter';
-import { settings } from './settings';
+import { SECTION, settings } from './settings';
 
 const AGE_REFRESH_MS = 60_000;
 
@@ -23,6 +23,7 @@ export class BackupStatusBar implements vscode.Disposable {
   private readonly timer = setInterval(() => this.update(), AGE_REFRESH_MS);
   private readonly subscription: vscode.Disposable;
   private running: string | undefined;
+  private visible = false;
 
   constructor(
     private readonly registry: EnvironmentRegistry,
@@ -30,7 +31,14 @@ export class BackupStatusBar implements vscode.Disposable {
   ) {
     this.item.name = 'Trac Backup';
     this.item.command = 'tracBackup.environments.focus';
-    this.subscription = registry.onDidChange(() => this.update());
+    this.subscription = vscode.Disposable.from(
+      registry.onDidChange(() => this.update()),
+      vscode.workspace.onDidChangeConfiguration((event) => {
+        if (event.affectsConfiguration(`${SECTION}.schedule`)) {
+          this.update(); // a folder's schedule changed: its colour and tooltip line with it
+        }
+      }),
+    );
   }
 
   showProgress(environmentName: string, event: PhaseProgress): void {
@@ -48,30 +56,50 @@ export class BackupStatusBar implements vscode.Disposable {
     const environments = this.registry.environments.filter((listed) => listed.problems.length === 0);
     if (environments.length === 0) {
       this.item.hide();
+      this.visible = false;
       return;
     }
     const now = new Date();
-    const schedule = settings.schedule();
+    // Each environment by its own schedule: a workspace folder's settings may set another.
+    const schedules = environments.map((listed) => settings.schedule(listed.environment.path));
+    const mixed = new Set(schedules).size > 1;
     const lines: string[] = [];
     let newest: Date | undefined;
     let overdue = false;
-    for (const listed of environments) {
+    for (const [index, listed] of environments.entries()) {
+      const schedule = schedules[index];
       const backup = newestBackupOf(listed);
       const checked = this.checkedUnchangedAt(listed.environment.path);
       const last = [backup?.createdAt, checked].filter((date): date is Date => !!date).sort((a, b) => b.getTime() - a.getTime())[0];
-      if (isOverdue(last, schedule, now)) {
-        overdue = true;
-      }
+      const late = isOverdue(last, schedule, now);
+      overdue ||= late;
       if (backup && (!newest || backup.createdAt > newest)) {
         newest = backup.createdAt;
       }
-      lines.push(`${listed.environment.name}: ${backup ? `backed up ${formatAge(backup.createdAt, now)}` : 'no backup yet'}`);
+      const notes = [...(mixed ? [schedule === 'off' ? 'not scheduled' : schedule] : []), ...(late ? ['overdue'] : [])];
+      const age = backup ? `backed up ${formatAge(backup.createdAt, now)}` : 'no backup yet';
+      lines.push(`${listed.environment.name}: ${age}${notes.length ? ` (${notes.join(', ')})` : ''}`);
     }
     this.item.text = this.running ?? `$(history) Trac: ${newest ? formatAge(newest, now) : 'no backup'}`;
     this.item.backgroundColor = overdue && !this.running ? new vscode.ThemeColor('statusBarItem.warningBackground') : undefined;
-    const scheduleLine = schedule === 'off' ? 'Scheduled backups are off (tracBackup.schedule).' : `Backed up ${schedule} while VS Code is open.`;
+    const scheduleLine = mixed
+      ? "Backed up while VS Code is open by each environment's tracBackup.schedule (its folder's settings), as shown."
+      : schedules[0] === 'off'
+        ? 'Scheduled backups are off (tracBackup.schedule).'
+        : `Backed up ${schedules[0]} while VS Code is open.`;
     this.item.tooltip = [...lines, '', scheduleLine, ...(overdue ? ['A backup is older than the schedule allows.'] : [])].join('\n');
     this.item.show();
+    this.visible = true;
+  }
+
+  /** What the item shows now, for tests and other extensions (see api.ts). */
+  get state(): { text: string; tooltip: string; warning: boolean; visible: boolean } {
+    return {
+      text: this.item.text,
+      tooltip: typeof this.item.tooltip === 'string' ? this.item.tooltip : (this.item.tooltip?.value ?? ''),
+      warning: this.item.backgroundColor !== undefined,
+      visible: this.visible,
+    };
   }
 
   dispose(): void {

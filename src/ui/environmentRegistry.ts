@@ -1,9 +1,9 @@
 import { readdirSync, statSync } from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { BackupInfo, defaultBackupFolder, listBackups } from '../core/backupCatalog';
+import { BackupInfo, defaultBackupFolder, environmentBackups, listBackups } from '../core/backupCatalog';
 import { FoundEnvironment, discoverEnvironments, isSearchedFolderName } from '../core/discovery';
-import { backupsDiskUsage } from '../core/diskUsage';
+import { DiskUsageCache } from '../core/diskUsage';
 import { TracEnvironment, readEnvironment } from '../core/environment';
 import { EnvironmentDetails, readEnvironmentDetails } from '../core/environmentDetails';
 import { describeError } from '../core/errors';
@@ -21,8 +21,16 @@ export interface ListedEnvironment {
   details?: EnvironmentDetails;
   /** Where this environment's backups go, and those found there, newest first. */
   backupFolder: string;
+  /**
+   * Set when backupFolder is not the default folder's name but the sibling folder that holds its
+   * backups (see environmentBackups): the path they were made from.
+   */
+  backupFolderRecordedPath?: string;
   backups: BackupInfo[];
-  /** Disk used by all its backups, files shared through hard links counted once. */
+  /**
+   * Disk used by all its backups, files shared through hard links counted once; undefined until
+   * measured (off the listing's path: a new backup is walked once, after the rows show).
+   */
   backupsDiskBytes?: number;
 }
 
@@ -54,6 +62,10 @@ export class EnvironmentRegistry implements vscode.Disposable {
   );
   private bindingWarned = false;
   private signature = '';
+  private readonly diskUsage = new DiskUsageCache();
+  private measuring: Promise<void> | undefined;
+  private remeasure = false;
+  private readonly disposed = new AbortController();
   private readonly disposables: vscode.Disposable[] = [];
 
   constructor(
@@ -163,6 +175,7 @@ export class EnvironmentRegistry implements vscode.Disposable {
 
     this.listed = await Promise.all(found.map((entry) => this.describe(entry)));
     this.listed.sort((a, b) => a.environment.name.localeCompare(b.environment.name) || a.environment.path.localeCompare(b.environment.path));
+    this.diskUsage.keepOnly(this.listed.flatMap((listed) => listed.backups.map((backup) => backup.path)));
     this.roots = roots;
     this.watchDisk();
     await vscode.commands.executeCommand('setContext', 'tracBackup.discoveryDone', true);
@@ -173,36 +186,87 @@ export class EnvironmentRegistry implements vscode.Disposable {
     this.warnIfBindingUnavailable();
     // Rebuilding the tree when nothing it shows changed would make its rows flicker, and a row
     // rebuilt under an open context menu reaches the command as no row at all.
-    const signature = JSON.stringify(this.listed, (key, value) => (key === 'config' ? undefined : value));
-    if (signature === this.signature) {
+    const changed = this.updateSignature();
+    this.measureDiskUsage();
+    if (!changed) {
       return;
     }
-    this.signature = signature;
     for (const entry of this.listed.filter((listed) => listed.problems.length)) {
       this.log.warn(`${entry.environment.path}: ${entry.problems.join(' ')}`);
     }
     this.changed.fire();
   }
 
+  /** True when what the list shows changed since the signature was last taken. */
+  private updateSignature(): boolean {
+    const signature = JSON.stringify(this.listed, (key, value) => (key === 'config' ? undefined : value));
+    if (signature === this.signature) {
+      return false;
+    }
+    this.signature = signature;
+    return true;
+  }
+
+  /**
+   * Fills in the disk use of each environment's backups that the cache could not give at once:
+   * after the rows show, one environment after the other, walking only backups not walked before.
+   */
+  private measureDiskUsage(): void {
+    if (this.measuring) {
+      this.remeasure = true;
+      return;
+    }
+    this.measuring = (async () => {
+      do {
+        this.remeasure = false;
+        for (const listed of this.listed.filter((entry) => entry.backups.length && entry.backupsDiskBytes === undefined)) {
+          if (!this.listed.includes(listed)) {
+            continue; // listed again meanwhile: the next pass measures what shows now
+          }
+          try {
+            const usage = await this.diskUsage.usage(listed.backups, this.disposed.signal);
+            listed.backupsDiskBytes = usage.totalBytes;
+          } catch (error) {
+            if (this.disposed.signal.aborted) {
+              return;
+            }
+            this.log.warn(`Measuring the backups in ${listed.backupFolder}: ${describeError(error)}`);
+          }
+          if (this.listed.includes(listed) && this.updateSignature()) {
+            this.changed.fire();
+          }
+        }
+      } while (this.remeasure);
+    })().finally(() => {
+      this.measuring = undefined;
+    });
+  }
+
   private async describe(found: FoundEnvironment): Promise<ListedEnvironment> {
     const environment = await readEnvironment(found.path);
-    const backupFolder = settings.backupFolder() ?? defaultBackupFolder(environment.path);
+    const configured = settings.backupFolder(environment.path);
     if (found.problem) {
-      return { found, environment, problems: [found.problem], backupFolder, backups: [] };
+      return { found, environment, problems: [found.problem], backupFolder: configured ?? defaultBackupFolder(environment.path), backups: [] };
     }
-    const listed: ListedEnvironment = { found, environment, problems: [...environment.problems], backupFolder, backups: [] };
+    const listed: ListedEnvironment = {
+      found,
+      environment,
+      problems: [...environment.problems],
+      backupFolder: configured ?? defaultBackupFolder(environment.path),
+      backups: [],
+    };
     try {
-      const made = (await listBackups(backupFolder)).filter((backup) =>
-        backup.sourcePath ? backup.sourcePath === environment.path : backupFolder === defaultBackupFolder(environment.path),
-      );
+      const located = await environmentBackups(environment.path, configured);
+      listed.backupFolder = located.folder;
+      if (located.recordedPath) {
+        listed.backupFolderRecordedPath = located.recordedPath;
+      }
       const keptAside = `${path.basename(environment.path)}${ASIDE_MARK}`;
       const kept = await listBackups(path.dirname(environment.path), (name) => name.startsWith(keptAside));
-      listed.backups = [...made, ...kept].sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime());
-      if (listed.backups.length) {
-        listed.backupsDiskBytes = (await backupsDiskUsage(listed.backups.map((backup) => backup.path))).totalBytes;
-      }
+      listed.backups = [...located.backups, ...kept].sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime());
+      listed.backupsDiskBytes = this.diskUsage.peek(listed.backups)?.totalBytes;
     } catch (error) {
-      this.log.warn(`Listing the backups in ${backupFolder}: ${describeError(error)}`);
+      this.log.warn(`Listing the backups in ${listed.backupFolder}: ${describeError(error)}`);
     }
     try {
       listed.details = await readEnvironmentDetails(environment);
@@ -304,6 +368,7 @@ export class EnvironmentRegistry implements vscode.Disposable {
 
   dispose(): void {
     clearTimeout(this.timer);
+    this.disposed.abort();
     this.folderWatcher.close();
     vscode.Disposable.from(...this.disposables).dispose();
   }

@@ -1,6 +1,6 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { BackupInfo } from '../core/backupCatalog';
+import { BackupInfo, defaultBackupFolder } from '../core/backupCatalog';
 import { formatAge, formatBytes, formatDuration } from '../core/format';
 import { ASIDE_MARK } from '../core/restoreLayout';
 import { EnvironmentRegistry, ListedEnvironment } from './environmentRegistry';
@@ -146,16 +146,29 @@ export function environmentTooltip(listed: ListedEnvironment): vscode.MarkdownSt
   return markdown;
 }
 
-function backupsGroupItem(listed: ListedEnvironment): vscode.TreeItem {
+export function backupsGroupItem(listed: ListedEnvironment): vscode.TreeItem {
   const { backups } = listed;
   const item = new vscode.TreeItem('Backups', vscode.TreeItemCollapsibleState.Expanded);
   item.id = `backups:${listed.environment.path}`;
   const disk = listed.backupsDiskBytes !== undefined ? ` · ${formatBytes(listed.backupsDiskBytes)} on disk` : '';
   item.description = `${backups.length} · newest ${formatAge(backups[0].createdAt)}${disk}`;
-  item.tooltip = `Backups in ${listed.backupFolder}`;
+  item.tooltip = backupsTooltip(listed);
   item.iconPath = new vscode.ThemeIcon('history');
   item.contextValue = 'tracBackups';
   return item;
+}
+
+/** Where the backups are, and why there when it is not the folder the environment's name gives. */
+export function backupsTooltip(listed: ListedEnvironment): string {
+  const where = `Backups in ${listed.backupFolder}`;
+  if (!listed.backupFolderRecordedPath) {
+    return where;
+  }
+  return (
+    `${where}: they were made when the environment was at ${listed.backupFolderRecordedPath} (it was renamed or moved since), ` +
+    `so new backups go there too, instead of ${defaultBackupFolder(listed.environment.path)}. ` +
+    'Set tracBackup.backupFolder to choose another folder.'
+  );
 }
 
 export function backupItem(backup: BackupInfo, status: VerifyStatus | undefined): vscode.TreeItem {

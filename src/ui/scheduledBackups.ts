@@ -1,3 +1,4 @@
+import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { newestBackupFor } from '../core/backupCatalog';
 import { environmentChangedSince } from '../core/changedSinceBackup';
@@ -7,7 +8,7 @@ import { BackupScheduler, SchedulerEvent } from '../core/scheduler';
 import { runBackup } from './backupRunner';
 import { BackupStatusBar, newestBackupOf } from './backupStatusBar';
 import { EnvironmentRegistry, ListedEnvironment } from './environmentRegistry';
-import { SECTION, settings } from './settings';
+import { OPEN_RETENTION_SETTING, SECTION, settings } from './settings';
 import { VerifyStatusStore } from './verifyStatus';
 
 /**
@@ -19,6 +20,10 @@ export class ScheduledBackups implements vscode.Disposable {
   readonly scheduler: BackupScheduler;
   private readonly subscriptions: vscode.Disposable[];
   private readonly abort = new AbortController();
+  /** The invalid tracBackup.retention values already said: once each, not every round. */
+  private readonly retentionWarned = new Set<string>();
+  /** The last backup the schedule made of each environment, for a failure of the prune after it. */
+  private readonly made = new Map<string, unknown>();
 
   constructor(
     private readonly registry: EnvironmentRegistry,
@@ -30,7 +35,7 @@ export class ScheduledBackups implements vscode.Disposable {
       now: () => new Date(),
       setTimer: (fn, ms) => setTimeout(fn, ms),
       clearTimer: (handle) => clearTimeout(handle as NodeJS.Timeout),
-      schedule: () => settings.schedule(),
+      schedule: (environment) => settings.schedule(environment),
       environments: async () => {
         await registry.ready();
         return registry.environments.filter((listed) => listed.problems.length === 0).map((listed) => listed.environment.path);
@@ -50,8 +55,21 @@ export class ScheduledBackups implements vscode.Disposable {
       runBackup: (environment) => this.backUp(environment),
       prune: async (environment) => {
         const listed = this.listed(environment);
-        const policy = settings.retention();
-        return listed && hasRetentionRule(policy) ? pruneBackups(listed.backupFolder, policy, { environment }) : undefined;
+        const retention = settings.retention(environment);
+        if (retention.invalid !== undefined) {
+          this.warnInvalidRetention(retention.invalid);
+          return undefined;
+        }
+        if (!listed || !hasRetentionRule(retention.policy)) {
+          return undefined;
+        }
+        const result = await pruneBackups(listed.backupFolder, retention.policy, { environment });
+        if (result.failed.length) {
+          const [first] = result.failed;
+          const more = result.failed.length > 1 ? ` (and ${result.failed.length - 1} more)` : '';
+          throw new Error(`could not delete ${first.path}${more}: ${first.error}`);
+        }
+        return result;
       },
       report: (event) => this.report(event),
     });
@@ -59,6 +77,9 @@ export class ScheduledBackups implements vscode.Disposable {
       vscode.workspace.onDidChangeConfiguration((event) => {
         if (event.affectsConfiguration(`${SECTION}.schedule`)) {
           void this.scheduler.reschedule();
+        }
+        if (event.affectsConfiguration(`${SECTION}.retention`)) {
+          this.retentionWarned.clear(); // a value still wrong after an edit is said again, once
         }
       }),
       registry.onDidChange(() => void this.scheduler.reschedule()),
@@ -99,6 +120,9 @@ export class ScheduledBackups implements vscode.Disposable {
       case 'backup-started':
         this.log.info(`Scheduled backup of ${event.environment}`);
         break;
+      case 'backed-up':
+        this.made.set(event.environment, event.result);
+        break;
       case 'skipped':
         this.log.info(`Scheduled backup of ${event.environment} skipped: ${event.reason}`);
         this.statusBar().update();
@@ -110,8 +134,14 @@ export class ScheduledBackups implements vscode.Disposable {
         break;
       case 'failed': {
         const where = event.environment || 'the listed environments';
-        this.log.error(`Scheduled backup (${event.stage}) of ${where} failed: ${event.message}`);
-        void vscode.window.showErrorMessage(`Scheduled backup of ${where} failed: ${event.message}`, 'Open Log').then((choice) => {
+        // The backup before a failed prune was made: say so, and which step failed.
+        const dest = event.stage === 'prune' ? (this.made.get(event.environment) as { dest?: string } | undefined)?.dest : undefined;
+        const message =
+          event.stage === 'prune'
+            ? `Scheduled backup of ${where} made${dest ? ` (${path.basename(dest)})` : ''}, but pruning failed: ${event.message}`
+            : `Scheduled backup of ${where} failed: ${event.message}`;
+        this.log.error(event.stage === 'prune' ? message : `Scheduled backup (${event.stage}) of ${where} failed: ${event.message}`);
+        void vscode.window.showErrorMessage(message, 'Open Log').then((choice) => {
           if (choice === 'Open Log') {
             this.log.show();
           }
@@ -124,6 +154,20 @@ export class ScheduledBackups implements vscode.Disposable {
         }
         break;
     }
+  }
+
+  /** Says once (a warning with a button to the setting, and a log line) that the schedule does not prune, and why. */
+  private warnInvalidRetention(message: string): void {
+    if (this.retentionWarned.has(message)) {
+      return;
+    }
+    this.retentionWarned.add(message);
+    this.log.warn(`Scheduled backups are not pruned: ${message}`);
+    void vscode.window.showWarningMessage(message, OPEN_RETENTION_SETTING).then((choice) => {
+      if (choice === OPEN_RETENTION_SETTING) {
+        void vscode.commands.executeCommand('workbench.action.openSettings', `${SECTION}.retention`);
+      }
+    });
   }
 
   dispose(): void {

@@ -52,10 +52,10 @@ async function waitForHttp(url, child, output, timeoutMs) {
 }
 
 /**
- * Starts code-server. Options: folder (opened by default), extensionsDir (default: a new empty
+ * Starts code-server. Options: folder (opened by default; a .code-workspace file too), extensionsDir (default: a new empty
  * one), env (added to its environment, which the extension host inherits), log (called with each
  * chunk of its output; its tail is always kept for error messages).
- * Returns { port, origin, extensionsDir, userDataDir, folderUrl(folder), recentOutput(), stop() }.
+ * Returns { port, origin, extensionsDir, userDataDir, folderUrl(folder), workspaceUrl(file), recentOutput(), stop() }.
  */
 export async function startCodeServer({ folder, extensionsDir, env = {}, settings = {}, log, timeoutMs = 60_000 } = {}) {
   requireCodeServer();
@@ -112,6 +112,7 @@ export async function startCodeServer({ folder, extensionsDir, env = {}, setting
     extensionsDir,
     userDataDir,
     folderUrl: (dir) => `${origin}/?folder=${encodeURIComponent(dir)}`,
+    workspaceUrl: (file) => `${origin}/?workspace=${encodeURIComponent(file)}`,
     recentOutput: () => output.join(''),
     stop,
   };

@@ -23,8 +23,10 @@ async function writeCounts(counts: Counts): Promise<void> {
 export async function run(): Promise<void> {
   console.log(`VS Code ${vscode.version} (${vscode.env.appName}), extension host Node ${process.version}`);
   const mocha = new Mocha({ ui: 'bdd', color: false, timeout: 30_000, reporter: 'spec' });
+  // The multi-root session runs multiRoot.test.js alone; the folder session (and a desktop run) the others.
+  const multiRoot = process.env.TRAC_BACKUP_INTEGRATION_SUITE === 'multi-root';
   readdirSync(__dirname)
-    .filter((name) => name.endsWith('.test.js'))
+    .filter((name) => name.endsWith('.test.js') && name.startsWith('multiRoot.') === multiRoot)
     .sort()
     .forEach((name) => mocha.addFile(path.join(__dirname, name)));
 

@@ -1,6 +1,6 @@
 import * as assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { RetentionCandidate, RetentionPolicy, dayKey, monthKey, planRetention, weekKey } from '../../src/core/retention';
+import { RetentionCandidate, RetentionPolicy, dayKey, monthKey, planRetention, readRetentionSetting, weekKey } from '../../src/core/retention';
 
 /** A backup made at a local time: year, month (1–12), day, hour, minute. */
 function at(year: number, month: number, day: number, hour = 12, minute = 0): RetentionCandidate {
@@ -144,5 +144,25 @@ describe('planRetention', () => {
     for (const policy of [{ keepLast: -1 }, { keepDaily: 1.5 }, { keepWeekly: Number.NaN }]) {
       assert.throws(() => planRetention([], policy), { code: 'INVALID_ARGUMENT' });
     }
+  });
+
+  it('reads tracBackup.retention strictly: whole numbers from 0 up written as numbers, known rules only, the value shown as written', () => {
+    assert.deepEqual(readRetentionSetting({}), { policy: {} });
+    assert.deepEqual(readRetentionSetting({ keepLast: 3, keepDaily: 0, keepWeekly: 4, keepMonthly: 12 }), {
+      policy: { keepLast: 3, keepDaily: 0, keepWeekly: 4, keepMonthly: 12 },
+    });
+    const problem = (value: unknown) => {
+      const read = readRetentionSetting(value);
+      assert.ok('problem' in read, `${JSON.stringify(value)} was accepted`);
+      return read.problem;
+    };
+    assert.match(problem({ keepLast: -1 }), /^keepLast: -1 is not a whole number from 0 up/);
+    assert.match(problem({ keepLast: '2' }), /^keepLast: "2" is not a whole number from 0 up/);
+    assert.match(problem({ keepLast: '2' }), /write it without quotes/);
+    assert.match(problem({ keepDaily: 1.5 }), /^keepDaily: 1\.5 is not/);
+    assert.match(problem({ keepWeekly: null }), /^keepWeekly: null is not/);
+    assert.match(problem({ keepLast: 2, keeplast: 3 }), /^keeplast: 3 is not a rule: the rules are keepLast, keepDaily, keepWeekly and keepMonthly/);
+    assert.match(problem([1]), /^\[1\] is not an object/);
+    assert.match(problem('keepLast=2'), /^"keepLast=2" is not an object/);
   });
 });

@@ -55,7 +55,7 @@ function fakeEnvironments(clock: FakeClock, names: string[]) {
     now: clock.now,
     setTimer: clock.setTimer,
     clearTimer: clock.clearTimer,
-    schedule: () => schedule,
+    schedule: (_environment: string) => schedule,
     environments: () => names,
     lastBackup: async (env: string) => backups.get(env)?.at(-1),
     hasChangedSince: async (env: string) => changed.has(env),
@@ -216,6 +216,38 @@ describe('BackupScheduler (fake clock)', () => {
     clock.advance(0);
     await scheduler.whenIdle();
     assert.equal(world.count('alpha'), 1);
+    scheduler.stop();
+  });
+
+  it("runs each environment by its own schedule (a folder's settings): one hourly, one off, one weekly", async () => {
+    const clock = new FakeClock(Date.UTC(2024, 5, 1, 8));
+    const world = fakeEnvironments(clock, ['off-here', 'hourly-here', 'weekly-here']);
+    const schedules: Record<string, BackupSchedule> = { 'off-here': 'off', 'hourly-here': 'hourly', 'weekly-here': 'weekly' };
+    world.host.schedule = (environment: string) => schedules[environment];
+    const scheduler = new BackupScheduler(world.host, { maxSleepMs: 30 * DAY });
+    await scheduler.start();
+    clock.advance(0);
+    await scheduler.whenIdle();
+    assert.deepEqual([world.count('off-here'), world.count('hourly-here'), world.count('weekly-here')], [0, 1, 1]);
+    assert.equal(scheduler.nextRunAt?.getTime(), clock.time + HOUR, 'the hourly one is next');
+
+    for (const env of Object.keys(schedules)) {
+      world.changed.add(env);
+    }
+    clock.advance(HOUR);
+    await scheduler.whenIdle();
+    assert.deepEqual([world.count('off-here'), world.count('hourly-here'), world.count('weekly-here')], [0, 2, 1]);
+    world.changed.add('hourly-here');
+    clock.advance(7 * DAY);
+    await scheduler.whenIdle();
+    assert.deepEqual([world.count('off-here'), world.count('hourly-here'), world.count('weekly-here')], [0, 3, 2]);
+
+    // Every environment off: the scheduler sleeps until told of a change.
+    schedules['hourly-here'] = 'off';
+    schedules['weekly-here'] = 'off';
+    await scheduler.reschedule();
+    assert.equal(scheduler.nextRunAt, undefined);
+    assert.equal(clock.pending, 0);
     scheduler.stop();
   });
 

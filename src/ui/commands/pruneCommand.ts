@@ -1,14 +1,13 @@
 import * as vscode from 'vscode';
 import { formatBytes } from '../../core/format';
 import { PruneResult, pruneBackups } from '../../core/prune';
-import { checkRetentionPolicy, hasRetentionRule } from '../../core/retention';
+import { hasRetentionRule } from '../../core/retention';
 import { registerCommand } from '../commandRunner';
 import { EnvironmentRegistry } from '../environmentRegistry';
 import { pickEnvironment } from '../pickEnvironment';
-import { settings } from '../settings';
+import { OPEN_RETENTION_SETTING, settings } from '../settings';
 
 const PRUNE = 'Delete Them';
-const OPEN_SETTING = 'Open Retention Setting';
 const SHOWN_PER_LIST = 12;
 
 /** "Trac: Prune Backups…": shows exactly which backups go and which stay, deletes after confirmation. */
@@ -18,14 +17,23 @@ export function registerPruneCommand(registry: EnvironmentRegistry, log: vscode.
     if (!listed) {
       return undefined;
     }
-    const policy = settings.retention();
-    checkRetentionPolicy(policy);
+    const retention = settings.retention(listed.environment.path);
+    if (retention.invalid !== undefined) {
+      // The schedule's warning, word for word: nothing is pruned by a policy that is not one.
+      log.error(`Prune Backups… refused: ${retention.invalid}`);
+      const choice = await vscode.window.showErrorMessage(retention.invalid, OPEN_RETENTION_SETTING);
+      if (choice === OPEN_RETENTION_SETTING) {
+        await vscode.commands.executeCommand('workbench.action.openSettings', 'tracBackup.retention');
+      }
+      return undefined;
+    }
+    const { policy } = retention;
     if (!hasRetentionRule(policy)) {
       const choice = await vscode.window.showInformationMessage(
         'No retention rule is set, so every backup is kept. Set keepLast, keepDaily, keepWeekly or keepMonthly in the tracBackup.retention setting.',
-        OPEN_SETTING,
+        OPEN_RETENTION_SETTING,
       );
-      if (choice === OPEN_SETTING) {
+      if (choice === OPEN_RETENTION_SETTING) {
         await vscode.commands.executeCommand('workbench.action.openSettings', 'tracBackup.retention');
       }
       return undefined;
