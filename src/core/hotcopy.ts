@@ -125,7 +125,7 @@ export async function hotcopy(
 
 async function backUpLeased(source: HotcopySource, destination: string, options: HotcopyOptions, started: number): Promise<HotcopyResult> {
   const { signal } = options;
-  const identity = await folderIdentity(source.root);
+  const identity = await rootIdentity(source.root);
   let dest = await checkDestinationPlace(source.realRoot, destination, source.linkedFolders);
   // Before the check that the name is free: a backup killed while publishing it may hold it.
   const swept = await sweepDeadWork(path.dirname(dest), ['backup', 'delete']);
@@ -176,10 +176,10 @@ async function backUpLeased(source: HotcopySource, destination: string, options:
   }
 }
 
-/** The identity of a folder itself (not its path): a folder renamed away and another put in its place differ. */
-async function folderIdentity(dir: string): Promise<string> {
-  const stats = await fs.stat(dir, { bigint: true });
-  return `${stats.dev}:${stats.ino}:${stats.birthtimeNs}`;
+/** The folder's identity (folderIdentity) as one comparable value: a folder renamed away and another put in its place differ. */
+async function rootIdentity(dir: string): Promise<string> {
+  const identity = folderIdentity(await fs.stat(dir));
+  return `${identity.dev}:${identity.ino}:${identity.birthtimeMs ?? ''}`;
 }
 
 /**
@@ -188,7 +188,7 @@ async function folderIdentity(dir: string): Promise<string> {
  * half done (its journal is there), what was copied is a mix of two environments.
  */
 async function requireSameEnvironment(root: string, identity: string): Promise<void> {
-  const now = await folderIdentity(root).catch(() => undefined);
+  const now = await rootIdentity(root).catch(() => undefined);
   const journal = await pathExists(journalPath(root));
   if (now !== identity || journal) {
     throw new TracBackupError(
