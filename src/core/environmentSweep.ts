@@ -1,6 +1,6 @@
 import * as path from 'node:path';
 import { describeError } from './errors';
-import { removeTree } from './fileTree';
+import { pathExists, removeTree } from './fileTree';
 import { findRestoreLeftovers } from './restoreLeftovers';
 import { describeSwept, describeWork, parseWorkName, sizeOfWork, sweepDeadWork } from './workFolder';
 
@@ -78,7 +78,12 @@ async function sweepRestoreCopies(target: SweepTarget): Promise<SweptLeftover[]>
         await removeTree(leftover.path);
         swept.push({ path: leftover.path, action: 'removed', ...(bytes !== undefined && { bytes }), message: `Removed ${leftover.path}, ${what}.` });
       } catch (error) {
-        swept.push({ path: leftover.path, action: 'failed', message: `${leftover.path}: ${what}: could not be removed (${describeError(error)}); remove it by hand.` });
+        const gone = !(await pathExists(leftover.path).catch(() => true)); // removed by another window's sweep meanwhile
+        swept.push(
+          gone
+            ? { path: leftover.path, action: 'removed', message: `Removed ${leftover.path}, ${what}.` }
+            : { path: leftover.path, action: 'failed', message: `${leftover.path}: ${what}: could not be removed (${describeError(error)}); remove it by hand.` },
+        );
       }
     } else if (leftover.action === 'finish') {
       swept.push({

@@ -430,7 +430,7 @@ class HotcopyRun {
     }
     // A walk leaves out what vanished while it ran (Trac deleting a file): the environment moved
     // away or being deleted meanwhile would leave a tree that is no environment, never a backup.
-    const found = new Set(entries.filter((entry) => entry.kind === 'file').map((entry) => entry.relative));
+    const found = new Set(entries.map((entry) => entry.relative));
     if (!found.has('VERSION') || !found.has(CONFIG_FILE) || (await folderGone(this.source.root, this.rootStats))) {
       throw new SourceMovedError(this.source.root);
     }

@@ -140,6 +140,9 @@ async function sweepOne(file: string, work: WorkName, folder: string): Promise<S
     await removeTree(file);
     return { ...base, action: 'removed', detail: `${what}: removed` };
   } catch (error) {
+    if (!(await fs.lstat(file).then(() => true, () => false))) {
+      return { ...base, action: 'removed', detail: `${what}: removed` }; // by another sweep at the same time (another window)
+    }
     return {
       ...base,
       action: 'failed',

@@ -87,6 +87,19 @@ describe('hotcopy of an environment moved or deleted while it runs', () => {
     });
   }
 
+  it('an environment whose VERSION and trac.ini are symbolic links is still one: backed up', async () => {
+    const env = await copyFixture('trac-1.6-fresh', 'linked', tmp);
+    const shared = path.join(tmp, 'shared-config');
+    await fs.mkdir(shared);
+    for (const relative of ['VERSION', 'conf/trac.ini']) {
+      const target = path.join(shared, path.basename(relative));
+      await fs.rename(path.join(env, relative), target);
+      await fs.symlink(target, path.join(env, relative));
+    }
+    const result = await hotcopy(env, path.join(tmp, 'backups', 'linked'));
+    assert.ok((await fs.lstat(path.join(result.dest, 'conf', 'trac.ini'))).isSymbolicLink());
+  });
+
   it('an attachment deleted during the copy (Trac at work) is no such error: the backup completes', async () => {
     const env = await copyFixture('trac-1.6-populated', 'live', tmp);
     const log = path.join(env, 'log', 'extra.log');
