@@ -13,6 +13,7 @@ import { registerVerifyCommand } from './ui/commands/verifyCommand';
 import { registerEnvironmentCommands } from './ui/commands/environmentCommands';
 import { EnvironmentRegistry } from './ui/environmentRegistry';
 import { EnvironmentTreeProvider, VIEW_ID } from './ui/environmentTree';
+import { startupSweep } from './ui/leftoverSweep';
 import { VerifyStatusStore } from './ui/verifyStatus';
 
 export function activate(context: vscode.ExtensionContext): TracBackupApi {
@@ -46,12 +47,20 @@ export function activate(context: vscode.ExtensionContext): TracBackupApi {
   context.subscriptions.push(scheduled, statusBar, registerPruneCommand(registry, log));
 
   log.info(`Trac Backup ${context.extension.packageJSON.version} activated in VS Code ${vscode.version}`);
+  // What reloads and crashes stopped midway (a partial backup, archive, restore copy) is swept once the tree is listed.
+  const sweepLeftovers = startupSweep(registry, log);
   const ready = registry.refresh().then(() => {
     if (vscode.workspace.isTrusted) {
       void scheduled.start();
+      sweepLeftovers();
     }
   });
-  context.subscriptions.push(vscode.workspace.onDidGrantWorkspaceTrust(() => void scheduled.start()));
+  context.subscriptions.push(
+    vscode.workspace.onDidGrantWorkspaceTrust(() => {
+      void scheduled.start();
+      sweepLeftovers();
+    }),
+  );
   return createApi(registry, statuses, ready, () => statusBar.state);
 }
 

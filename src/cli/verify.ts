@@ -40,6 +40,17 @@ export const verifyCommand: CliCommand = {
     } finally {
       bar.clear();
     }
+    if (result.vanished) {
+      // Nothing was checked to the end: nothing to record, nothing to list.
+      if (values.json) {
+        context.stdout.write(`${JSON.stringify(result)}\n`);
+      }
+      throw new TracBackupError(
+        'SOURCE_UNREADABLE',
+        `${result.backup} ${result.problems[0].problem}: it was not verified. Verify it where it is now, if it was moved.`,
+        result.backup,
+      );
+    }
     await recordVerification(result).catch((error: unknown) =>
       context.stderr.write(`trac-backup: note: the result could not be recorded in ${verificationStoreFile()} (${describeError(error)}).\n`),
     );

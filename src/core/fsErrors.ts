@@ -30,6 +30,38 @@ export function sourceError(error: unknown, file: string): unknown {
   return error;
 }
 
+/** The environment being backed up is no longer at its path: moved or deleted meanwhile. */
+export class SourceMovedError extends TracBackupError {
+  constructor(root: string, cause?: unknown) {
+    super(
+      'SOURCE_UNREADABLE',
+      `${root} was moved or deleted while it was being backed up: nothing was backed up (the partial backup was removed). ` +
+        'Back it up again from where it is now.',
+      root,
+      { cause },
+    );
+  }
+}
+
+/** True when `root` is no longer a folder, or (given its identity when the work began) no longer that folder. */
+export async function folderGone(root: string, identity?: { dev: number; ino: number }): Promise<boolean> {
+  const now = await fs.stat(root).catch(() => undefined);
+  return !now?.isDirectory() || (identity !== undefined && (now.dev !== identity.dev || now.ino !== identity.ino));
+}
+
+/**
+ * What a backup that failed must say when the environment is gone: that it was moved or
+ * deleted, not the "ENOENT … scandir" or "stat …/db/trac.db" the copy ran into. A full or
+ * unwritable destination is said as it is.
+ */
+export async function whenSourceGone(error: unknown, root: string): Promise<unknown> {
+  const code = error instanceof TracBackupError ? error.code : undefined;
+  if (code === 'CANCELLED' || code === 'DISK_FULL' || code === 'DESTINATION_UNWRITABLE' || !(await folderGone(root))) {
+    return error;
+  }
+  return error instanceof SourceMovedError ? error : new SourceMovedError(root, error);
+}
+
 /**
  * Turns a failure to write (a backup, by default; an archive, a restore's copy) into an error
  * naming where and what to do. The caller removes what it wrote, as the message says.

@@ -10,7 +10,7 @@ import { readDatabaseState } from './changedSinceBackup';
 import { hashFile, readOnlyMode } from './fileCopy';
 import { TreeEntry, pathExists, removeTree, walkTree, walkTreeSync } from './fileTree';
 import { Suspects, closeAll, findSuspects, inAttachments, openForCopy, planLockedChanges } from './lockedAttachments';
-import { destinationError, removeMadeFolders, sourceError } from './fsErrors';
+import { SourceMovedError, destinationError, folderGone, removeMadeFolders, sourceError, whenSourceGone } from './fsErrors';
 import { PreviousBackup } from './linkDest';
 import { BackupManifest, MANIFEST_FILE, MANIFEST_FORMAT, DatabaseFileState, ManifestDatabase, SourceState, folderIdentity, writeManifest } from './manifest';
 import { HotcopyPhase, HotcopyProgress, ProgressTracker } from './progress';
@@ -170,7 +170,7 @@ async function backUpLeased(source: HotcopySource, destination: string, options:
     if (signal?.aborted) {
       throw new CancelledError('The backup');
     }
-    throw error;
+    throw await whenSourceGone(error, source.root);
   } finally {
     releaseWork(temp);
   }
@@ -208,6 +208,8 @@ class HotcopyRun {
   private readonly started = performance.now();
   private readonly signal?: AbortSignal;
   private readonly keepOwners: boolean;
+  /** The environment's folder as the backup began: a walk checks it is still that folder. */
+  private rootStats?: { dev: number; ino: number };
 
   constructor(
     private readonly source: HotcopySource,
@@ -258,7 +260,7 @@ class HotcopyRun {
     };
     const tagWith = (rows: Map<string, string> | undefined) => ({ tag: (relative: string) => rows?.get(relative) });
     this.enter('scan');
-    const rootStats = await fs.stat(source.root);
+    const rootStats = (this.rootStats = await fs.stat(source.root));
     let rows = readRows();
     const first = await this.walk();
     if (source.snapshot) {
@@ -479,8 +481,9 @@ class HotcopyRun {
 
   private async walk(skip?: (relative: string) => boolean): Promise<TreeEntry[]> {
     const exclude = this.source.exclude;
+    let entries: TreeEntry[];
     try {
-      return await walkTree(this.source.root, {
+      entries = await walkTree(this.source.root, {
         signal: this.signal,
         follow: this.source.follow,
         exclude: skip ? (relative, kind) => skip(relative) || exclude(relative, kind) : exclude,
@@ -489,6 +492,13 @@ class HotcopyRun {
       const file = (error as NodeJS.ErrnoException).path;
       throw file && !(error instanceof TracBackupError) ? sourceError(error, file) : error;
     }
+    // A walk leaves out what vanished while it ran (Trac deleting a file): the environment moved
+    // away or being deleted meanwhile would leave a tree that is no environment, never a backup.
+    const found = new Set(entries.map((entry) => entry.relative));
+    if (!found.has('VERSION') || !found.has(CONFIG_FILE) || (await folderGone(this.source.root, this.rootStats))) {
+      throw new SourceMovedError(this.source.root);
+    }
+    return entries;
   }
 
   private enter(phase: HotcopyPhase): void {

@@ -44,6 +44,11 @@ export interface VerifyResult {
   kind: 'hotcopy' | 'trac-admin';
   /** Every problem found, each with its path relative to the backup ('.' for the folder itself). */
   problems: PathProblem[];
+  /**
+   * Set when the backup was deleted or moved (or replaced by another folder) while it was being
+   * checked: then its one problem says so, instead of a "missing" for every file it had.
+   */
+  vanished?: true;
   /** Regular files whose size and checksum (without metadata: readability) were checked. */
   checkedFiles: number;
   checkedBytes: number;
@@ -71,7 +76,8 @@ export interface VerifyResult {
  * files/attachments, and, when it has this tool's metadata, that every file
  * has the size and SHA-256 recorded there, with nothing missing and nothing added. A folder without
  * metadata (what `trac-admin hotcopy` makes) gets the checks that need none. Never throws for a
- * damaged backup: every problem found is in the result. Throws CancelledError when aborted.
+ * damaged backup: every problem found is in the result. A backup deleted or moved while it is
+ * checked gets one problem that says so (and `vanished`). Throws CancelledError when aborted.
  */
 export async function verifyBackup(backupPath: string, options: VerifyOptions = {}): Promise<VerifyResult> {
   const started = performance.now();
@@ -103,9 +109,9 @@ export async function verifyBackup(backupPath: string, options: VerifyOptions = 
 
   throwIfAborted(signal, 'The verification');
   emit({ phase: 'scan' });
-  const rootProblem = await whyNotAFolder(backup);
-  if (rootProblem) {
-    problems.push({ path: '.', problem: rootProblem });
+  const root = await inspectRoot(backup);
+  if (typeof root === 'string') {
+    problems.push({ path: '.', problem: root });
     return result(undefined);
   }
   let manifest: BackupManifest | undefined;
@@ -114,6 +120,16 @@ export async function verifyBackup(backupPath: string, options: VerifyOptions = 
   } catch (error) {
     problems.push({ path: MANIFEST_FILE, problem: describeError(error) });
   }
+  // Someone else (another window, the CLI, a person) may delete or move the backup meanwhile:
+  // then every file it had would be "missing". One problem says what happened instead.
+  const finish = async (extra: Partial<VerifyResult> = {}): Promise<VerifyResult> => {
+    if (!(await goneSinceStart(backup, root, manifest !== undefined))) {
+      return result(manifest, extra);
+    }
+    problems.splice(0, problems.length, { path: '.', problem: VANISHED });
+    notes.splice(0, notes.length);
+    return result(manifest, { vanished: true });
+  };
   if (!manifest) {
     notes.push('No metadata: file sizes and checksums were not checked, only that every file can be read.');
   }
@@ -137,7 +153,7 @@ export async function verifyBackup(backupPath: string, options: VerifyOptions = 
       throw error;
     }
     problems.push({ path: path.relative(backup, file).split(path.sep).join('/') || '.', problem: `cannot be read (${errnoCode(error)})` });
-    return result(manifest);
+    return finish();
   }
   const files = entries.filter((entry) => entry.kind === 'file');
   emit({ filesTotal: files.length, bytesTotal: files.reduce((sum, entry) => sum + entry.size, 0) });
@@ -171,19 +187,34 @@ export async function verifyBackup(backupPath: string, options: VerifyOptions = 
     rethrowIfCancelled(error, signal);
     throw error;
   }
-  return result(manifest, {
+  return finish({
     ...checked,
     database: { path: databasePath ?? null, check: databasePath ? check : 'skipped', version, note: databaseNote },
   });
 }
 
-async function whyNotAFolder(dir: string): Promise<string | undefined> {
+const VANISHED = 'was deleted or moved while it was being checked';
+
+/** The folder's identity (device and inode) as the check begins, or why it cannot be checked. */
+async function inspectRoot(dir: string): Promise<{ dev: number; ino: number } | string> {
   try {
     const stats = await fs.stat(dir);
-    return stats.isDirectory() ? undefined : 'is not a folder';
+    return stats.isDirectory() ? { dev: stats.dev, ino: stats.ino } : 'is not a folder';
   } catch (error) {
     return errnoCode(error) === 'ENOENT' ? 'the folder does not exist' : `cannot be read (${errnoCode(error) ?? describeError(error)})`;
   }
+}
+
+/**
+ * True when the folder checked is no longer at its path: gone, another folder there now (a
+ * delete renames first, a move is a rename), or its metadata gone (a delete in place under way).
+ */
+async function goneSinceStart(dir: string, identity: { dev: number; ino: number }, hadManifest: boolean): Promise<boolean> {
+  const now = await fs.stat(dir).catch(() => undefined);
+  if (!now || now.dev !== identity.dev || now.ino !== identity.ino) {
+    return true;
+  }
+  return hadManifest && !(await fs.lstat(path.join(dir, MANIFEST_FILE)).then(() => true, () => false));
 }
 
 /** VERSION and conf/trac.ini; returns `[trac] database` when trac.ini could be read. */

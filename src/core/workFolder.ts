@@ -2,7 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { describeError, errnoCode } from './errors';
-import { removeTree } from './fileTree';
+import { measureTree, removeTree } from './fileTree';
+import { formatBytes } from './format';
 import { MANIFEST_FILE } from './manifest';
 import { workOwnerRunning } from './workOwner';
 
@@ -81,6 +82,13 @@ export interface SweptWork {
   action: 'removed' | 'finished' | 'failed';
   /** The path it was put at, for 'finished'. */
   finishedAs?: string;
+  /**
+   * What it was, in words, with its size and the process that left it: "a partial backup
+   * trac-20240101-000000 (267 MB) left by a backup that was stopped (process 4242)".
+   */
+  what: string;
+  /** The bytes of its files, measured before it was removed (unset when they could not be). */
+  bytes?: number;
   /** What it was and what was done, in words. */
   detail: string;
 }
@@ -115,41 +123,71 @@ export async function sweepDeadWork(folder: string, purposes: readonly WorkPurpo
  * read-only disk) must not stop the work that found it: it is reported as failed, and stays.
  */
 async function sweepOne(file: string, work: WorkName, folder: string): Promise<SweptWork> {
+  const bytes = await sizeOfWork(file);
+  const what = describeWork(work, bytes);
+  const base = { path: file, purpose: work.purpose, what, ...(bytes !== undefined && { bytes }) };
   try {
     const finishedAs = work.purpose === 'backup' ? await finishClaimedBackup(file, path.join(folder, work.target)) : undefined;
     if (finishedAs) {
       return {
-        path: file,
-        purpose: work.purpose,
+        ...base,
+        what: `a complete backup whose process (${work.pid}) was stopped while publishing it`,
         action: 'finished',
         finishedAs,
         detail: `a complete backup whose process (${work.pid}) was stopped while publishing it: moved into ${finishedAs}`,
       };
     }
     await removeTree(file);
-    return { path: file, purpose: work.purpose, action: 'removed', detail: `${describeLeftover(work)} (process ${work.pid}): removed` };
+    return { ...base, action: 'removed', detail: `${what}: removed` };
   } catch (error) {
+    if (!(await fs.lstat(file).then(() => true, () => false))) {
+      return { ...base, action: 'removed', detail: `${what}: removed` }; // by another sweep at the same time (another window)
+    }
     return {
-      path: file,
-      purpose: work.purpose,
+      ...base,
       action: 'failed',
-      detail: `${describeLeftover(work)} (process ${work.pid}): could not be cleaned up (${errnoCode(error) ?? describeError(error)}); remove it by hand`,
+      detail: `${what}: could not be cleaned up (${errnoCode(error) ?? describeError(error)}); remove it by hand`,
     };
   }
 }
 
-function describeLeftover(work: WorkName): string {
+/** The bytes of a piece of work's files (a file's own size); undefined when it cannot be measured. */
+export async function sizeOfWork(file: string): Promise<number | undefined> {
+  try {
+    const stats = await fs.lstat(file);
+    return stats.isDirectory() ? (await measureTree(file)).bytes : stats.size;
+  } catch {
+    return undefined;
+  }
+}
+
+/** What a piece of work left by a stopped process is, in words, with its size when known. */
+export function describeWork(work: WorkName, bytes?: number): string {
+  const size = bytes === undefined ? '' : ` (${formatBytes(bytes)})`;
+  const by = `(process ${work.pid})`;
   switch (work.purpose) {
     case 'backup':
-      return `a partial backup ${work.target} left by a backup that was stopped`;
+      return `a partial backup ${work.target}${size} left by a backup that was stopped ${by}`;
     case 'delete':
-      return `the rest of the backup ${work.target}, whose deletion was stopped`;
+      return `the rest of the backup ${work.target}${size}, whose deletion was stopped ${by}`;
     case 'archive':
-      return `a partial archive ${work.target} left by an export that was stopped`;
+      return `a partial archive ${work.target}${size} left by an export that was stopped ${by}`;
     case 'unpack':
-      return `an unpacked copy of ${work.target} left by a restore that was stopped`;
+      return `an unpacked copy of ${work.target}${size} left by a restore that was stopped ${by}`;
     case 'restore':
-      return `a partial copy of ${work.target} left by a restore that was stopped`;
+      return `a partial copy of ${work.target}${size} left by a restore that was stopped ${by}`;
+  }
+}
+
+/** One sentence for a log about a piece of dead work swept: what it was and what was done. */
+export function describeSwept(swept: SweptWork): string {
+  switch (swept.action) {
+    case 'removed':
+      return `Removed ${swept.path}, ${swept.what}.`;
+    case 'finished':
+      return `Moved ${swept.path} into ${swept.finishedAs}: ${swept.what}.`;
+    case 'failed':
+      return `${swept.path}: ${swept.detail}.`;
   }
 }
 

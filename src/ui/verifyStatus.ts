@@ -50,10 +50,14 @@ export class VerifyStatusStore implements vscode.Disposable {
     return passedSinceMade(record) ? record : undefined;
   }
 
+  /** Records a verification; one of a backup deleted or moved while it was checked is no result, and is not kept. */
   async set(
     _backupPath: string,
-    result: { backup: string; ok: boolean; problems: Array<{ path: string; problem: string }>; createdAt?: string; startedAt: string },
+    result: { backup: string; ok: boolean; problems: Array<{ path: string; problem: string }>; createdAt?: string; startedAt: string; vanished?: true },
   ): Promise<void> {
+    if (result.vanished) {
+      return;
+    }
     await recordVerification(result, this.file);
     await this.reload();
   }

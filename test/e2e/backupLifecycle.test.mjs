@@ -138,7 +138,7 @@ test('Delete Backup asks first, then removes only that backup', async () => {
     await clickContextMenu(page, backupRow(), 'Delete Backup');
     const text = await dialogText(page, 'Delete the backup');
     assert.match(text, new RegExp(name));
-    assert.match(text, /trash/);
+    assert.match(text, /deleted permanently \(not moved to the trash\)/);
     await screenshot(page, 'delete-prompt');
     await clickDialogButton(page, 'Cancel', 'Delete the backup');
     assert.deepEqual(await folders(), [name], 'Cancel deleted something');

@@ -12,10 +12,11 @@ const TIMEOUT_MS = 30_000;
 /**
  * code-server with the installed extension (TRAC_BACKUP_E2E_EXTENSIONS_DIR, set by run-e2e.mjs)
  * and Chromium on a new workspace holding copies of `fixtures` (none: an empty folder), with
- * `settings` added to the user settings.
+ * `settings` added to the user settings; `prepare(workspace)`, when given, runs before VS Code
+ * starts (to leave on disk what the extension must find as it activates).
  * Returns { page, workspace, server, close() }.
  */
-export async function openWorkbench({ fixtures = [], env = {}, settings = {} } = {}) {
+export async function openWorkbench({ fixtures = [], env = {}, settings = {}, prepare } = {}) {
   const extensionsDir = process.env.TRAC_BACKUP_E2E_EXTENSIONS_DIR;
   if (!extensionsDir) throw new Error('TRAC_BACKUP_E2E_EXTENSIONS_DIR is not set: run the e2e tests with npm run test:e2e');
   const workspace = fixtures.length ? await makeWorkspace(fixtures) : await makeTempDir('trac-backup-ws-empty-');
@@ -27,6 +28,7 @@ export async function openWorkbench({ fixtures = [], env = {}, settings = {} } =
     await removeDir(workspace);
   };
   try {
+    await prepare?.(workspace);
     server = await startCodeServer({ folder: workspace, extensionsDir, env, settings });
     browser = await launchChromium();
     const { page } = browser;

@@ -3,8 +3,10 @@ import * as vscode from 'vscode';
 import { exportArchive } from '../../core/archive';
 import { formatBytes, formatDuration } from '../../core/format';
 import { restoreFromArchive } from '../../core/restoreFromArchive';
+import { backupsInUse } from '../backupsInUse';
 import { registerCommand } from '../commandRunner';
 import { EnvironmentRegistry } from '../environmentRegistry';
+import { logSwept } from '../leftoverSweep';
 import { pickBackup } from '../pickBackup';
 import { pickEnvironment } from '../pickEnvironment';
 import { PhaseProgress, abortSignalFor, notificationProgress } from '../progressReporter';
@@ -31,17 +33,26 @@ export function registerArchiveCommands(registry: EnvironmentRegistry, log: vsco
       if (!file) {
         return undefined;
       }
-      const result = await vscode.window.withProgress(
-        { location: vscode.ProgressLocation.Notification, title: `Exporting ${path.basename(chosen.backup)}`, cancellable: true },
-        async (progress, token) => {
-          const abort = abortSignalFor(token);
-          try {
-            // The save dialog asked before a file there is replaced.
-            return await exportArchive(chosen.backup, file.fsPath, { signal: abort.signal, onProgress: notificationProgress(progress), replace: true });
-          } finally {
-            abort.dispose();
-          }
-        },
+      backupsInUse.refuseWhileDeleted(chosen.backup, 'export');
+      // Marked in use, so that Delete and Prune in this window leave it alone meanwhile.
+      const result = await backupsInUse.during(chosen.backup, 'exported', () =>
+        vscode.window.withProgress(
+          { location: vscode.ProgressLocation.Notification, title: `Exporting ${path.basename(chosen.backup)}`, cancellable: true },
+          async (progress, token) => {
+            const abort = abortSignalFor(token);
+            try {
+              // The save dialog asked before a file there is replaced.
+              return await exportArchive(chosen.backup, file.fsPath, {
+                signal: abort.signal,
+                onProgress: notificationProgress(progress),
+                onSwept: (swept) => logSwept(log, [swept]),
+                replace: true,
+              });
+            } finally {
+              abort.dispose();
+            }
+          },
+        ),
       );
       const summary = `Exported ${path.basename(chosen.backup)} to ${result.archive}: ${formatBytes(result.archiveBytes)} (${formatDuration(result.durationMs)}).`;
       log.info(summary);

@@ -1,39 +1,70 @@
+import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { formatBytes } from '../../core/format';
 import { BackupInfo } from '../../core/backupCatalog';
 import { describeError } from '../../core/errors';
+import { formatBytes } from '../../core/format';
+import { deleteBackup } from '../../core/prune';
+import { sweepDeadWork } from '../../core/workFolder';
+import { backupsInUse } from '../backupsInUse';
 import { registerCommand } from '../commandRunner';
 import { EnvironmentRegistry } from '../environmentRegistry';
 import { BackupNode } from '../environmentTree';
+import { logSwept } from '../leftoverSweep';
 import { findBackup, pickBackup } from '../pickBackup';
 
 const DELETE = 'Delete';
 
-/** "Delete Backup": one modal prompt for the selected rows, then to the trash where possible. */
+/**
+ * "Delete Backup": one modal prompt for the selected rows, then each is deleted for good by the
+ * core's deleteBackup, as prune does: renamed to a hidden name first, so that a delete stopped
+ * midway (a reload, a crash) never leaves part of a backup under its name. Not to the trash: on
+ * another disk a trash is a copy then a delete in place, and backups share files by hard links.
+ */
 export function registerDeleteCommand(registry: EnvironmentRegistry, log: vscode.LogOutputChannel): vscode.Disposable {
   return registerCommand('tracBackup.backup.delete', log, async (node?: unknown, selected?: unknown[]) => {
     const backups = await chooseBackups(registry, node, selected);
     if (backups.length === 0) {
       return [];
     }
+    const paths = backups.map((backup) => backup.path);
+    backupsInUse.refuseDeleteInUse(paths);
     const lines = backups.map((backup) => `${backup.name} — made ${backup.createdAt.toLocaleString()} — ${formatBytes(backup.bytes)}`);
     const message = backups.length === 1 ? `Delete the backup ${backups[0].name}?` : `Delete these ${backups.length} backups?`;
-    const where = backups.length === 1 ? 'It goes' : 'They go';
-    const gone = backups.length === 1 ? 'it is' : 'they are';
-    const detail = `${lines.join('\n')}\n\n${where} to the trash where the system has one; otherwise ${gone} removed for good.`;
+    const detail = `${lines.join('\n')}\n\n${backups.length === 1 ? 'It is' : 'They are'} deleted permanently (not moved to the trash).`;
     const confirm: vscode.MessageItem = { title: DELETE };
     const answer = await vscode.window.showWarningMessage(message, { modal: true, detail }, confirm, { title: 'Cancel', isCloseAffordance: true });
     if (answer !== confirm) {
       return [];
     }
-    const deleted: string[] = [];
-    for (const backup of backups) {
-      await deleteFolder(backup.path, log);
-      deleted.push(backup.path);
-    }
+    backupsInUse.refuseDeleteInUse(paths); // a check may have started while the prompt was open
+    const { deleted, failed } = await backupsInUse.during(paths, 'deleted', () => deleteAll(paths, log));
     await registry.refresh();
+    if (failed.length) {
+      const done = deleted.length ? ` (${deleted.length} other${deleted.length === 1 ? ' was' : 's were'} deleted)` : '';
+      throw new Error(`${failed.join(' ')}${done}`);
+    }
     return deleted;
   });
+}
+
+/** Deletes each backup, after sweeping what stopped runs left beside it; a failure does not stop the others. */
+async function deleteAll(backups: readonly string[], log: vscode.LogOutputChannel): Promise<{ deleted: string[]; failed: string[] }> {
+  for (const folder of new Set(backups.map((backup) => path.dirname(backup)))) {
+    logSwept(log, await sweepDeadWork(folder, ['backup', 'delete']));
+  }
+  const deleted: string[] = [];
+  const failed: string[] = [];
+  for (const backup of backups) {
+    try {
+      await deleteBackup(backup);
+      log.info(`Deleted ${backup} permanently`);
+      deleted.push(backup);
+    } catch (error) {
+      log.error(describeError(error));
+      failed.push(describeError(error));
+    }
+  }
+  return { deleted, failed };
 }
 
 async function chooseBackups(registry: EnvironmentRegistry, node: unknown, selected: unknown[] | undefined): Promise<BackupInfo[]> {
@@ -44,16 +75,4 @@ async function chooseBackups(registry: EnvironmentRegistry, node: unknown, selec
   const chosen = node instanceof vscode.Uri ? findBackup(registry, node.fsPath) : await pickBackup(registry, node, 'Delete');
   const info = chosen?.listed.backups.find((backup) => backup.path === chosen.backup);
   return info ? [info] : [];
-}
-
-async function deleteFolder(folder: string, log: vscode.LogOutputChannel): Promise<void> {
-  const uri = vscode.Uri.file(folder);
-  try {
-    await vscode.workspace.fs.delete(uri, { recursive: true, useTrash: true });
-    log.info(`Moved ${folder} to the trash`);
-  } catch (error) {
-    log.info(`No trash for ${folder} (${describeError(error)}): removing it`);
-    await vscode.workspace.fs.delete(uri, { recursive: true, useTrash: false });
-    log.info(`Removed ${folder}`);
-  }
 }

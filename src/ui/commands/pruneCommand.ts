@@ -2,8 +2,11 @@ import * as vscode from 'vscode';
 import { formatBytes } from '../../core/format';
 import { PruneResult, pruneBackups } from '../../core/prune';
 import { hasRetentionRule } from '../../core/retention';
+import { explainBackupFolderError } from '../backupFolderSetting';
+import { backupsInUse } from '../backupsInUse';
 import { registerCommand } from '../commandRunner';
 import { EnvironmentRegistry } from '../environmentRegistry';
+import { logSwept } from '../leftoverSweep';
 import { pickEnvironment } from '../pickEnvironment';
 import { OPEN_RETENTION_SETTING, settings } from '../settings';
 
@@ -39,9 +42,17 @@ export function registerPruneCommand(registry: EnvironmentRegistry, log: vscode.
       return undefined;
     }
     const options = { environment: listed.environment.path };
-    const plan = await pruneBackups(listed.backupFolder, policy, { ...options, dryRun: true });
+    const planned = await pruneBackups(listed.backupFolder, policy, { ...options, dryRun: true }).catch(async (error: unknown) => {
+      throw await explainBackupFolderError(error);
+    });
+    const plan = keepWhatIsInUse(planned);
     if (plan.remove.length === 0) {
-      void vscode.window.showInformationMessage(`Every backup of ${listed.environment.name} is kept by the retention rules: nothing to prune.`);
+      const busy = plan.keep.some((entry) => entry.reasons.some((reason) => reason.startsWith(IN_USE)));
+      void vscode.window.showInformationMessage(
+        busy
+          ? `Nothing to prune now: the backups of ${listed.environment.name} that the retention rules remove are in use in this window.`
+          : `Every backup of ${listed.environment.name} is kept by the retention rules: nothing to prune.`,
+      );
       return plan;
     }
     const confirm: vscode.MessageItem = { title: PRUNE };
@@ -54,8 +65,13 @@ export function registerPruneCommand(registry: EnvironmentRegistry, log: vscode.
     if (answer !== confirm) {
       return undefined;
     }
-    const result = await pruneBackups(listed.backupFolder, policy, { ...options, confirmed: plan.remove.map((entry) => entry.backup.path) });
+    // What began to be verified or exported while the prompt was open stays too.
+    const confirmed = plan.remove.map((entry) => entry.backup.path).filter((backup) => !backupsInUse.whatIsDone(backup));
+    const result = await backupsInUse.during(confirmed, 'deleted', () =>
+      pruneBackups(listed.backupFolder, policy, { ...options, confirmed }),
+    );
     await registry.refresh();
+    logSwept(log, result.swept);
     log.info(`Pruned ${listed.backupFolder}: removed ${result.removed.join(', ') || 'nothing'}`);
     if (result.failed.length) {
       throw new Error(`Could not delete ${result.failed.map((entry) => `${entry.path} (${entry.error})`).join('; ')}`);
@@ -63,6 +79,19 @@ export function registerPruneCommand(registry: EnvironmentRegistry, log: vscode.
     void vscode.window.showInformationMessage(`Deleted ${result.removed.length} backups of ${listed.environment.name}; ${result.keep.length} kept.`);
     return result;
   });
+}
+
+const IN_USE = 'in use in this window';
+
+/** The plan with the backups this window is verifying or exporting moved to those that stay, saying why. */
+function keepWhatIsInUse(plan: PruneResult): PruneResult {
+  const inUse = plan.remove.filter((entry) => backupsInUse.whatIsDone(entry.backup.path));
+  if (!inUse.length) {
+    return plan;
+  }
+  const kept = inUse.map((entry) => ({ ...entry, reasons: [`${IN_USE} (${backupsInUse.whatIsDone(entry.backup.path)}): left for now`] }));
+  const newestFirst = (a: PruneResult['keep'][number], b: PruneResult['keep'][number]) => b.backup.createdAt.getTime() - a.backup.createdAt.getTime();
+  return { ...plan, keep: [...plan.keep, ...kept].sort(newestFirst), remove: plan.remove.filter((entry) => !inUse.includes(entry)) };
 }
 
 /** Both lists, each backup with its date, size and reasons, as the prompt shows them. */

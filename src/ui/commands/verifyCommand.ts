@@ -1,6 +1,7 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { VerifyResult, verifyBackup } from '../../core/verify';
+import { backupsInUse } from '../backupsInUse';
 import { registerCommand } from '../commandRunner';
 import { EnvironmentRegistry } from '../environmentRegistry';
 import { pickBackup } from '../pickBackup';
@@ -21,9 +22,12 @@ export function registerVerifyCommand(
     if (!chosen) {
       return undefined;
     }
-    const result = await vscode.window.withProgress(
-      { location: vscode.ProgressLocation.Notification, title: `Verifying ${path.basename(chosen.backup)}`, cancellable: true },
-      (progress, token) => verifyWithProgress(chosen.backup, progress, token),
+    backupsInUse.refuseWhileDeleted(chosen.backup, 'verify');
+    const result = await backupsInUse.during(chosen.backup, 'verified', () =>
+      vscode.window.withProgress(
+        { location: vscode.ProgressLocation.Notification, title: `Verifying ${path.basename(chosen.backup)}`, cancellable: true },
+        (progress, token) => verifyWithProgress(chosen.backup, progress, token),
+      ),
     );
     await recordVerification(statuses, log, result);
     return result;
@@ -43,10 +47,19 @@ export async function verifyWithProgress(
   }
 }
 
-/** Stores the result for the tree and tells the user: quietly when it passed, loudly when not. */
+/**
+ * Stores the result for the tree and tells the user: quietly when it passed, loudly when not. A
+ * backup deleted or moved while it was checked (by another window, the CLI, a person) has no
+ * result to store: that is what is said.
+ */
 export async function recordVerification(statuses: VerifyStatusStore, log: vscode.LogOutputChannel, result: VerifyResult): Promise<void> {
-  await statuses.set(result.backup, result);
   const name = path.basename(result.backup);
+  if (result.vanished) {
+    log.warn(`Verification of ${result.backup} stopped: it ${result.problems[0].problem}.`);
+    void vscode.window.showWarningMessage(`Backup ${name} ${result.problems[0].problem}: it was not verified.`);
+    return;
+  }
+  await statuses.set(result.backup, result);
   if (result.ok) {
     const notes = result.notes.length ? ` (${result.notes.join(' ')})` : '';
     log.info(`Verified ${result.backup}: ${result.checkedFiles} files, database ${result.database.check}: ok${notes}`);
