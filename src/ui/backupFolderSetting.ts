@@ -8,8 +8,8 @@ import { settings } from './settings';
  * through one: the core can only say "ENOTDIR … lstat …" or "a part of that path is a file", and
  * the fix is in the setting. Any other error is returned as it is.
  */
-export async function explainBackupFolderError(error: unknown): Promise<unknown> {
-  const folder = settings.backupFolder();
+export async function explainBackupFolderError(error: unknown, environment: string): Promise<unknown> {
+  const folder = settings.backupFolder(environment);
   if (!folder || isCancelled(error)) {
     return error;
   }

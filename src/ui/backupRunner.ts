@@ -6,6 +6,8 @@ import { ASIDE_MARK } from '../core/restoreLayout';
 import { VerifyResult, verifyBackup } from '../core/verify';
 import { ListedEnvironment } from './environmentRegistry';
 import { PhaseProgress } from './progressReporter';
+import { explainBackupFolderError } from './backupFolderSetting';
+import { logSwept } from './leftoverSweep';
 import { settings } from './settings';
 import { VerifyStatusStore } from './verifyStatus';
 
@@ -37,6 +39,15 @@ export async function runBackup(
   log: vscode.LogOutputChannel,
   options: BackupRunOptions,
 ): Promise<BackupRun> {
+  try {
+    return await backUp(listed, statuses, log, options);
+  } catch (error) {
+    // A tracBackup.backupFolder that names a file: the fix is in the setting, which the error names.
+    throw await explainBackupFolderError(error, listed.environment.path);
+  }
+}
+
+async function backUp(listed: ListedEnvironment, statuses: VerifyStatusStore, log: vscode.LogOutputChannel, options: BackupRunOptions): Promise<BackupRun> {
   const { environment } = listed;
   if (listed.problems.length) {
     throw new TracBackupError('NOT_AN_ENVIRONMENT', `${environment.path} cannot be backed up: ${listed.problems.join(' ')}`, environment.path);
@@ -49,6 +60,7 @@ export async function runBackup(
     const linkDest = base?.backup.path;
     log.info(`Backing up ${environment.path} to ${destination}${linkDest ? `, linking unchanged files to ${linkDest}` : ''}`);
     const result = await hotcopy(environment.path, destination, {
+      onSwept: (swept) => logSwept(log, [swept]),
       signal: options.signal,
       onProgress: options.onProgress,
       linkDest,

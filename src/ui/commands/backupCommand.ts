@@ -1,11 +1,9 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { formatBytes, formatDuration } from '../../core/format';
-import { explainBackupFolderError } from '../backupFolderSetting';
 import { BackupRun, runBackup } from '../backupRunner';
 import { registerCommand } from '../commandRunner';
 import { EnvironmentRegistry } from '../environmentRegistry';
-import { logSwept } from '../leftoverSweep';
 import { pickEnvironment } from '../pickEnvironment';
 import { abortSignalFor, notificationProgress } from '../progressReporter';
 import { VerifyStatusStore } from '../verifyStatus';
@@ -35,8 +33,6 @@ export function registerBackupCommand(
             onProgress: (event) => onProgress(event),
             onVerifying: () => (onProgress = notificationProgress(progress, VERIFY_WEIGHTS)),
           });
-        } catch (error) {
-          throw await explainBackupFolderError(error);
         } finally {
           abort.dispose();
         }
@@ -44,7 +40,6 @@ export function registerBackupCommand(
     );
     await registry.refresh();
     const { result, verified } = run;
-    logSwept(log, result.swept);
     if (verified && !verified.ok) {
       await recordVerification(statuses, log, verified);
       return result;

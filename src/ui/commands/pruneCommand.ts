@@ -43,7 +43,7 @@ export function registerPruneCommand(registry: EnvironmentRegistry, log: vscode.
     }
     const options = { environment: listed.environment.path };
     const planned = await pruneBackups(listed.backupFolder, policy, { ...options, dryRun: true }).catch(async (error: unknown) => {
-      throw await explainBackupFolderError(error);
+      throw await explainBackupFolderError(error, listed.environment.path);
     });
     const plan = keepWhatIsInUse(planned);
     if (plan.remove.length === 0) {
