@@ -30,23 +30,33 @@ export function sourceError(error: unknown, file: string): unknown {
   return error;
 }
 
-/** The environment being backed up is no longer at its path: moved or deleted meanwhile. */
+/**
+ * The environment being backed up is no longer at its path (moved or deleted meanwhile), or its
+ * path holds another folder now (`replaced`: a restore, a folder moved there): what was copied
+ * would not be one environment, so nothing is kept.
+ */
 export class SourceMovedError extends TracBackupError {
-  constructor(root: string, cause?: unknown) {
+  constructor(root: string, options: { replaced?: boolean; why?: string; cause?: unknown } = {}) {
     super(
-      'SOURCE_UNREADABLE',
-      `${root} was moved or deleted while it was being backed up: nothing was backed up (the partial backup was removed). ` +
-        'Back it up again from where it is now.',
+      options.replaced ? 'ENVIRONMENT_REPLACED' : 'SOURCE_UNREADABLE',
+      options.replaced
+        ? `${root} was replaced while it was being backed up (${options.why ?? 'a restore, or a folder moved there'}): what was copied ` +
+            'would mix two environments, so nothing was kept. Back it up again once it is settled.'
+        : `${root} was moved or deleted while it was being backed up: nothing was backed up (the partial backup was removed). ` +
+            'Back it up again from where it is now.',
       root,
-      { cause },
+      { cause: options.cause },
     );
   }
 }
 
-/** True when `root` is no longer a folder, or (given its identity when the work began) no longer that folder. */
-export async function folderGone(root: string, identity?: { dev: number; ino: number }): Promise<boolean> {
+/** Whether `root` is still the folder it was (given its identity when the work began): 'gone', 'replaced', or undefined. */
+export async function folderChange(root: string, identity: { dev: number; ino: number }): Promise<'gone' | 'replaced' | undefined> {
   const now = await fs.stat(root).catch(() => undefined);
-  return !now?.isDirectory() || (identity !== undefined && (now.dev !== identity.dev || now.ino !== identity.ino));
+  if (!now?.isDirectory()) {
+    return 'gone';
+  }
+  return now.dev !== identity.dev || now.ino !== identity.ino ? 'replaced' : undefined;
 }
 
 /**
@@ -56,10 +66,11 @@ export async function folderGone(root: string, identity?: { dev: number; ino: nu
  */
 export async function whenSourceGone(error: unknown, root: string): Promise<unknown> {
   const code = error instanceof TracBackupError ? error.code : undefined;
-  if (code === 'CANCELLED' || code === 'DISK_FULL' || code === 'DESTINATION_UNWRITABLE' || !(await folderGone(root))) {
+  const gone = !(await fs.stat(root).then((stats) => stats.isDirectory(), () => false));
+  if (code === 'CANCELLED' || code === 'DISK_FULL' || code === 'DESTINATION_UNWRITABLE' || !gone) {
     return error;
   }
-  return error instanceof SourceMovedError ? error : new SourceMovedError(root, error);
+  return error instanceof SourceMovedError ? error : new SourceMovedError(root, { cause: error });
 }
 
 /**

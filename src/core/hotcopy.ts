@@ -10,7 +10,7 @@ import { readDatabaseState } from './changedSinceBackup';
 import { hashFile, readOnlyMode } from './fileCopy';
 import { TreeEntry, pathExists, removeTree, walkTree, walkTreeSync } from './fileTree';
 import { Suspects, closeAll, findSuspects, inAttachments, openForCopy, planLockedChanges } from './lockedAttachments';
-import { SourceMovedError, destinationError, folderGone, removeMadeFolders, sourceError, whenSourceGone } from './fsErrors';
+import { SourceMovedError, destinationError, folderChange, removeMadeFolders, sourceError, whenSourceGone } from './fsErrors';
 import { PreviousBackup } from './linkDest';
 import { BackupManifest, MANIFEST_FILE, MANIFEST_FORMAT, DatabaseFileState, ManifestDatabase, SourceState, folderIdentity, writeManifest } from './manifest';
 import { HotcopyPhase, HotcopyProgress, ProgressTracker } from './progress';
@@ -125,7 +125,7 @@ export async function hotcopy(
 
 async function backUpLeased(source: HotcopySource, destination: string, options: HotcopyOptions, started: number): Promise<HotcopyResult> {
   const { signal } = options;
-  const identity = await rootIdentity(source.root);
+  const identity = await fs.stat(source.root);
   let dest = await checkDestinationPlace(source.realRoot, destination, source.linkedFolders);
   // Before the check that the name is free: a backup killed while publishing it may hold it.
   const swept = await sweepDeadWork(path.dirname(dest), ['backup', 'delete']);
@@ -176,27 +176,18 @@ async function backUpLeased(source: HotcopySource, destination: string, options:
   }
 }
 
-/** The folder's identity (folderIdentity) as one comparable value: a folder renamed away and another put in its place differ. */
-async function rootIdentity(dir: string): Promise<string> {
-  const identity = folderIdentity(await fs.stat(dir));
-  return `${identity.dev}:${identity.ino}:${identity.birthtimeMs ?? ''}`;
-}
-
 /**
  * The backup describes the folder it started from: if that folder was replaced meanwhile (a
  * restore by a process that does not take leases, a folder moved by hand), or a restore of it is
  * half done (its journal is there), what was copied is a mix of two environments.
  */
-async function requireSameEnvironment(root: string, identity: string): Promise<void> {
-  const now = await rootIdentity(root).catch(() => undefined);
-  const journal = await pathExists(journalPath(root));
-  if (now !== identity || journal) {
-    throw new TracBackupError(
-      'ENVIRONMENT_REPLACED',
-      `${root} was replaced while it was being backed up (${journal ? 'a restore of it is under way' : 'a restore, or a folder moved there'}): ` +
-        'what was copied would mix two environments, so nothing was kept. Back it up again once it is settled.',
-      root,
-    );
+async function requireSameEnvironment(root: string, identity: { dev: number; ino: number }): Promise<void> {
+  const change = await folderChange(root, identity);
+  if (change === 'gone') {
+    throw new SourceMovedError(root);
+  }
+  if (change === 'replaced' || (await pathExists(journalPath(root)))) {
+    throw new SourceMovedError(root, { replaced: true, why: change ? undefined : 'a restore of it is under way' });
   }
 }
 
@@ -495,8 +486,9 @@ class HotcopyRun {
     // A walk leaves out what vanished while it ran (Trac deleting a file): the environment moved
     // away or being deleted meanwhile would leave a tree that is no environment, never a backup.
     const found = new Set(entries.map((entry) => entry.relative));
-    if (!found.has('VERSION') || !found.has(CONFIG_FILE) || (await folderGone(this.source.root, this.rootStats))) {
-      throw new SourceMovedError(this.source.root);
+    const change = this.rootStats ? await folderChange(this.source.root, this.rootStats) : undefined;
+    if (!found.has('VERSION') || !found.has(CONFIG_FILE) || change) {
+      throw new SourceMovedError(this.source.root, { replaced: change === 'replaced' });
     }
     return entries;
   }
