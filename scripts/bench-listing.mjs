@@ -12,9 +12,9 @@ import { fileURLToPath } from 'node:url';
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const require = createRequire(import.meta.url);
 const out = (file) => path.join(root, 'out', 'src', 'core', file);
-const catalog = require(out('backupCatalog.js'));
-const diskUsage = require(out('diskUsage.js'));
-const { hotcopy } = require(out('hotcopy.js'));
+const catalog = require(out('catalog/backupCatalog.js'));
+const diskUsage = require(out('catalog/diskUsage.js'));
+const { hotcopy } = require(out('backup/hotcopy.js'));
 const { copyFixture } = require(path.join(root, 'out', 'test', 'support', 'fixtures.js'));
 const cache = path.join(root, '.cache', 'bench-listing');
 

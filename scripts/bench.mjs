@@ -31,10 +31,10 @@ async function bundle() {
       contents: [
         "export { buildLargeEnvironment } from './test/support/largeEnvironment';",
         "export { startWriter } from './test/support/writerProcess';",
-        "export { hotcopy } from './src/core/hotcopy';",
-        "export { backupsDiskUsage } from './src/core/diskUsage';",
+        "export { hotcopy } from './src/core/backup/hotcopy';",
+        "export { backupsDiskUsage } from './src/core/catalog/diskUsage';",
         "export { addAttachment } from './test/support/incremental';",
-        "export { loadSqlite } from './src/core/sqlite';",
+        "export { loadSqlite } from './src/core/sqlite/sqlite';",
       ].join('\n'),
       resolveDir: root,
       loader: 'ts',

@@ -21,8 +21,8 @@ const common = {
 const builds = [
   { ...common, entryPoints: ['src/extension.ts'], outfile: 'dist/extension.js' },
   { ...common, entryPoints: ['src/cli.ts'], outfile: 'dist/cli.js', banner: { js: '#!/usr/bin/env node' } },
-  // The thread that runs SQLite's integrity_check off the main thread (src/core/databaseCheckThread.ts).
-  { ...common, entryPoints: ['src/core/databaseCheckWorker.ts'], outfile: 'dist/databaseCheckWorker.js' },
+  // The thread that runs SQLite's integrity_check off the main thread (src/core/sqlite/databaseCheckThread.ts).
+  { ...common, entryPoints: ['src/core/sqlite/databaseCheckWorker.ts'], outfile: 'dist/databaseCheckWorker.js' },
 ];
 
 // --only=cli (or extension) builds one bundle: the CLI tests rebuild dist/cli.js alone.

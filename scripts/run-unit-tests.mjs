@@ -27,7 +27,7 @@ const files = readdirSync(path.join(ROOT, dir), { recursive: true })
 const filter = process.argv.slice(2);
 const selected = filter.length ? files.filter((file) => filter.some((part) => file.includes(part))) : files;
 
-// Verifications are recorded per user (src/core/verificationStore.ts): here, in a folder of this run.
+// Verifications are recorded per user (src/core/catalog/verificationStore.ts): here, in a folder of this run.
 const stateDir = mkdtempSync(path.join(os.tmpdir(), 'trac-backup-test-state-'));
 const result = spawnSync(
   process.execPath,

@@ -1,6 +1,6 @@
-import { exportArchive } from '../core/archive';
-import { isArchivePath } from '../core/archiveExtract';
-import { formatBytes, formatDuration } from '../core/format';
+import { exportArchive } from '../core/archive/exportArchive';
+import { isArchivePath } from '../core/archive/extractArchive';
+import { formatBytes, formatDuration } from '../core/shared/format';
 import { CliCommand, EXIT_OK, UsageError, parseVerbArgs } from './command';
 import { ProgressBar } from './progressBar';
 import { writeSweptNote } from './sweptNote';

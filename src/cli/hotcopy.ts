@@ -1,8 +1,8 @@
 import * as path from 'node:path';
-import { newestBackupFor } from '../core/backupCatalog';
-import { formatBytes, formatDuration } from '../core/format';
-import { HotcopyResult, hotcopy } from '../core/hotcopy';
-import { passedSinceMade, verificationOf } from '../core/verificationStore';
+import { newestBackupFor } from '../core/catalog/backupCatalog';
+import { formatBytes, formatDuration } from '../core/shared/format';
+import { HotcopyResult, hotcopy } from '../core/backup/hotcopy';
+import { passedSinceMade, verificationOf } from '../core/catalog/verificationStore';
 import { CliCommand, CliContext, EXIT_OK, UsageError, parseVerbArgs } from './command';
 import { ProgressBar } from './progressBar';
 import { writeSweptNote } from './sweptNote';

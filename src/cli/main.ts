@@ -1,5 +1,5 @@
-import { describeError, isCancelled, TracBackupError } from '../core/errors';
-import { TOOL_NAME, TOOL_VERSION } from '../core/toolInfo';
+import { describeError, isCancelled, TracBackupError } from '../core/shared/errors';
+import { TOOL_NAME, TOOL_VERSION } from '../core/shared/toolInfo';
 import { CliCommand, CliContext, EXIT_CANCELLED, EXIT_FAILURE, EXIT_OK, EXIT_USAGE, UsageError } from './command';
 import { archiveCommand } from './archive';
 import { hotcopyCommand } from './hotcopy';

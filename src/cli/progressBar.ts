@@ -1,5 +1,5 @@
-import { formatBytes } from '../core/format';
-import { HotcopyProgress } from '../core/progress';
+import { formatBytes } from '../core/shared/format';
+import { HotcopyProgress } from '../core/shared/progress';
 import { CliStream } from './command';
 
 const REDRAW_MS = 100;

@@ -1,6 +1,6 @@
 import * as path from 'node:path';
-import { PruneBackup, PruneResult, pruneBackups } from '../core/prune';
-import { RetentionDecision, RetentionPolicy, hasRetentionRule } from '../core/retention';
+import { PruneBackup, PruneResult, pruneBackups } from '../core/catalog/prune';
+import { RetentionDecision, RetentionPolicy, hasRetentionRule } from '../core/catalog/retention';
 import { CliCommand, CliContext, EXIT_CANCELLED, EXIT_FAILURE, EXIT_OK, UsageError, parseVerbArgs } from './command';
 import { writeSweptNote } from './sweptNote';
 

@@ -1,4 +1,4 @@
-import { SweptWork } from '../core/workFolder';
+import { SweptWork } from '../core/work/workFolder';
 import { CliStream } from './command';
 
 /** One `note:` line on standard error for each piece of dead work a verb cleaned up before it started. */

@@ -1,8 +1,8 @@
 import * as path from 'node:path';
-import { TracBackupError, describeError } from '../core/errors';
-import { formatBytes, formatDuration } from '../core/format';
-import { recordVerification, verificationStoreFile } from '../core/verificationStore';
-import { verifyBackup } from '../core/verify';
+import { TracBackupError, describeError } from '../core/shared/errors';
+import { formatBytes, formatDuration } from '../core/shared/format';
+import { recordVerification, verificationStoreFile } from '../core/catalog/verificationStore';
+import { verifyBackup } from '../core/verify/verify';
 import { CliCommand, EXIT_OK, parseVerbArgs } from './command';
 import { ProgressBar } from './progressBar';
 

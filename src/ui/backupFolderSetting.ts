@@ -1,6 +1,6 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import { TracBackupError, errnoCode, isCancelled } from '../core/errors';
+import { TracBackupError, errnoCode, isCancelled } from '../core/shared/errors';
 import { settings } from './settings';
 
 /**

@@ -1,9 +1,9 @@
 import * as vscode from 'vscode';
-import { BackupInfo, chooseFreeBackupPath, environmentBackups, isBackupOf, newBackupName } from '../core/backupCatalog';
-import { TracBackupError, isCancelled } from '../core/errors';
-import { HotcopyResult, hotcopy } from '../core/hotcopy';
-import { ASIDE_MARK } from '../core/restoreLayout';
-import { VerifyResult, verifyBackup } from '../core/verify';
+import { BackupInfo, chooseFreeBackupPath, environmentBackups, isBackupOf, newBackupName } from '../core/catalog/backupCatalog';
+import { TracBackupError, isCancelled } from '../core/shared/errors';
+import { HotcopyResult, hotcopy } from '../core/backup/hotcopy';
+import { ASIDE_MARK } from '../core/restore/restoreLayout';
+import { VerifyResult, verifyBackup } from '../core/verify/verify';
 import { ListedEnvironment } from './environmentRegistry';
 import { PhaseProgress } from './progressReporter';
 import { explainBackupFolderError } from './backupFolderSetting';

@@ -1,7 +1,7 @@
 import * as vscode from 'vscode';
-import { formatAge } from '../core/format';
-import { ASIDE_MARK } from '../core/restoreLayout';
-import { isOverdue } from '../core/scheduler';
+import { formatAge } from '../core/shared/format';
+import { ASIDE_MARK } from '../core/restore/restoreLayout';
+import { isOverdue } from '../core/schedule/scheduler';
 import { EnvironmentRegistry, ListedEnvironment } from './environmentRegistry';
 import { PhaseProgress } from './progressReporter';
 import { SECTION, settings } from './settings';

@@ -1,5 +1,5 @@
 import * as path from 'node:path';
-import { TracBackupError } from '../core/errors';
+import { TracBackupError } from '../core/shared/errors';
 
 /** What this window is doing with a backup. */
 export type BackupUse = 'verified' | 'exported' | 'deleted';

@@ -1,5 +1,5 @@
 import * as vscode from 'vscode';
-import { describeError, isCancelled } from '../core/errors';
+import { describeError, isCancelled } from '../core/shared/errors';
 
 const OPEN_LOG = 'Open Log';
 

@@ -1,16 +1,16 @@
 import { readdirSync, statSync } from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { BackupInfo, defaultBackupFolder, environmentBackups, listBackups } from '../core/backupCatalog';
-import { FoundEnvironment, discoverEnvironments, isSearchedFolderName } from '../core/discovery';
-import { DiskUsageCache } from '../core/diskUsage';
-import { TracEnvironment, readEnvironment } from '../core/environment';
-import { EnvironmentDetails, readEnvironmentDetails } from '../core/environmentDetails';
-import { describeError } from '../core/errors';
-import { FolderInterest, FolderWatcher, interestIn, interestsInFiles } from '../core/fileWatch';
-import { ASIDE_MARK, isRestoreJournalName } from '../core/restoreLayout';
-import { isWorkName } from '../core/workFolder';
-import { runtimeDescription } from '../core/sqlite';
+import { BackupInfo, defaultBackupFolder, environmentBackups, listBackups } from '../core/catalog/backupCatalog';
+import { FoundEnvironment, discoverEnvironments, isSearchedFolderName } from '../core/trac/discovery';
+import { DiskUsageCache } from '../core/catalog/diskUsage';
+import { TracEnvironment, readEnvironment } from '../core/trac/environment';
+import { EnvironmentDetails, readEnvironmentDetails } from '../core/trac/environmentDetails';
+import { describeError } from '../core/shared/errors';
+import { FolderInterest, FolderWatcher, interestIn, interestsInFiles } from '../core/fs/fileWatch';
+import { ASIDE_MARK, isRestoreJournalName } from '../core/restore/restoreLayout';
+import { isWorkName } from '../core/work/workFolder';
+import { runtimeDescription } from '../core/sqlite/sqlite';
 import { SECTION, settings } from './settings';
 
 export interface ListedEnvironment {

@@ -1,8 +1,8 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { BackupInfo, defaultBackupFolder } from '../core/backupCatalog';
-import { formatAge, formatBytes, formatDuration } from '../core/format';
-import { ASIDE_MARK } from '../core/restoreLayout';
+import { BackupInfo, defaultBackupFolder } from '../core/catalog/backupCatalog';
+import { formatAge, formatBytes, formatDuration } from '../core/shared/format';
+import { ASIDE_MARK } from '../core/restore/restoreLayout';
 import { EnvironmentRegistry, ListedEnvironment } from './environmentRegistry';
 import { displayPath } from './settings';
 import { VerifyStatus, VerifyStatusStore } from './verifyStatus';

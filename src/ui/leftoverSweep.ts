@@ -1,7 +1,7 @@
 import * as vscode from 'vscode';
-import { SweptLeftover, sweepEnvironmentLeftovers } from '../core/environmentSweep';
-import { describeError } from '../core/errors';
-import { SweptWork, describeSwept } from '../core/workFolder';
+import { SweptLeftover, sweepEnvironmentLeftovers } from '../core/work/environmentSweep';
+import { describeError } from '../core/shared/errors';
+import { SweptWork, describeSwept } from '../core/work/workFolder';
 import { EnvironmentRegistry, ListedEnvironment } from './environmentRegistry';
 
 /** Logs, one line each, the dead work an operation swept from its folder before it started. */

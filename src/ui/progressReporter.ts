@@ -1,5 +1,5 @@
 import * as vscode from 'vscode';
-import { formatBytes } from '../core/format';
+import { formatBytes } from '../core/shared/format';
 
 /** What every long operation of the core reports: its phase and bytes. */
 export interface PhaseProgress {

@@ -1,10 +1,10 @@
 // The words of the modal shown before a restore replaces files. Kept free of `vscode` so that
 // unit tests can read exactly what a person will be asked.
 import * as path from 'node:path';
-import { databaseInsideNote } from '../core/externalDatabase';
-import { formatBytes } from '../core/format';
-import { LiveTracReport } from '../core/liveTrac';
-import { RestorePlan } from '../core/restorePlan';
+import { databaseInsideNote } from '../core/catalog/externalDatabase';
+import { formatBytes } from '../core/shared/format';
+import { LiveTracReport } from '../core/trac/liveTrac';
+import { RestorePlan } from '../core/restore/restorePlan';
 
 export const RESTORE = 'Restore';
 export const RESTORE_ANYWAY = 'Restore Anyway';

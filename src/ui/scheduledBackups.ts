@@ -1,10 +1,10 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { newestBackupFor } from '../core/backupCatalog';
-import { environmentChangedSince } from '../core/changedSinceBackup';
-import { pruneBackups } from '../core/prune';
-import { hasRetentionRule } from '../core/retention';
-import { BackupScheduler, SchedulerEvent } from '../core/scheduler';
+import { newestBackupFor } from '../core/catalog/backupCatalog';
+import { environmentChangedSince } from '../core/backup/changedSinceBackup';
+import { pruneBackups } from '../core/catalog/prune';
+import { hasRetentionRule } from '../core/catalog/retention';
+import { BackupScheduler, SchedulerEvent } from '../core/schedule/scheduler';
 import { runBackup } from './backupRunner';
 import { BackupStatusBar, newestBackupOf } from './backupStatusBar';
 import { EnvironmentRegistry, ListedEnvironment } from './environmentRegistry';

@@ -1,7 +1,7 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { RetentionPolicy, readRetentionSetting } from '../core/retention';
-import { BackupSchedule } from '../core/scheduler';
+import { RetentionPolicy, readRetentionSetting } from '../core/catalog/retention';
+import { BackupSchedule } from '../core/schedule/scheduler';
 
 export const SECTION = 'tracBackup';
 

@@ -1,9 +1,9 @@
 import { realpathSync } from 'node:fs';
 import * as vscode from 'vscode';
-import type { BackupInfo } from '../core/backupCatalog';
-import { describeError } from '../core/errors';
-import { FolderWatcher, interestsInFiles } from '../core/fileWatch';
-import { VerificationRecord, passedSinceMade, readVerifications, recordVerification, verificationStoreFile } from '../core/verificationStore';
+import type { BackupInfo } from '../core/catalog/backupCatalog';
+import { describeError } from '../core/shared/errors';
+import { FolderWatcher, interestsInFiles } from '../core/fs/fileWatch';
+import { VerificationRecord, passedSinceMade, readVerifications, recordVerification, verificationStoreFile } from '../core/catalog/verificationStore';
 
 /** The last verification of a backup, as its row shows it. */
 export interface VerifyStatus {

@@ -5,7 +5,7 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { BackupRow, TracBackupApi } from '../../src/api';
-import { isWorkName } from '../../src/core/workFolder';
+import { isWorkName } from '../../src/core/work/workFolder';
 import { activeApi, bothFixturesListed, rowsWhen, workspaceRoot } from './support';
 
 interface BackupResult {

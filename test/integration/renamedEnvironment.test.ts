@@ -5,7 +5,7 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { TracBackupApi } from '../../src/api';
-import type { PruneResult } from '../../src/core/prune';
+import type { PruneResult } from '../../src/core/catalog/prune';
 import { activeApi, rowsWhen, workspaceRoot } from './support';
 
 interface BackupResult {

@@ -1,6 +1,6 @@
 import * as path from 'node:path';
-import { hotcopy } from '../../src/core/hotcopy';
-import { readManifest, writeManifest } from '../../src/core/manifest';
+import { hotcopy } from '../../src/core/backup/hotcopy';
+import { readManifest, writeManifest } from '../../src/core/catalog/manifest';
 import { addAttachment } from './incremental';
 
 /**

@@ -2,7 +2,7 @@
 import { execFileSync } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import { isWorkName } from '../../src/core/workFolder';
+import { isWorkName } from '../../src/core/work/workFolder';
 import { StartedChild, startNode } from './childProcess';
 import { BUILT_CLI } from './cliRun';
 

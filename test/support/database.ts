@@ -1,5 +1,5 @@
 import { closeSync, openSync, readSync, writeSync } from 'node:fs';
-import { loadSqlite, openReadOnly } from '../../src/core/sqlite';
+import { loadSqlite, openReadOnly } from '../../src/core/sqlite/sqlite';
 
 /** What a test checks in a database: PRAGMA integrity_check, and rows in two Trac tables. */
 export function inspectDatabase(file: string): { integrity: string; tickets: number; attachments: number; journalMode: string } {

@@ -3,7 +3,7 @@
  * for a test to kill midway. Usage: node deleteChild.js <backup>. Prints "deleting" as it
  * starts and "deleted" at the end.
  */
-import { deleteBackup } from '../../src/core/prune';
+import { deleteBackup } from '../../src/core/catalog/prune';
 
 async function main(): Promise<void> {
   process.stdout.write('deleting\n');

@@ -3,7 +3,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 
 /**
- * Verifications are recorded in a per-user store (src/core/verificationStore.ts): never in the
+ * Verifications are recorded in a per-user store (src/core/catalog/verificationStore.ts): never in the
  * home folder of whoever runs the tests. The unit runner gives each run its own folder; a test
  * file run on its own gets one here, which its child processes inherit.
  */

@@ -1,9 +1,9 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import { attachmentRelativePath } from '../../src/core/attachments';
-import { walkTree } from '../../src/core/fileTree';
-import { BackupManifest, MANIFEST_FILE, ManifestFile } from '../../src/core/manifest';
-import { loadSqlite } from '../../src/core/sqlite';
+import { attachmentRelativePath } from '../../src/core/trac/attachments';
+import { walkTree } from '../../src/core/fs/fileTree';
+import { BackupManifest, MANIFEST_FILE, ManifestFile } from '../../src/core/catalog/manifest';
+import { loadSqlite } from '../../src/core/sqlite/sqlite';
 import { sha256 } from './treeCompare';
 
 /** Adds an attachment the way Trac does: its row in `attachment` and its file at the hashed path. Returns the path. */

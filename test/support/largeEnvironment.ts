@@ -1,8 +1,8 @@
 import { randomFillSync } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { attachmentRelativePath } from '../../src/core/attachments';
-import { loadSqlite } from '../../src/core/sqlite';
+import { attachmentRelativePath } from '../../src/core/trac/attachments';
+import { loadSqlite } from '../../src/core/sqlite/sqlite';
 import { copyFixture } from './fixtures';
 
 export interface LargeEnvironmentOptions {

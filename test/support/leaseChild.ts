@@ -5,7 +5,7 @@
  * backup holds the environment's files), else it releases at once.
  */
 import { openSync } from 'node:fs';
-import { acquireLease, LeaseKind } from '../../src/core/environmentLease';
+import { acquireLease, LeaseKind } from '../../src/core/work/lease';
 
 async function main(): Promise<void> {
   const [environment, kind, hold, file] = process.argv.slice(2);

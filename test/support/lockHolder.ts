@@ -5,7 +5,7 @@
  * off the command line, so that only the lock and the open file can give it away). Prints
  * "locked", then rolls back and exits when stdin closes.
  */
-import { loadSqlite } from '../../src/core/sqlite';
+import { loadSqlite } from '../../src/core/sqlite/sqlite';
 
 if (require.main === module) {
   const db = new (loadSqlite())(process.env.TRAC_DB ?? '', { fileMustExist: true });

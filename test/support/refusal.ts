@@ -1,5 +1,5 @@
 import * as assert from 'node:assert/strict';
-import { TracBackupError } from '../../src/core/errors';
+import { TracBackupError } from '../../src/core/shared/errors';
 
 /** For assert.rejects: a TracBackupError with this code whose one-line message contains every fragment. */
 export function refusal(code: string, ...fragments: string[]) {

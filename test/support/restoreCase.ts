@@ -1,8 +1,8 @@
 import { closeSync, openSync, promises as fs, writeSync } from 'node:fs';
 import * as path from 'node:path';
-import { hotcopy } from '../../src/core/hotcopy';
-import { MANIFEST_FILE, readManifest } from '../../src/core/manifest';
-import { loadSqlite } from '../../src/core/sqlite';
+import { hotcopy } from '../../src/core/backup/hotcopy';
+import { MANIFEST_FILE, readManifest } from '../../src/core/catalog/manifest';
+import { loadSqlite } from '../../src/core/sqlite/sqlite';
 import { FixtureName, copyFixture } from './fixtures';
 import { fingerprintTree } from './treeCompare';
 

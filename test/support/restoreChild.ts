@@ -5,7 +5,7 @@
  * SIGKILLs itself on its n-th progress event: a death at an exact step, beside the test's own
  * kills at random instants.
  */
-import { restore } from '../../src/core/restore';
+import { restore } from '../../src/core/restore/restore';
 
 interface ChildConfig {
   backup: string;

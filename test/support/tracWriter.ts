@@ -11,8 +11,8 @@
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { attachmentRelativePath } from '../../src/core/attachments';
-import { loadSqlite } from '../../src/core/sqlite';
+import { attachmentRelativePath } from '../../src/core/trac/attachments';
+import { loadSqlite } from '../../src/core/sqlite/sqlite';
 
 export interface WriterConfig {
   environment: string;

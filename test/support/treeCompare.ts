@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
-import { TreeEntry, walkTree } from '../../src/core/fileTree';
+import { TreeEntry, walkTree } from '../../src/core/fs/fileTree';
 
 export interface CompareOptions {
   /** Compare file modes without their write bits: a backup's files are read-only copies. */

@@ -3,7 +3,7 @@
  * test to kill. Usage: node unpackChild.js <archive> <tempParent>. Prints the unpacked
  * environment's path once it is there, then waits to be killed.
  */
-import { withExtractedArchive } from '../../src/core/archiveExtract';
+import { withExtractedArchive } from '../../src/core/archive/extractArchive';
 
 async function main(): Promise<void> {
   const [archive, tempParent] = process.argv.slice(2);

@@ -1,8 +1,8 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { exportArchive } from '../../core/archive';
-import { formatBytes, formatDuration } from '../../core/format';
-import { restoreFromArchive } from '../../core/restoreFromArchive';
+import { exportArchive } from '../../core/archive/exportArchive';
+import { formatBytes, formatDuration } from '../../core/shared/format';
+import { restoreFromArchive } from '../../core/restore/restoreFromArchive';
 import { backupsInUse } from '../backupsInUse';
 import { registerCommand } from '../commandRunner';
 import { EnvironmentRegistry } from '../environmentRegistry';

@@ -1,6 +1,6 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { formatBytes, formatDuration } from '../../core/format';
+import { formatBytes, formatDuration } from '../../core/shared/format';
 import { BackupRun, runBackup } from '../backupRunner';
 import { registerCommand } from '../commandRunner';
 import { EnvironmentRegistry } from '../environmentRegistry';

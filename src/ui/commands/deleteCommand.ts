@@ -1,10 +1,10 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { BackupInfo } from '../../core/backupCatalog';
-import { describeError } from '../../core/errors';
-import { formatBytes } from '../../core/format';
-import { deleteBackup } from '../../core/prune';
-import { sweepDeadWork } from '../../core/workFolder';
+import { BackupInfo } from '../../core/catalog/backupCatalog';
+import { describeError } from '../../core/shared/errors';
+import { formatBytes } from '../../core/shared/format';
+import { deleteBackup } from '../../core/catalog/prune';
+import { sweepDeadWork } from '../../core/work/workFolder';
 import { backupsInUse } from '../backupsInUse';
 import { registerCommand } from '../commandRunner';
 import { EnvironmentRegistry } from '../environmentRegistry';

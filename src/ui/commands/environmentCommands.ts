@@ -1,7 +1,7 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { whyNotAnEnvironment } from '../../core/environment';
-import { TracBackupError } from '../../core/errors';
+import { whyNotAnEnvironment } from '../../core/trac/environment';
+import { TracBackupError } from '../../core/shared/errors';
 import { registerCommand } from '../commandRunner';
 import { EnvironmentRegistry } from '../environmentRegistry';
 import { BackupNode, EnvironmentNode } from '../environmentTree';

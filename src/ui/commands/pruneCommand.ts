@@ -1,7 +1,7 @@
 import * as vscode from 'vscode';
-import { formatBytes } from '../../core/format';
-import { PruneResult, pruneBackups } from '../../core/prune';
-import { hasRetentionRule } from '../../core/retention';
+import { formatBytes } from '../../core/shared/format';
+import { PruneResult, pruneBackups } from '../../core/catalog/prune';
+import { hasRetentionRule } from '../../core/catalog/retention';
 import { explainBackupFolderError } from '../backupFolderSetting';
 import { backupsInUse } from '../backupsInUse';
 import { registerCommand } from '../commandRunner';

@@ -1,9 +1,9 @@
 import * as vscode from 'vscode';
-import { formatBytes, formatDuration } from '../../core/format';
-import { describeHolder } from '../../core/environmentLease';
-import { LiveTracReport, busyWithOthersError, detectLiveTrac } from '../../core/liveTrac';
-import { RestoreResult, restore } from '../../core/restore';
-import { RestorePlan, describeRestore } from '../../core/restorePlan';
+import { formatBytes, formatDuration } from '../../core/shared/format';
+import { describeHolder } from '../../core/work/lease';
+import { LiveTracReport, busyWithOthersError, detectLiveTrac } from '../../core/trac/liveTrac';
+import { RestoreResult, restore } from '../../core/restore/restore';
+import { RestorePlan, describeRestore } from '../../core/restore/restorePlan';
 import { registerCommand } from '../commandRunner';
 import { EnvironmentRegistry, ListedEnvironment } from '../environmentRegistry';
 import { pickBackup } from '../pickBackup';

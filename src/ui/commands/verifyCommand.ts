@@ -1,6 +1,6 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { VerifyResult, verifyBackup } from '../../core/verify';
+import { VerifyResult, verifyBackup } from '../../core/verify/verify';
 import { backupsInUse } from '../backupsInUse';
 import { registerCommand } from '../commandRunner';
 import { EnvironmentRegistry } from '../environmentRegistry';

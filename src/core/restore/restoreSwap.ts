@@ -1,0 +1,112 @@
+import { existsSync, readdirSync, renameSync, rmdirSync } from 'node:fs';
+import { TracBackupError, describeError } from '../shared/errors';
+import { sqliteSidePaths } from './restoreLayout';
+
+/**
+ * One thing a restore replaces: `live` (the environment folder, or an external database file) is
+ * moved to `aside` (null when nothing is there to keep), then the finished copy `temp` takes its place.
+ */
+export interface SwapPair {
+  live: string;
+  temp: string;
+  aside: string | null;
+  /** A database file: its -wal, -shm and -journal move aside with it, or SQLite would apply them to the new one. */
+  sqlite?: boolean;
+}
+
+type Rename = [from: string, to: string];
+
+/** A swap that failed; `undone` says whether everything was put back as it was. */
+export class SwapError extends TracBackupError {
+  constructor(
+    message: string,
+    path: string | undefined,
+    readonly undone: boolean,
+    cause: unknown,
+  ) {
+    super('RESTORE_FAILED', message, path, { cause });
+  }
+}
+
+/**
+ * Swaps every pair in, with renames only, one after the other with nothing in between (the
+ * environment path is without a folder only between its two renames). When a rename fails, those
+ * done are undone in reverse order, and the error says what happened; if an undo fails too, the
+ * error says where everything is, and the journal (left in place by the caller) lets the next run
+ * finish the swap.
+ */
+export function swapIn(pairs: SwapPair[]): void {
+  const done: Rename[] = [];
+  try {
+    for (const rename of pairs.flatMap(renamesFor)) {
+      if (rename[1] === rename[0]) {
+        continue;
+      }
+      renameSync(rename[0], rename[1]);
+      done.push(rename);
+    }
+  } catch (error) {
+    const undone = rollBack(done);
+    const live = pairs[pairs.length - 1]?.live;
+    if (undone !== true) {
+      throw new SwapError(
+        `The restore failed while swapping folders (${describeError(error)}) and could not be undone (${undone}). ` +
+          `Where things are now: ${pairs.map(describePair).join('; ')}. Run the restore again to finish it.`,
+        live,
+        false,
+        error,
+      );
+    }
+    throw new SwapError(
+      `The restore failed while swapping folders (${describeError(error)}); it was undone: nothing was changed.`,
+      live,
+      true,
+      error,
+    );
+  }
+}
+
+/** The renames of a pair, as planned: live (and its side files) aside, then temp into place. */
+function renamesFor(pair: SwapPair): Rename[] {
+  const renames: Rename[] = [];
+  if (pair.aside) {
+    renames.push([pair.live, pair.aside]);
+    if (pair.sqlite) {
+      const asideSides = sqliteSidePaths(pair.aside);
+      sqliteSidePaths(pair.live).forEach((side, index) => {
+        if (existsSync(side)) {
+          renames.push([side, asideSides[index]]);
+        }
+      });
+    }
+  } else if (process.platform === 'win32' && isEmptyFolder(pair.live)) {
+    // Windows cannot rename onto an existing folder, even an empty one.
+    rmdirSync(pair.live);
+  }
+  renames.push([pair.temp, pair.live]);
+  return renames;
+}
+
+function rollBack(done: Rename[]): true | string {
+  for (const [from, to] of [...done].reverse()) {
+    try {
+      renameSync(to, from);
+    } catch (error) {
+      return `moving ${to} back to ${from}: ${describeError(error)}`;
+    }
+  }
+  return true;
+}
+
+function describePair(pair: SwapPair): string {
+  const at = (file: string) => (existsSync(file) ? file : `${file} (missing)`);
+  return `${at(pair.live)}, finished copy ${at(pair.temp)}${pair.aside ? `, previous ${at(pair.aside)}` : ''}`;
+}
+
+function isEmptyFolder(dir: string): boolean {
+  try {
+    return readdirSync(dir).length === 0;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,57 @@
+import { existsSync } from 'node:fs';
+import * as path from 'node:path';
+import { Worker } from 'node:worker_threads';
+import { DatabaseCheck, DatabaseCheckKind } from './databaseCheck';
+import { CancelledError, TracBackupError, describeError, throwIfAborted } from '../shared/errors';
+import { loadSqlite } from './sqlite';
+
+/** Next to this file: out/src/core/ for the tests, dist/ in the bundles (scripts/build.mjs builds it there). */
+const WORKER_FILE = path.join(__dirname, 'databaseCheckWorker.js');
+
+export interface OffThreadCheckOptions {
+  withAttachments?: boolean;
+  /**
+   * A cancel settles the check at once with CancelledError; the thread is stopped too, which
+   * SQLite lets happen once the statement under way (the check itself) returns.
+   */
+  signal?: AbortSignal;
+  what?: string;
+}
+
+/**
+ * checkDatabaseFile in a worker thread: integrity_check reads every page of the database, which
+ * takes seconds on a large one, and in the extension host the main thread must never be held
+ * that long (every extension waits for it). The CLI does the same, so that Ctrl-C is answered.
+ */
+export async function checkDatabaseOffThread(file: string, kind: DatabaseCheckKind, options: OffThreadCheckOptions = {}): Promise<DatabaseCheck> {
+  throwIfAborted(options.signal, options.what);
+  // The binding is loaded here first: it reads its settings (URI filenames) once per process.
+  loadSqlite();
+  if (!existsSync(WORKER_FILE)) {
+    throw new TracBackupError(
+      'SQLITE_UNAVAILABLE',
+      `The database check's thread ${WORKER_FILE} is missing: reinstall Trac Backup (or run npm run build).`,
+      WORKER_FILE,
+    );
+  }
+  const worker = new Worker(WORKER_FILE, { workerData: { file, kind, withAttachments: options.withAttachments ?? false } });
+  return new Promise<DatabaseCheck>((resolve, reject) => {
+    const settle = (finish: () => void) => {
+      options.signal?.removeEventListener('abort', onAbort);
+      finish();
+    };
+    const onAbort = () => {
+      settle(() => reject(new CancelledError(options.what)));
+      worker.unref();
+      void worker.terminate();
+    };
+    options.signal?.addEventListener('abort', onAbort, { once: true });
+    worker.once('message', (result: DatabaseCheck) => settle(() => resolve(result)));
+    worker.once('error', (error) =>
+      settle(() => reject(new TracBackupError('SQLITE_UNAVAILABLE', `The database check of ${file} failed to run: ${describeError(error)}.`, file, { cause: error }))),
+    );
+    worker.once('exit', (code) =>
+      settle(() => reject(new TracBackupError('SQLITE_UNAVAILABLE', `The database check of ${file} ended without a result (exit code ${code}).`, file))),
+    );
+  });
+}

@@ -1,0 +1,186 @@
+import * as path from 'node:path';
+import type BetterSqlite3 from 'better-sqlite3';
+import { TracBackupError, throwIfAborted } from '../shared/errors';
+import { formatDuration } from '../shared/format';
+
+export type SqliteDatabase = BetterSqlite3.Database;
+type SqliteModule = typeof BetterSqlite3;
+
+/** Node-API version that better-sqlite3 13 is built for. */
+const REQUIRED_NAPI = 10;
+const REQUIRED_NODE_MAJOR = 22;
+
+let loaded: SqliteModule | undefined;
+
+/** Platform, Node and Node-API versions: what decides whether the binding loads. */
+export function runtimeDescription(): string {
+  return `platform ${process.platform}-${process.arch}, Node ${process.versions.node}, ` +
+    `N-API ${process.versions.napi ?? 'unknown'}` +
+    (process.versions.electron ? `, Electron ${process.versions.electron}` : '');
+}
+
+/**
+ * Why better-sqlite3 13 cannot load on this runtime, or undefined when it can. On a Node older
+ * than 22 its binding crashes the process at require (no try/catch can catch that), so this
+ * is checked before requiring it.
+ */
+export function runtimeProblem(versions: NodeJS.ProcessVersions = process.versions): string | undefined {
+  const nodeMajor = Number(versions.node.split('.')[0]);
+  const napi = Number(versions.napi ?? 0);
+  if (nodeMajor >= REQUIRED_NODE_MAJOR && napi >= REQUIRED_NAPI) {
+    return undefined;
+  }
+  return (
+    `The SQLite binding needs Node ${REQUIRED_NODE_MAJOR}+ with N-API ${REQUIRED_NAPI} (VS Code 1.101 or newer); ` +
+    `this is Node ${versions.node} with N-API ${versions.napi ?? 'unknown'}. ` +
+    'Update VS Code (or run the CLI with Node 22) to read and back up databases.'
+  );
+}
+
+/** Loads better-sqlite3 on first use, with a clear error where it cannot load. */
+export function loadSqlite(): SqliteModule {
+  if (loaded) {
+    return loaded;
+  }
+  const problem = runtimeProblem();
+  if (problem) {
+    throw new TracBackupError('SQLITE_UNAVAILABLE', problem);
+  }
+  // Backups are opened by URI filename (file:…?immutable=1): better-sqlite3 turns URI filenames
+  // on for the whole process when this is set as its binding loads (it reads it once).
+  process.env.SQLITE_USE_URI = '1';
+  try {
+    loaded = require('better-sqlite3') as SqliteModule;
+  } catch (error) {
+    throw new TracBackupError(
+      'SQLITE_UNAVAILABLE',
+      `The SQLite binding (better-sqlite3) could not be loaded on ${runtimeDescription()}: ` +
+        `${(error as Error).message}. Reinstall the extension; if it persists, report this platform.`,
+      undefined,
+      { cause: error },
+    );
+  }
+  return loaded;
+}
+
+const SIDE_FILE_SUFFIXES = ['-journal', '-wal', '-shm', '-stmtjrnl'];
+
+/** The files SQLite keeps beside a database: never part of a backup. */
+export function sqliteSideFiles(file: string): string[] {
+  return SIDE_FILE_SUFFIXES.map((suffix) => file + suffix);
+}
+
+/** How long a backup waits for another process's write lock before giving up. */
+export const BUSY_TIMEOUT_MS = 10_000;
+
+/**
+ * Opens an existing database without ever writing to it. Its busy timeout is 0: SQLite's own
+ * wait for a lock sleeps inside the call and freezes the whole process (an extension host, a
+ * CLI that must answer Ctrl-C) meanwhile; wait with retryWhileBusy instead.
+ */
+export function openReadOnly(file: string): SqliteDatabase {
+  const Database = loadSqlite();
+  return new Database(file, { readonly: true, fileMustExist: true, timeout: 0 });
+}
+
+/** Runs fn with a read-only connection that is always closed afterwards (no waiting: see openReadOnly). */
+export function withReadOnlyDatabase<T>(file: string, fn: (db: SqliteDatabase) => T): T {
+  const db = openReadOnly(file);
+  try {
+    return fn(db);
+  } finally {
+    db.close();
+  }
+}
+
+/** True for SQLite's "another connection holds the lock" (SQLITE_BUSY, SQLITE_LOCKED and their variants). */
+export function isBusy(error: unknown): boolean {
+  return /^SQLITE_(BUSY|LOCKED)/.test(String((error as { code?: unknown })?.code ?? ''));
+}
+
+/** A database that stayed locked by another process for as long as the caller would wait. */
+export class DatabaseBusyError extends TracBackupError {
+  constructor(
+    readonly file: string,
+    readonly waitedMs: number,
+    cause: unknown,
+  ) {
+    super(
+      'DATABASE_LOCK_FAILED',
+      `${file} stayed locked by another process: waited ${formatDuration(waitedMs)} for it. Try again when Trac is less busy.`,
+      file,
+      { cause },
+    );
+  }
+}
+
+export interface BusyRetryOptions {
+  /** Gives up (DatabaseBusyError) once the database has been locked this long, in ms. */
+  timeoutMs: number;
+  /** Checked between attempts: a cancel ends the wait within a few milliseconds (CancelledError). */
+  signal?: AbortSignal;
+  /** Named in the CancelledError ("The backup"). */
+  what?: string;
+  /** Awaited before each attempt (e.g. until no backup in this process holds the lock). */
+  beforeAttempt?: () => Promise<void>;
+}
+
+/**
+ * Runs `attempt` (synchronous SQLite work on connections with busy timeout 0) until it does not
+ * fail with SQLITE_BUSY or SQLITE_LOCKED: between attempts it sleeps a few milliseconds on the
+ * event loop, not in SQLite, so the process goes on meanwhile and a cancel is seen at once. The
+ * wait is bounded by `timeoutMs`, and DatabaseBusyError says how long it really lasted.
+ */
+export async function retryWhileBusy<T>(file: string, attempt: () => T, options: BusyRetryOptions): Promise<T> {
+  const started = performance.now();
+  for (let tries = 0; ; tries++) {
+    throwIfAborted(options.signal, options.what);
+    await options.beforeAttempt?.();
+    try {
+      return attempt();
+    } catch (error) {
+      if (!isBusy(error)) {
+        throw error;
+      }
+      const waited = performance.now() - started;
+      if (waited >= options.timeoutMs) {
+        throw new DatabaseBusyError(file, waited, error);
+      }
+      await pause(Math.min(1 + tries, 10, options.timeoutMs - waited), options.signal);
+    }
+  }
+}
+
+/** A sleep that a signal ends early. */
+function pause(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, Math.max(ms, 0));
+    signal?.addEventListener('abort', done, { once: true });
+  });
+}
+
+/**
+ * The URI filename of a file, with query parameters (`immutable=1`, `mode=ro`): `%`, `?` and `#`
+ * escaped, Windows drive paths as file:///C:/…
+ */
+export function sqliteFileUri(file: string, parameters: Record<string, string>): string {
+  const slashed = path.resolve(file).split(path.sep).join('/');
+  const rooted = slashed.startsWith('/') ? slashed : `/${slashed}`;
+  const escaped = rooted.replace(/[%?#]/g, (character) => `%${character.charCodeAt(0).toString(16).toUpperCase()}`);
+  return `file://${escaped}?${new URLSearchParams(parameters).toString()}`;
+}
+
+/**
+ * Opens a database file that nothing writes (a backup, a copy of one) as SQLite's immutable
+ * file: read-only, no locks, no -wal or -shm made or read. So it opens on read-only media and
+ * for a user who cannot write its folder, a WAL-mode database too, and leaves no trace.
+ */
+export function openImmutable(file: string): SqliteDatabase {
+  const Database = loadSqlite();
+  return new Database(sqliteFileUri(file, { mode: 'ro', immutable: '1' }), { readonly: true, fileMustExist: true, timeout: 0 });
+}

@@ -1,0 +1,79 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { LiveTracReport } from '../../../src/core/trac/liveTrac';
+import { RestorePlan } from '../../../src/core/restore/restorePlan';
+import { RESTORE, RESTORE_ANYWAY, restorePrompt } from '../../../src/ui/restorePrompt';
+
+const plan: RestorePlan = {
+  backup: '/srv/backups/project-20261126-101500',
+  environment: '/srv/trac/project',
+  backupKind: 'hotcopy',
+  backupCreatedAt: '2026-11-26T10:15:00.000Z',
+  projectName: 'Project',
+  target: 'environment',
+  replaced: { files: 120, bytes: 5 * 1024 * 1024 },
+  restored: { files: 118, bytes: 4 * 1024 * 1024 },
+  aside: '/srv/trac/project.before-restore-20261126-121000',
+  database: null,
+  databaseInside: null,
+  warnings: [],
+  changedSinceBackup: { changed: false, tickets: 0, wikiPages: 0 },
+  leftovers: [],
+};
+
+test('the restore prompt names the environment, the backup, what is replaced and where it is kept', () => {
+  const prompt = restorePrompt(plan, 'Project');
+  assert.match(prompt.message, /^Restore Project from the backup of .+\?$/);
+  assert.match(prompt.detail, /Environment: \/srv\/trac\/project\n/);
+  assert.match(prompt.detail, /Backup: \/srv\/backups\/project-20261126-101500 \(made /);
+  assert.match(prompt.detail, /replaces the 120 files \(5\.0 MB\) there now with the backup's 118 files \(4\.0 MB\)/);
+  assert.match(prompt.detail, /kept, not deleted, as \/srv\/trac\/project\.before-restore-20261126-121000/);
+  assert.doesNotMatch(prompt.detail, /changed after this backup|Trac seems to be running/);
+  assert.equal(prompt.confirm, RESTORE);
+});
+
+test('the prompt warns when tickets or wiki pages changed after the backup', () => {
+  const prompt = restorePrompt(
+    { ...plan, changedSinceBackup: { changed: true, tickets: 3, wikiPages: 1, latest: '2026-11-26T11:00:00.000Z' } },
+    'Project',
+  );
+  assert.match(prompt.detail, /The environment changed after this backup: 3 tickets and 1 wiki page changed since/);
+  assert.match(prompt.detail, /they stay in the kept copy/);
+});
+
+test('when Trac seems to be running the prompt names the processes and offers only to restore anyway', () => {
+  const live: LiveTracReport = {
+    environment: plan.environment,
+    running: true,
+    lock: 'free',
+    processes: [{ pid: 4242, command: 'tracd --port 8000 /srv/trac/project', reason: 'command line' }],
+    uncheckedProcesses: 0,
+    summary: 'tracd (pid 4242) has /srv/trac/project on its command line.',
+    others: [],
+  };
+  const prompt = restorePrompt(plan, 'Project', live);
+  assert.equal(prompt.confirm, RESTORE_ANYWAY);
+  assert.match(prompt.detail, /Trac seems to be running: tracd \(pid 4242\)/);
+  assert.match(prompt.detail, /4242: tracd --port 8000 \/srv\/trac\/project/);
+  assert.match(prompt.detail, /Stop it first/);
+});
+
+test('restoring into an empty place says nothing will be replaced', () => {
+  const prompt = restorePrompt({ ...plan, target: 'missing', aside: null, replaced: { files: 0, bytes: 0 } }, 'Project');
+  assert.match(prompt.detail, /Nothing is there now: the backup's 118 files \(4\.0 MB\) will be written there/);
+});
+
+test('the prompt says first what the restore will not bring back (a --no-database backup)', () => {
+  const warning = 'The backup was made without its database (--no-database): /srv/trac/project will have no database after the restore.';
+  const prompt = restorePrompt({ ...plan, warnings: [warning] }, 'Project');
+  assert.ok(prompt.detail.includes(`⚠ ${warning}`), prompt.detail);
+});
+
+test('the prompt says where an external database goes when it is restored inside the environment, and that its old path is not touched', () => {
+  const prompt = restorePrompt(
+    { ...plan, databaseInside: { file: '/srv/trac/project/db/trac.db', backedUpFrom: '/var/lib/trac/project.db' } },
+    'Project',
+  );
+  assert.match(prompt.detail, /The database goes inside the environment, to \/srv\/trac\/project\/db\/trac\.db/);
+  assert.match(prompt.detail, /\/var\/lib\/trac\/project\.db, where it was backed up from, is not touched/);
+});
