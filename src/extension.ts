@@ -1,7 +1,6 @@
 import * as vscode from 'vscode';
 import { TracBackupApi, createApi } from './api';
-import { setLeaseHolderName } from './core/work/lease';
-import { overrideScheduleInterval } from './core/schedule/scheduler';
+import { overrideScheduleInterval, setLeaseHolderName } from './core';
 import { BackupStatusBar } from './ui/backupStatusBar';
 import { registerArchiveCommands } from './ui/commands/archiveCommands';
 import { registerPruneCommand } from './ui/commands/pruneCommand';

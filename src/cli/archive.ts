@@ -1,9 +1,6 @@
-import { exportArchive } from '../core/archive/exportArchive';
-import { isArchivePath } from '../core/archive/extractArchive';
-import { formatBytes, formatDuration } from '../core/shared/format';
+import { exportArchive, formatBytes, formatDuration, isArchivePath } from '../core';
 import { CliCommand, EXIT_OK, UsageError, parseVerbArgs } from './command';
-import { ProgressBar } from './progressBar';
-import { writeSweptNote } from './sweptNote';
+import { withProgressBar, writeResult } from './progressBar';
 
 const HELP = `Usage: trac-backup archive <backup> <file.tar.gz> [--json]
 
@@ -42,28 +39,15 @@ export const archiveCommand: CliCommand = {
     if (!isArchivePath(file)) {
       throw new UsageError(`the archive's name must end in .tar.gz or .tgz, not '${file}'`, 'archive');
     }
-    const bar = new ProgressBar(context.stderr);
-    let result;
-    try {
-      result = await exportArchive(backup, file, {
-        signal: context.signal,
-        onProgress: (event) => bar.update(event),
-        onSwept: (swept) => {
-          bar.clear();
-          writeSweptNote(context.stderr, swept);
-        },
-      });
-    } finally {
-      bar.clear();
-    }
-    if (values.json) {
-      context.stdout.write(`${JSON.stringify(result)}\n`);
-    } else {
+    const result = await withProgressBar(context, ({ onProgress, onSwept }) =>
+      exportArchive(backup, file, { signal: context.signal, onProgress, onSwept }),
+    );
+    writeResult(context, values.json, result, () => {
       context.stdout.write(
       `Archived ${result.backup} to ${result.archive}: ${result.files} files, ${formatBytes(result.bytes)} ` +
         `compressed to ${formatBytes(result.archiveBytes)} in ${formatDuration(result.durationMs)}.\n`,
       );
-    }
+    });
     return EXIT_OK;
   },
 };

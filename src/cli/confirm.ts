@@ -1,5 +1,5 @@
 import { createInterface } from 'node:readline';
-import { CancelledError } from '../core/shared/errors';
+import { CancelledError } from '../core';
 import { CliContext } from './command';
 
 /** True when there is a terminal to ask on. */

@@ -1,11 +1,8 @@
 import * as path from 'node:path';
-import { newestBackupFor } from '../core/catalog/backupCatalog';
-import { formatBytes, formatDuration } from '../core/shared/format';
-import { HotcopyResult, hotcopy } from '../core/backup/hotcopy';
-import { passedSinceMade, verificationOf } from '../core/catalog/verificationStore';
+import { chooseLinkBase, formatBytes, formatDuration, hotcopy, namedLinkBase } from '../core';
+import type { HotcopyResult } from '../core';
 import { CliCommand, CliContext, EXIT_OK, UsageError, parseVerbArgs } from './command';
-import { ProgressBar } from './progressBar';
-import { writeSweptNote } from './sweptNote';
+import { withProgressBar, writeResult } from './progressBar';
 
 const HELP = `Usage: trac-backup hotcopy <environment> <destination> [--link-dest <backup> | --incremental]
                             [--no-database] [--json]
@@ -52,80 +49,29 @@ export const hotcopyCommand: CliCommand = {
     }
     const [environment, destination] = positionals;
     const base = values.incremental
-      ? await incrementalBase(environment, path.dirname(path.resolve(destination)))
+      ? await chooseLinkBase(environment, path.dirname(path.resolve(destination)))
       : values['link-dest'] !== undefined
-        ? await explicitBase(values['link-dest'])
+        ? await namedLinkBase(values['link-dest'])
         : {};
-    const bar = new ProgressBar(context.stderr);
-    let result;
-    try {
-      result = await hotcopy(environment, destination, {
+    const result = await withProgressBar(context, ({ onProgress, onSwept }) =>
+      hotcopy(environment, destination, {
         includeDatabase: !values['no-database'],
         linkDest: base.linkDest,
         linkDestVerifiedAt: base.verifiedAt,
         signal: context.signal,
-        onProgress: (event) => bar.update(event),
-        onSwept: (swept) => {
-          bar.clear();
-          writeSweptNote(context.stderr, swept);
-        },
-      });
-    } finally {
-      bar.clear();
-    }
-    if (values.json) {
-      context.stdout.write(`${JSON.stringify(base.note ? { ...result, linkDestNote: base.note } : result)}\n`);
-    } else {
+        onProgress,
+        onSwept,
+      }),
+    );
+    writeResult(context, values.json, base.note ? { ...result, linkDestNote: base.note } : result, () => {
       report(environment, result, context);
       if (base.note) {
         context.stdout.write(`note: ${base.note}\n`);
       }
-    }
+    });
     return EXIT_OK;
   },
 };
-
-/** The backup an incremental backup links from, when its last passed verification began, and what to tell. */
-interface LinkBase {
-  linkDest?: string;
-  verifiedAt?: string;
-  note?: string;
-}
-
-/**
- * --incremental: the newest backup of this environment (on this machine) in the destination's
- * folder that passed verification since it was made, as the extension picks it; a backup nobody
- * verified may hold rot that every later backup would share through its links.
- */
-async function incrementalBase(environment: string, folder: string): Promise<LinkBase> {
-  const verifiedAt = new Map<string, string>();
-  const base = await newestBackupFor(folder, environment, async (backup) => {
-    const record = await verificationOf(backup.path);
-    if (passedSinceMade(record)) {
-      verifiedAt.set(backup.path, record.verifiedAt);
-      return true;
-    }
-    return false;
-  });
-  if (base) {
-    return { linkDest: base.path, verifiedAt: verifiedAt.get(base.path) };
-  }
-  const newest = await newestBackupFor(folder, environment);
-  return {
-    note: newest
-      ? `no backup of ${environment} in ${folder} passed verification since it was made, so this is a full backup; ` +
-        `run 'trac-backup verify ${newest.path}' (or verify each new backup) to let the next --incremental link from it.`
-      : `no earlier backup of ${environment} in ${folder}, so this is a full backup.`,
-  };
-}
-
-/** --link-dest: as given; linked files are trusted without reading them only when it passed verification since it was made. */
-async function explicitBase(linkDest: string): Promise<LinkBase> {
-  const record = await verificationOf(linkDest);
-  return passedSinceMade(record)
-    ? { linkDest, verifiedAt: record.verifiedAt }
-    : { linkDest, note: `${path.resolve(linkDest)} did not pass verification since it was made: each file linked from it was first compared with its checksum.` };
-}
 
 function report(environment: string, result: HotcopyResult, context: CliContext): void {
   const linked = result.incremental

@@ -1,5 +1,4 @@
-import { describeError, isCancelled, TracBackupError } from '../core/shared/errors';
-import { TOOL_NAME, TOOL_VERSION } from '../core/shared/toolInfo';
+import { describeError, isCancelled, TOOL_NAME, TOOL_VERSION, TracBackupError } from '../core';
 import { CliCommand, CliContext, EXIT_CANCELLED, EXIT_FAILURE, EXIT_OK, EXIT_USAGE, UsageError } from './command';
 import { archiveCommand } from './archive';
 import { hotcopyCommand } from './hotcopy';

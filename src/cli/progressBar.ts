@@ -1,6 +1,7 @@
-import { formatBytes } from '../core/shared/format';
-import { HotcopyProgress } from '../core/shared/progress';
-import { CliStream } from './command';
+import { formatBytes } from '../core';
+import type { Progress, SweptWork } from '../core';
+import { CliContext, CliStream } from './command';
+import { writeSweptNote } from './sweptNote';
 
 const REDRAW_MS = 100;
 const BAR_WIDTH = 20;
@@ -21,7 +22,7 @@ export class ProgressBar {
   }
 
   /** Any command's progress: the phase is shown as it is named. */
-  update(event: Omit<HotcopyProgress, 'phase'> & { phase: string }): void {
+  update(event: Progress): void {
     const now = Date.now();
     if (!this.enabled || (event.phase === this.lastPhase && now - this.lastDraw < REDRAW_MS)) {
       return;
@@ -45,5 +46,39 @@ export class ProgressBar {
       this.stream.write('\r\x1b[2K');
       this.drawn = false;
     }
+  }
+}
+
+/** What a verb hands the core: its progress, drawn on the bar, and a note for each leftover swept. */
+export interface VerbProgress {
+  onProgress: (event: Progress) => void;
+  onSwept: (swept: SweptWork) => void;
+  /** Takes the bar off the line (before a question is asked). */
+  clear(): void;
+}
+
+/** Runs a verb's core operation with a progress bar on standard error, cleared however it ends. */
+export async function withProgressBar<T>(context: CliContext, work: (progress: VerbProgress) => Promise<T>): Promise<T> {
+  const bar = new ProgressBar(context.stderr);
+  try {
+    return await work({
+      onProgress: (event) => bar.update(event),
+      onSwept: (swept) => {
+        bar.clear();
+        writeSweptNote(context.stderr, swept);
+      },
+      clear: () => bar.clear(),
+    });
+  } finally {
+    bar.clear();
+  }
+}
+
+/** A verb's result: one JSON object on standard output with --json, else its report in words. */
+export function writeResult<T>(context: CliContext, json: boolean, result: T, report: (result: T) => void): void {
+  if (json) {
+    context.stdout.write(`${JSON.stringify(result)}\n`);
+  } else {
+    report(result);
   }
 }

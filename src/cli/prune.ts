@@ -1,6 +1,5 @@
 import * as path from 'node:path';
-import { PruneBackup, PruneResult, pruneBackups } from '../core/catalog/prune';
-import { RetentionDecision, RetentionPolicy, hasRetentionRule } from '../core/catalog/retention';
+import { hasRetentionRule, localDateTime, plural, PruneBackup, pruneBackups, PruneResult, RetentionDecision, RetentionPolicy } from '../core';
 import { CliCommand, CliContext, EXIT_CANCELLED, EXIT_FAILURE, EXIT_OK, UsageError, parseVerbArgs } from './command';
 import { writeSweptNote } from './sweptNote';
 
@@ -84,7 +83,7 @@ export const pruneCommand: CliCommand = {
     if (result.failed.length > 0) {
       const [first] = result.failed;
       context.stderr.write(
-      `trac-backup: ${result.failed.length} backup${result.failed.length === 1 ? '' : 's'} could not be deleted ` +
+      `trac-backup: ${plural(result.failed.length, 'backup')} could not be deleted ` +
         `(${first.path}: ${first.error}); the others were.\n`,
       );
       return EXIT_FAILURE;
@@ -106,10 +105,10 @@ function report(result: PruneResult, context: CliContext): void {
   const actionWidth = Math.max(...rows.map(([action]) => action.length), 4);
   for (const [action, decision] of rows) {
     context.stdout.write(
-      `${action.padEnd(actionWidth)}  ${decision.backup.name.padEnd(width)}  ${localTime(decision.backup.createdAt)}  ${decision.reasons.join(', ')}\n`,
+      `${action.padEnd(actionWidth)}  ${decision.backup.name.padEnd(width)}  ${localDateTime(decision.backup.createdAt, { seconds: false })}  ${decision.reasons.join(', ')}\n`,
     );
   }
-  const count = (n: number) => `${n} backup${n === 1 ? '' : 's'}`;
+  const count = (n: number) => plural(n, 'backup');
   context.stdout.write(
     result.dryRun
       ? `Dry run: ${count(result.remove.length)} would be deleted from ${result.folder}, ${result.keep.length} kept; nothing was deleted.\n`
@@ -117,10 +116,6 @@ function report(result: PruneResult, context: CliContext): void {
   );
 }
 
-function localTime(date: Date): string {
-  const two = (value: number) => String(value).padStart(2, '0');
-  return `${date.getFullYear()}-${two(date.getMonth() + 1)}-${two(date.getDate())} ${two(date.getHours())}:${two(date.getMinutes())}`;
-}
 
 function toJson(result: PruneResult) {
   const decision = ({ backup, reasons }: RetentionDecision<PruneBackup>) => ({

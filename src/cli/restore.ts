@@ -1,15 +1,9 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import { isArchivePath } from '../core/archive/extractArchive';
-import { TracBackupError } from '../core/shared/errors';
-import { databaseInsideNote } from '../core/catalog/externalDatabase';
-import { formatBytes, formatDuration } from '../core/shared/format';
-import { RestoreOptions, RestoreResult, restore } from '../core/restore/restore';
-import { restoreFromArchive } from '../core/restore/restoreFromArchive';
-import { RestorePlan } from '../core/restore/restorePlan';
+import { databaseInsideNote, formatBytes, formatDuration, isArchivePath, plural, restore, restoreFromArchive, RestoreOptions, RestorePlan, RestoreResult, TracBackupError } from '../core';
 import { CliCommand, CliContext, EXIT_FAILURE, EXIT_OK, parseVerbArgs } from './command';
 import { canAsk, confirm } from './confirm';
-import { ProgressBar } from './progressBar';
+import { withProgressBar, writeResult } from './progressBar';
 
 const HELP = `Usage: trac-backup restore <backup> <environment> [--yes] [--force] [--json]
 
@@ -57,50 +51,43 @@ export const restoreCommand: CliCommand = {
       what: 'the backup (a folder or a .tar.gz) and the environment folder to restore to',
     });
     const [backup, environment] = positionals;
-    const bar = new ProgressBar(context.stderr);
     let declined = false;
-    const options: RestoreOptions = {
-      replace: values.yes,
-      force: values.force,
-      signal: context.signal,
-      onProgress: (event) => bar.update(event),
-      // Asked only once the backup checked out and no Trac was found using the environment.
-      confirm: async (plan) => {
-        bar.clear();
-        if (!canAsk(context)) {
-          throw new TracBackupError(
-            'TARGET_EXISTS',
-            `${replacedWhat(plan)}; there is no terminal to ask on: pass --yes to confirm.`,
-            plan.environment,
-          );
-        }
-        declined = !(await confirm(question(plan), context));
-        return !declined;
-      },
-    };
     let result: RestoreResult;
     try {
-      result = (await isArchive(backup))
-        ? await restoreFromArchive(backup, environment, {
-            ...options,
-            onProgress: (event) => bar.update(event),
-            onSwept: (folder) => context.stderr.write(`note: removed ${folder}, an unpacked archive left by a restore that was stopped\n`),
-          })
-        : await restore(backup, environment, options);
+      result = await withProgressBar(context, ({ onProgress, clear }) => {
+        const options: RestoreOptions = {
+          replace: values.yes,
+          force: values.force,
+          signal: context.signal,
+          onProgress,
+          // Asked only once the backup checked out and no Trac was found using the environment.
+          confirm: async (plan) => {
+            clear();
+            if (!canAsk(context)) {
+              throw new TracBackupError('TARGET_EXISTS', `${replacedWhat(plan)}; there is no terminal to ask on: pass --yes to confirm.`, plan.environment);
+            }
+            declined = !(await confirm(question(plan), context));
+            return !declined;
+          },
+        };
+        return isArchive(backup).then((archive) =>
+          archive
+            ? restoreFromArchive(backup, environment, {
+                ...options,
+                onProgress,
+                onSwept: (folder) => context.stderr.write(`note: removed ${folder}, an unpacked archive left by a restore that was stopped\n`),
+              })
+            : restore(backup, environment, options),
+        );
+      });
     } catch (error) {
       if (declined) {
         context.stderr.write(`trac-backup: not restored; ${path.resolve(environment)} was not changed.\n`);
         return EXIT_FAILURE;
       }
       throw error;
-    } finally {
-      bar.clear();
     }
-    if (values.json) {
-      context.stdout.write(`${JSON.stringify(result)}\n`);
-    } else {
-      report(result, context);
-    }
+    writeResult(context, values.json, result, () => report(result, context));
     return EXIT_OK;
   },
 };
@@ -140,7 +127,7 @@ function question(plan: RestorePlan): string {
   }
   const changes = plan.changedSinceBackup;
   if (changes?.changed) {
-    const counted = (count: number, what: string) => (count ? [`${count} ${what}${count === 1 ? '' : 's'}`] : []);
+    const counted = (count: number, what: string) => (count ? [plural(count, what)] : []);
     const what = [...counted(changes.tickets, 'ticket'), ...counted(changes.wikiPages, 'wiki page')].join(' and ');
     const latest = changes.latest ? `, the latest ${new Date(changes.latest).toLocaleString()}` : '';
     lines.push(

@@ -1,4 +1,4 @@
-import { SweptWork } from '../core/work/workFolder';
+import { SweptWork } from '../core';
 import { CliStream } from './command';
 
 /** One `note:` line on standard error for each piece of dead work a verb cleaned up before it started. */

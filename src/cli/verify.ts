@@ -1,10 +1,7 @@
 import * as path from 'node:path';
-import { TracBackupError, describeError } from '../core/shared/errors';
-import { formatBytes, formatDuration } from '../core/shared/format';
-import { recordVerification, verificationStoreFile } from '../core/catalog/verificationStore';
-import { verifyBackup } from '../core/verify/verify';
+import { describeError, formatBytes, formatDuration, plural, recordVerification, TracBackupError, verificationStoreFile, verifyBackup } from '../core';
 import { CliCommand, EXIT_OK, parseVerbArgs } from './command';
-import { ProgressBar } from './progressBar';
+import { withProgressBar } from './progressBar';
 
 const HELP = `Usage: trac-backup verify <backup> [--json]
 
@@ -33,13 +30,7 @@ export const verifyCommand: CliCommand = {
       count: 1,
       what: 'the backup folder',
     });
-    const bar = new ProgressBar(context.stderr);
-    let result;
-    try {
-      result = await verifyBackup(positionals[0], { signal: context.signal, onProgress: (event) => bar.update(event) });
-    } finally {
-      bar.clear();
-    }
+    const result = await withProgressBar(context, ({ onProgress }) => verifyBackup(positionals[0], { signal: context.signal, onProgress }));
     if (result.vanished) {
       // Nothing was checked to the end: nothing to record, nothing to list.
       if (values.json) {
@@ -75,7 +66,7 @@ export const verifyCommand: CliCommand = {
       const count = result.problems.length;
       throw new TracBackupError(
       'BACKUP_DAMAGED',
-      `${result.backup} failed verification: ${count} problem${count === 1 ? '' : 's'}` +
+      `${result.backup} failed verification: ${plural(count, 'problem')}` +
         `${values.json ? '' : ' (listed above)'}. Don't restore it: choose another backup, or make a new one.`,
       result.backup,
       );

@@ -1,6 +1,6 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import { TracBackupError, errnoCode, isCancelled } from '../core/shared/errors';
+import { errnoCode, isCancelled, TracBackupError } from '../core';
 import { settings } from './settings';
 
 /**

@@ -1,7 +1,5 @@
 import * as vscode from 'vscode';
-import { formatAge } from '../core/shared/format';
-import { ASIDE_MARK } from '../core/restore/restoreLayout';
-import { isOverdue } from '../core/schedule/scheduler';
+import { formatAge, isKeptBeforeRestore, isOverdue } from '../core';
 import { EnvironmentRegistry, ListedEnvironment } from './environmentRegistry';
 import { PhaseProgress } from './progressReporter';
 import { SECTION, settings } from './settings';
@@ -10,7 +8,7 @@ const AGE_REFRESH_MS = 60_000;
 
 /** The newest backup a person made or the schedule made (not a copy a restore kept). */
 export function newestBackupOf(listed: ListedEnvironment) {
-  return listed.backups.find((backup) => !backup.name.includes(ASIDE_MARK) && !backup.problem);
+  return listed.backups.find((backup) => !isKeptBeforeRestore(backup.name) && !backup.problem);
 }
 
 /**

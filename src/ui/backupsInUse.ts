@@ -1,5 +1,5 @@
 import * as path from 'node:path';
-import { TracBackupError } from '../core/shared/errors';
+import { TracBackupError } from '../core';
 
 /** What this window is doing with a backup. */
 export type BackupUse = 'verified' | 'exported' | 'deleted';

@@ -1,5 +1,5 @@
 import * as vscode from 'vscode';
-import { describeError, isCancelled } from '../core/shared/errors';
+import { describeError, isCancelled } from '../core';
 
 const OPEN_LOG = 'Open Log';
 

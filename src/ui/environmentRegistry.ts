@@ -1,16 +1,7 @@
 import { readdirSync, statSync } from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { BackupInfo, defaultBackupFolder, environmentBackups, listBackups } from '../core/catalog/backupCatalog';
-import { FoundEnvironment, discoverEnvironments, isSearchedFolderName } from '../core/trac/discovery';
-import { DiskUsageCache } from '../core/catalog/diskUsage';
-import { TracEnvironment, readEnvironment } from '../core/trac/environment';
-import { EnvironmentDetails, readEnvironmentDetails } from '../core/trac/environmentDetails';
-import { describeError } from '../core/shared/errors';
-import { FolderInterest, FolderWatcher, interestIn, interestsInFiles } from '../core/fs/fileWatch';
-import { ASIDE_MARK, isRestoreJournalName } from '../core/restore/restoreLayout';
-import { isWorkName } from '../core/work/workFolder';
-import { runtimeDescription } from '../core/sqlite/sqlite';
+import { BackupInfo, defaultBackupFolder, describeError, discoverEnvironments, DiskUsageCache, environmentBackups, EnvironmentDetails, FolderInterest, FolderWatcher, FoundEnvironment, interestIn, interestsInFiles, isRestoreJournalName, isSearchedFolderName, isWorkName, keptBeforeRestorePrefix, listBackups, readEnvironment, readEnvironmentDetails, runtimeDescription, TracEnvironment } from '../core';
 import { SECTION, settings } from './settings';
 
 export interface ListedEnvironment {
@@ -261,7 +252,7 @@ export class EnvironmentRegistry implements vscode.Disposable {
       if (located.recordedPath) {
         listed.backupFolderRecordedPath = located.recordedPath;
       }
-      const keptAside = `${path.basename(environment.path)}${ASIDE_MARK}`;
+      const keptAside = keptBeforeRestorePrefix(environment.path);
       const kept = await listBackups(path.dirname(environment.path), (name) => name.startsWith(keptAside));
       listed.backups = [...located.backups, ...kept].sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime());
       listed.backupsDiskBytes = this.diskUsage.peek(listed.backups)?.totalBytes;
@@ -332,7 +323,7 @@ export class EnvironmentRegistry implements vscode.Disposable {
         ...interestsInFiles([path.join(env, 'VERSION'), ...configFiles]),
         interestIn(listed.backupFolder),
         { folder: listed.backupFolder, any: true },
-        { folder: path.dirname(env), prefixes: [`${path.basename(env)}${ASIDE_MARK}`] },
+        { folder: path.dirname(env), prefixes: [keptBeforeRestorePrefix(env)] },
       );
     }
     this.folderWatcher.update(interests);

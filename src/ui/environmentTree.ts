@@ -1,8 +1,6 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { BackupInfo, defaultBackupFolder } from '../core/catalog/backupCatalog';
-import { formatAge, formatBytes, formatDuration } from '../core/shared/format';
-import { ASIDE_MARK } from '../core/restore/restoreLayout';
+import { BackupInfo, defaultBackupFolder, formatAge, formatBytes, formatDuration, isKeptBeforeRestore, localDateTime, plural } from '../core';
 import { EnvironmentRegistry, ListedEnvironment } from './environmentRegistry';
 import { displayPath } from './settings';
 import { VerifyStatus, VerifyStatusStore } from './verifyStatus';
@@ -172,9 +170,9 @@ export function backupsTooltip(listed: ListedEnvironment): string {
 }
 
 export function backupItem(backup: BackupInfo, status: VerifyStatus | undefined): vscode.TreeItem {
-  const item = new vscode.TreeItem(formatTimestamp(backup.createdAt), vscode.TreeItemCollapsibleState.None);
+  const item = new vscode.TreeItem(localDateTime(backup.createdAt), vscode.TreeItemCollapsibleState.None);
   item.id = `backup:${backup.path}`;
-  const verified = status ? (status.ok ? 'verified' : `${status.problems} problem${status.problems === 1 ? '' : 's'}`) : undefined;
+  const verified = status ? (status.ok ? 'verified' : plural(status.problems, 'problem')) : undefined;
   const kept = isKeptByRestore(backup) ? 'kept before restore' : undefined;
   const incremental = backup.incremental ? `incremental, ${formatBytes(backup.copiedBytes ?? 0)} new` : undefined;
   item.description = [formatBytes(backup.bytes), formatAge(backup.createdAt), kept, incremental, verified].filter(Boolean).join(' · ');
@@ -225,17 +223,9 @@ export function backupItem(backup: BackupInfo, status: VerifyStatus | undefined)
 }
 
 function isKeptByRestore(backup: BackupInfo): boolean {
-  return backup.name.includes(ASIDE_MARK);
+  return isKeptBeforeRestore(backup.name);
 }
 
-/** 2026-11-26 11:40:03, in local time: sortable and unambiguous. */
-function formatTimestamp(date: Date): string {
-  const two = (value: number) => String(value).padStart(2, '0');
-  return (
-    `${date.getFullYear()}-${two(date.getMonth() + 1)}-${two(date.getDate())} ` +
-    `${two(date.getHours())}:${two(date.getMinutes())}:${two(date.getSeconds())}`
-  );
-}
 
 function detailsOf(listed: ListedEnvironment): DetailNode[] {
   const rows: DetailNode[] = listed.problems.map(

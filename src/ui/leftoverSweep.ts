@@ -1,7 +1,5 @@
 import * as vscode from 'vscode';
-import { SweptLeftover, sweepEnvironmentLeftovers } from '../core/work/environmentSweep';
-import { describeError } from '../core/shared/errors';
-import { SweptWork, describeSwept } from '../core/work/workFolder';
+import { describeError, describeSwept, sweepEnvironmentLeftovers, SweptLeftover, SweptWork } from '../core';
 import { EnvironmentRegistry, ListedEnvironment } from './environmentRegistry';
 
 /** Logs, one line each, the dead work an operation swept from its folder before it started. */

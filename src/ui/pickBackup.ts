@@ -1,6 +1,6 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { formatBytes } from '../core/shared/format';
+import { formatBytes } from '../core';
 import { EnvironmentRegistry, ListedEnvironment } from './environmentRegistry';
 import { BackupNode } from './environmentTree';
 import { pickEnvironment } from './pickEnvironment';

@@ -1,5 +1,5 @@
 import * as vscode from 'vscode';
-import { TracBackupError } from '../core/shared/errors';
+import { TracBackupError } from '../core';
 import { EnvironmentRegistry, ListedEnvironment } from './environmentRegistry';
 import { EnvironmentNode } from './environmentTree';
 import { displayPath } from './settings';

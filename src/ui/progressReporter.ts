@@ -1,15 +1,15 @@
 import * as vscode from 'vscode';
-import { formatBytes } from '../core/shared/format';
+import { formatBytes } from '../core';
+import type { ArchivePhase, HotcopyPhase, Progress, RestorePhase, VerifyPhase } from '../core';
 
-/** What every long operation of the core reports: its phase and bytes. */
-export interface PhaseProgress {
-  phase: string;
-  bytesDone: number;
-  bytesTotal: number;
-}
+/** A phase of any of the core's long operations. */
+export type OperationPhase = HotcopyPhase | RestorePhase | VerifyPhase | ArchivePhase;
+
+/** What every long operation of the core reports (see the core's Progress): its phase and bytes. */
+export type PhaseProgress = Pick<Progress<OperationPhase>, 'phase' | 'bytesDone' | 'bytesTotal'>;
 
 /** What each phase of the core's operations is called in a notification. */
-const PHASE_LABELS: Record<string, string> = {
+const PHASE_LABELS: Record<OperationPhase, string> = {
   // hotcopy
   scan: 'Listing files',
   copy: 'Copying files',
@@ -41,11 +41,11 @@ const REPORT_INTERVAL_MS = 100;
  */
 export function notificationProgress(
   progress: vscode.Progress<{ message?: string; increment?: number }>,
-  phaseWeights?: Record<string, number>,
+  phaseWeights?: Partial<Record<OperationPhase, number>>,
 ): (event: PhaseProgress) => void {
   let shownPercent = 0;
   let lastReport = 0;
-  let lastPhase: string | undefined;
+  let lastPhase: OperationPhase | undefined;
   return (event) => {
     const now = Date.now();
     if (event.phase === lastPhase && now - lastReport < REPORT_INTERVAL_MS) {
@@ -62,11 +62,12 @@ export function notificationProgress(
   };
 }
 
-function weighted(weights: Record<string, number>, phase: string, fraction: number): number {
-  const phases = Object.keys(weights);
-  const total = phases.reduce((sum, name) => sum + weights[name], 0);
-  const before = phases.slice(0, Math.max(0, phases.indexOf(phase))).reduce((sum, name) => sum + weights[name], 0);
-  return (before + (weights[phase] ?? 0) * fraction) / total;
+function weighted(weights: Partial<Record<OperationPhase, number>>, phase: OperationPhase, fraction: number): number {
+  const phases = Object.keys(weights) as OperationPhase[];
+  const weightOf = (name: OperationPhase) => weights[name] ?? 0;
+  const total = phases.reduce((sum, name) => sum + weightOf(name), 0);
+  const before = phases.slice(0, Math.max(0, phases.indexOf(phase))).reduce((sum, name) => sum + weightOf(name), 0);
+  return (before + weightOf(phase) * fraction) / total;
 }
 
 /** An AbortSignal that fires when the VS Code token is cancelled. */
@@ -77,4 +78,22 @@ export function abortSignalFor(token: vscode.CancellationToken): { signal: Abort
     controller.abort();
   }
   return { signal: controller.signal, dispose: () => subscription.dispose() };
+}
+
+/** A reporter for the notification, with the share each phase takes of its bar (restore, verify). */
+export type ReporterFor = (phaseWeights?: Partial<Record<OperationPhase, number>>) => (event: PhaseProgress) => void;
+
+/**
+ * Runs a long operation of the core under a cancellable notification titled `title`: `work` gets
+ * the AbortSignal its Cancel button fires, and makes the reporter(s) its progress goes to.
+ */
+export function withNotificationProgress<T>(title: string, work: (signal: AbortSignal, reporterFor: ReporterFor) => Promise<T>): Thenable<T> {
+  return vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title, cancellable: true }, async (progress, token) => {
+    const abort = abortSignalFor(token);
+    try {
+      return await work(abort.signal, (phaseWeights) => notificationProgress(progress, phaseWeights));
+    } finally {
+      abort.dispose();
+    }
+  });
 }

@@ -1,10 +1,7 @@
 // The words of the modal shown before a restore replaces files. Kept free of `vscode` so that
 // unit tests can read exactly what a person will be asked.
 import * as path from 'node:path';
-import { databaseInsideNote } from '../core/catalog/externalDatabase';
-import { formatBytes } from '../core/shared/format';
-import { LiveTracReport } from '../core/trac/liveTrac';
-import { RestorePlan } from '../core/restore/restorePlan';
+import { databaseInsideNote, formatBytes, LiveTracReport, plural, RestorePlan } from '../core';
 
 export const RESTORE = 'Restore';
 export const RESTORE_ANYWAY = 'Restore Anyway';
@@ -42,8 +39,8 @@ export function restorePrompt(plan: RestorePlan, environmentName: string, live?:
   const changes = plan.changedSinceBackup;
   if (changes?.changed) {
     const parts = [
-      changes.tickets ? `${changes.tickets} ticket${changes.tickets === 1 ? '' : 's'}` : '',
-      changes.wikiPages ? `${changes.wikiPages} wiki page${changes.wikiPages === 1 ? '' : 's'}` : '',
+      changes.tickets ? plural(changes.tickets, 'ticket') : '',
+      changes.wikiPages ? plural(changes.wikiPages, 'wiki page') : '',
     ].filter(Boolean);
     lines.push(
       '',

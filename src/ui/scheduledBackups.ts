@@ -1,10 +1,6 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { newestBackupFor } from '../core/catalog/backupCatalog';
-import { environmentChangedSince } from '../core/backup/changedSinceBackup';
-import { pruneBackups } from '../core/catalog/prune';
-import { hasRetentionRule } from '../core/catalog/retention';
-import { BackupScheduler, SchedulerEvent } from '../core/schedule/scheduler';
+import { BackupScheduler, environmentChangedSince, hasRetentionRule, newestBackupFor, pruneBackups, SchedulerEvent } from '../core';
 import { runBackup } from './backupRunner';
 import { BackupStatusBar, newestBackupOf } from './backupStatusBar';
 import { EnvironmentRegistry, ListedEnvironment } from './environmentRegistry';

@@ -1,7 +1,6 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { RetentionPolicy, readRetentionSetting } from '../core/catalog/retention';
-import { BackupSchedule } from '../core/schedule/scheduler';
+import { BackupSchedule, readRetentionSetting, RetentionPolicy } from '../core';
 
 export const SECTION = 'tracBackup';
 

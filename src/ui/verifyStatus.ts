@@ -1,9 +1,7 @@
 import { realpathSync } from 'node:fs';
 import * as vscode from 'vscode';
-import type { BackupInfo } from '../core/catalog/backupCatalog';
-import { describeError } from '../core/shared/errors';
-import { FolderWatcher, interestsInFiles } from '../core/fs/fileWatch';
-import { VerificationRecord, passedSinceMade, readVerifications, recordVerification, verificationStoreFile } from '../core/catalog/verificationStore';
+import { describeError, FolderWatcher, interestsInFiles, passedSinceMade, readVerifications, recordVerification, VerificationRecord, verificationStoreFile } from '../core';
+import type { BackupInfo } from '../core';
 
 /** The last verification of a backup, as its row shows it. */
 export interface VerifyStatus {
@@ -88,6 +86,11 @@ export class VerifyStatusStore implements vscode.Disposable {
       this.realPaths.set(backupPath, real);
     }
     return real;
+  }
+
+  /** Reads the store again now (after a verification this window recorded through the core). */
+  refresh(): Promise<void> {
+    return this.reload();
   }
 
   private async reload(): Promise<void> {

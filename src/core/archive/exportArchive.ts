@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
-import { isInside, realpathAllowingMissing } from '../backup/backupDestination';
+import { isInside, realpathAllowingMissing } from '../fs/paths';
 import { readEnvironment, whyNotAnEnvironment } from '../trac/environment';
 import { CancelledError, TracBackupError, errnoCode, isCancelled } from '../shared/errors';
 import { findLinkLeaving } from './extractedTree';
@@ -11,24 +11,21 @@ import { TreeEntry, walkTree, pathExists } from '../fs/fileTree';
 import { MadeFolders, destinationError, makeFolders, removeMadeFolders } from '../fs/fsErrors';
 import { detectLiveTrac } from '../trac/liveTrac';
 import { BackupManifest, readManifest } from '../catalog/manifest';
-import { sqliteSidePaths } from '../restore/restoreLayout';
+import { sqliteSideFiles } from '../sqlite/sqlite';
 import { tarStream } from './tarWriter';
+import { Progress } from '../shared/progress';
 import { SweptWork, releaseWork, sweepDeadWork, workPathFor } from '../work/workFolder';
+
+/** archive: writing an archive; extract: unpacking one. */
+export type ArchivePhase = 'archive' | 'extract';
 
 /**
  * Progress of an export or an extraction, in bytes. Exporting: bytes of file content read
- * out of the backup, of all there are. Extracting: bytes of the archive read, of its size
- * (how much it expands to is not known until the end); files are the entries so far.
+ * out of the backup, of all there are (path: the file being read, relative to the backup).
+ * Extracting: bytes of the archive read, of its size (how much it expands to is not known until
+ * the end); files are the entries so far.
  */
-export interface ArchiveProgress {
-  phase: 'archive' | 'extract';
-  bytesDone: number;
-  bytesTotal: number;
-  filesDone: number;
-  filesTotal: number;
-  /** The file being read, relative to the backup (export only). */
-  path?: string;
-}
+export type ArchiveProgress = Progress<ArchivePhase>;
 
 export interface ExportArchiveOptions {
   signal?: AbortSignal;
@@ -181,7 +178,7 @@ async function refuseLiveEnvironment(folder: string): Promise<void> {
   const found = await readEnvironment(folder);
   const database = found.database?.kind === 'sqlite' ? found.database.file : undefined;
   const what = `make a backup with trac-backup hotcopy and archive that`;
-  for (const side of database ? sqliteSidePaths(database) : []) {
+  for (const side of database ? sqliteSideFiles(database) : []) {
     if (await pathExists(side)) {
       throw new TracBackupError(
         'TRAC_RUNNING',

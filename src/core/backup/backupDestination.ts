@@ -1,3 +1,4 @@
+import { isInside, realpathAllowingMissing } from '../fs/paths';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { pathExists } from '../fs/fileTree';
@@ -138,28 +139,4 @@ export async function realFolderInWork(temp: string, relative: string, sourceRoo
     }
   }
   return dir;
-}
-
-export function isInside(child: string, parent: string): boolean {
-  const relative = path.relative(parent, child);
-  return relative !== '' && !relative.startsWith(`..${path.sep}`) && relative !== '..' && !path.isAbsolute(relative);
-}
-
-
-/** realpath of the longest existing prefix, with the missing rest appended. */
-export async function realpathAllowingMissing(file: string): Promise<string> {
-  const missing: string[] = [];
-  let current = file;
-  for (;;) {
-    try {
-      return path.join(await fs.realpath(current), ...missing.reverse());
-    } catch (error) {
-      const parent = path.dirname(current);
-      if (!['ENOENT', 'ENOTDIR'].includes(errnoCode(error) ?? '') || parent === current) {
-        throw error;
-      }
-      missing.push(path.basename(current));
-      current = parent;
-    }
-  }
 }

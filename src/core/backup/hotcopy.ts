@@ -13,15 +13,16 @@ import { Suspects, closeAll, findSuspects, inAttachments, openForCopy, planLocke
 import { SourceMovedError, destinationError, folderChange, removeMadeFolders, sourceError, whenSourceGone } from '../fs/fsErrors';
 import { PreviousBackup } from './previousBackup';
 import { BackupManifest, MANIFEST_FILE, MANIFEST_FORMAT, DatabaseFileState, ManifestDatabase, SourceState, folderIdentity, writeManifest } from '../catalog/manifest';
-import { HotcopyPhase, HotcopyProgress, ProgressTracker } from '../shared/progress';
+import { HotcopyPhase, HotcopyProgress } from './backupProgress';
+import { ProgressTracker } from '../shared/progress';
 import { HotcopySource, inspectSource } from './hotcopySource';
 import { TOOL_NAME, TOOL_VERSION } from '../shared/toolInfo';
 import { MirrorRecord, TreeMirror } from '../fs/treeMirror';
 import { canKeepOwners } from '../fs/owners';
 import { SweptWork, releaseWork, sweepDeadWork, workPathFor } from '../work/workFolder';
 import { acquireLease } from '../work/lease';
-import { chooseFreeBackupPath } from '../catalog/backupCatalog';
-import { journalPath } from '../restore/restoreLayout';
+import { chooseFreeBackupPath } from '../catalog/backupNames';
+import { journalPath } from '../work/restoreJournal';
 
 export interface HotcopyOptions {
   /** False leaves the database out, like `trac-admin hotcopy --no-database`. Default true. */
@@ -194,7 +195,7 @@ async function requireSameEnvironment(root: string, identity: { dev: number; ino
 type BuiltBackup = Omit<HotcopyResult, 'dest' | 'manifestFile' | 'durationMs' | 'swept'>;
 
 class HotcopyRun {
-  private readonly progress: ProgressTracker;
+  private readonly progress: ProgressTracker<HotcopyPhase>;
   private readonly mirror: TreeMirror;
   private readonly started = performance.now();
   private readonly signal?: AbortSignal;
@@ -211,7 +212,7 @@ class HotcopyRun {
   ) {
     this.signal = options.signal;
     this.keepOwners = options.keepOwners ?? canKeepOwners();
-    this.progress = new ProgressTracker(options.onProgress);
+    this.progress = new ProgressTracker<HotcopyPhase>('scan', options.onProgress);
     this.mirror = new TreeMirror(temp, {
       destination: dest,
       progress: this.progress,

@@ -8,7 +8,7 @@ import { DatabaseLocation } from '../trac/databaseUrl';
 import { EntryKind, pathExists } from '../fs/fileTree';
 import { MANIFEST_FILE, ManifestDatabase } from '../catalog/manifest';
 import { readJournal } from '../work/restoreJournal';
-import { journalPath, journalsInUseHere } from '../restore/restoreLayout';
+import { journalPath, journalsInUseHere } from '../work/restoreJournal';
 import { workOwnerRunning } from '../work/workOwner';
 
 /** What a hot backup needs to know about the environment it copies. */

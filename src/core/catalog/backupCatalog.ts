@@ -4,6 +4,7 @@ import * as path from 'node:path';
 import { readEnvironment, whyNotAnEnvironment } from '../trac/environment';
 import { describeError, errnoCode } from '../shared/errors';
 import { measureTree } from '../fs/fileTree';
+import { defaultBackupFolder } from './backupNames';
 import { FolderIdentity, folderIdentity, readManifestHead } from './manifest';
 import { isWorkName } from '../work/workFolder';
 
@@ -44,40 +45,6 @@ export interface BackupInfo {
   folderIdentity?: FolderIdentity;
 }
 
-/** Where backups of an environment go by default: `<parent>/<name>-backups`, beside it. */
-export function defaultBackupFolder(environmentPath: string): string {
-  const resolved = path.resolve(environmentPath);
-  return path.join(path.dirname(resolved), `${path.basename(resolved)}-backups`);
-}
-
-/** `<environment folder name>-YYYYMMDD-HHMMSS`, in local time. */
-export function newBackupName(environmentPath: string, date: Date = new Date()): string {
-  const two = (value: number) => String(value).padStart(2, '0');
-  const day = `${date.getFullYear()}${two(date.getMonth() + 1)}${two(date.getDate())}`;
-  const time = `${two(date.getHours())}${two(date.getMinutes())}${two(date.getSeconds())}`;
-  return `${path.basename(path.resolve(environmentPath))}-${day}-${time}`;
-}
-
-/**
- * folder/baseName, or folder/baseName-2, -3, … : the first that does not exist and is not in
- * `taken` (destinations of backups still running in this process). Never an overwrite.
- */
-export async function chooseFreeBackupPath(folder: string, baseName: string, taken: ReadonlySet<string> = new Set()): Promise<string> {
-  for (let attempt = 1; ; attempt++) {
-    const candidate = path.join(folder, attempt === 1 ? baseName : `${baseName}-${attempt}`);
-    if (taken.has(candidate)) {
-      continue;
-    }
-    try {
-      await fs.lstat(candidate);
-    } catch (error) {
-      if (errnoCode(error) === 'ENOENT') {
-        return candidate;
-      }
-      throw error;
-    }
-  }
-}
 
 /**
  * The backups in a folder, newest first: folders with this tool's metadata, and plain Trac

@@ -1,4 +1,6 @@
 import * as path from 'node:path';
+import { isKeptBeforeRestore } from './backupNames';
+import { localDay, pad2 } from '../shared/format';
 import { TracBackupError } from '../shared/errors';
 
 /**
@@ -40,11 +42,6 @@ const RULES = [
   { option: 'keepWeekly', name: 'weekly', period: (date: Date) => weekKey(date) },
   { option: 'keepMonthly', name: 'monthly', period: (date: Date) => monthKey(date) },
 ] as const;
-
-/** What `restore` names the environment it moved aside: such a folder is never pruned. */
-export function isBeforeRestoreName(name: string): boolean {
-  return /\.before-restore-/.test(name);
-}
 
 /** True when the policy has a rule: an empty policy keeps everything. */
 export function hasRetentionRule(policy: RetentionPolicy): boolean {
@@ -155,7 +152,7 @@ function protection(backup: RetentionCandidate, now: Date): string | undefined {
   if (backup.protected) {
     return typeof backup.protected === 'string' ? backup.protected : 'protected';
   }
-  if (isBeforeRestoreName(path.basename(backup.path))) {
+  if (isKeptBeforeRestore(path.basename(backup.path))) {
     return 'made before a restore: never pruned';
   }
   if (backup.createdAt.getTime() > now.getTime()) {
@@ -164,16 +161,14 @@ function protection(backup: RetentionCandidate, now: Date): string | undefined {
   return undefined;
 }
 
-const two = (value: number) => String(value).padStart(2, '0');
-
 /** YYYY-MM-DD in local time. */
 export function dayKey(date: Date): string {
-  return `${date.getFullYear()}-${two(date.getMonth() + 1)}-${two(date.getDate())}`;
+  return localDay(date);
 }
 
 /** YYYY-MM in local time. */
 export function monthKey(date: Date): string {
-  return `${date.getFullYear()}-${two(date.getMonth() + 1)}`;
+  return `${date.getFullYear()}-${pad2(date.getMonth() + 1)}`;
 }
 
 /** ISO 8601 week of the local date, as YYYY-Www: weeks start on Monday; week 1 holds the year's first Thursday. */
@@ -184,5 +179,5 @@ export function weekKey(date: Date): string {
   const thursday = day - mondayBased + 3;
   const year = new Date(thursday * 86_400_000).getUTCFullYear();
   const week = Math.floor((thursday - Date.UTC(year, 0, 1) / 86_400_000) / 7) + 1;
-  return `${year}-W${two(week)}`;
+  return `${year}-W${pad2(week)}`;
 }

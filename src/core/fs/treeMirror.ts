@@ -7,7 +7,7 @@ import { utimesSeconds } from './fileTimes';
 import { EntryKind, TreeEntry } from './fileTree';
 import { ManifestEntry } from '../catalog/manifest';
 import { runPool, yielder } from '../shared/pool';
-import { ProgressTracker } from '../shared/progress';
+import { ProgressCounter } from '../shared/progress';
 
 /** What was copied for one path: the source's identity at copy time, and the copy's checksum. */
 export interface MirrorRecord {
@@ -51,7 +51,7 @@ export interface ApplyOptions {
 export interface MirrorOptions {
   /** The backup's final path, for error messages. */
   destination: string;
-  progress: ProgressTracker;
+  progress: ProgressCounter;
   signal?: AbortSignal;
   /** Files copied at once: small files cost round trips, not bandwidth. */
   concurrency?: number;

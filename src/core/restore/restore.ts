@@ -1,16 +1,16 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { CancelledError, TracBackupError, errnoCode, isCancelled, throwIfAborted } from '../shared/errors';
-import { DatabasePlacement, databaseInsideNote, placeExternalDatabase } from '../catalog/externalDatabase';
+import { DatabasePlacement, databaseInsideNote, placeExternalDatabase } from './databasePlacement';
 import { LiveTracReport, detectLiveTrac, tracRunningError } from '../trac/liveTrac';
 import { BackupManifest, readManifest } from '../catalog/manifest';
-import { ProgressTracker } from '../shared/progress';
+import { Progress, ProgressCounter, ProgressTracker } from '../shared/progress';
 import { RestoreCopy, checkCopy, checkMoved, copyBackup, moveBackup } from './restoreCopy';
 import { RestorePlan, describeRestore } from './restorePlan';
 import { releaseJournal, removeJournal, writeJournal } from '../work/restoreJournal';
 import { canKeepOwners } from '../fs/owners';
 import { RestoreLeftover, cleanRestoreLeftovers } from '../work/restoreLeftovers';
-import { chooseAsidePath } from './restoreLayout';
+import { chooseAsidePath } from '../catalog/backupNames';
 import { withLease } from '../work/lease';
 import { SwapError, SwapPair, swapIn } from './restoreSwap';
 import { checkRestorePaths, inspectTarget, requireBackupFolder, restoreWarnings } from './restoreTarget';
@@ -30,14 +30,7 @@ export type RestorePhase = 'check' | 'recover' | 'copy' | 'verify' | 'swap';
 
 export const RESTORE_PHASES: readonly RestorePhase[] = ['check', 'recover', 'copy', 'verify', 'swap'];
 
-export interface RestoreProgress {
-  phase: RestorePhase;
-  bytesDone: number;
-  bytesTotal: number;
-  filesDone: number;
-  filesTotal: number;
-  path?: string;
-}
+export type RestoreProgress = Progress<RestorePhase>;
 
 export interface RestoreOptions {
   /**
@@ -345,8 +338,9 @@ class PhaseProgress {
     this.listener?.({ ...event, phase: this.phase });
   }
 
-  tracker(): ProgressTracker {
-    return new ProgressTracker((event) => this.forward(event));
+  /** A tracker for one phase's files and bytes, reported under the restore's phase. */
+  tracker(): ProgressCounter {
+    return new ProgressTracker(this.phase, (event) => this.forward(event));
   }
 }
 

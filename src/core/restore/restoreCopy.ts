@@ -11,7 +11,7 @@ import { pathExists, walkTree } from '../fs/fileTree';
 import { destinationError } from '../fs/fsErrors';
 import { BackupManifest, MANIFEST_FILE, ManifestEntry } from '../catalog/manifest';
 import { compareWithManifest } from '../verify/compareWithManifest';
-import { ProgressTracker } from '../shared/progress';
+import { ProgressCounter } from '../shared/progress';
 import { setIniOption } from '../trac/tracIni';
 import { TreeMirror } from '../fs/treeMirror';
 
@@ -41,7 +41,7 @@ export interface RestoreCopy {
  */
 export async function copyBackup(
   copy: RestoreCopy,
-  tracker: ProgressTracker,
+  tracker: ProgressCounter,
   signal?: AbortSignal,
 ): Promise<{ mirror: TreeMirror; files: number; bytes: number; madeFolders: string[] }> {
   const { backup, external, manifest } = copy;
@@ -133,7 +133,7 @@ async function makeInitenvFolders(
  * Checks the finished copy before it replaces anything: every file read back matches what was
  * copied, nothing more is there, it is a Trac environment, and its database passes quick_check.
  */
-export async function checkCopy(copy: RestoreCopy, mirror: TreeMirror, tracker: ProgressTracker, signal?: AbortSignal): Promise<void> {
+export async function checkCopy(copy: RestoreCopy, mirror: TreeMirror, tracker: ProgressCounter, signal?: AbortSignal): Promise<void> {
   const expected = mirror.manifestEntries();
   const files = expected.filter((entry) => entry.type === 'file');
   tracker.expect(files.length, files.reduce((sum, entry) => sum + (entry.type === 'file' ? entry.size : 0), 0));
@@ -180,7 +180,7 @@ export interface MovedBackup {
  * and the folders changed get their times back. Returns undefined, having changed nothing, when
  * the rename cannot be done (another file system): the caller copies instead.
  */
-export async function moveBackup(copy: RestoreCopy, tracker: ProgressTracker, signal?: AbortSignal): Promise<MovedBackup | undefined> {
+export async function moveBackup(copy: RestoreCopy, tracker: ProgressCounter, signal?: AbortSignal): Promise<MovedBackup | undefined> {
   const { manifest, external, temp } = copy;
   throwIfAborted(signal, 'The restore');
   try {
@@ -284,7 +284,7 @@ export async function checkMoved(copy: RestoreCopy, moved: MovedBackup, signal?:
 async function moveExternalOut(
   copy: RestoreCopy,
   external: NonNullable<RestoreCopy['external']>,
-  tracker: ProgressTracker,
+  tracker: ProgressCounter,
   signal?: AbortSignal,
 ): Promise<number> {
   const stored = path.join(copy.temp, ...external.storedAt.split('/'));

@@ -5,10 +5,10 @@ import { readEnvironment } from '../trac/environment';
 import { EnvironmentChanges, changesSince, latestChange } from '../trac/environmentChanges';
 import { measureTree } from '../fs/fileTree';
 import { BackupManifest, readManifest } from '../catalog/manifest';
-import { placeExternalDatabase } from '../catalog/externalDatabase';
+import { placeExternalDatabase } from './databasePlacement';
 import type { LiveTracReport } from '../trac/liveTrac';
 import { RestoreLeftover, findRestoreLeftovers } from '../work/restoreLeftovers';
-import { chooseAsidePath } from './restoreLayout';
+import { chooseAsidePath } from '../catalog/backupNames';
 import { RestoreTarget, inspectTarget, requireBackupFolder, restoreWarnings } from './restoreTarget';
 import { retryWhileBusy, withReadOnlyDatabase } from '../sqlite/sqlite';
 

@@ -1,19 +1,14 @@
 import { existsSync, readdirSync, renameSync, rmdirSync } from 'node:fs';
 import { TracBackupError, describeError } from '../shared/errors';
-import { sqliteSidePaths } from './restoreLayout';
+import { SwapPair } from '../work/restoreJournal';
+import { sqliteSideFiles } from '../sqlite/sqlite';
+
+export type { SwapPair } from '../work/restoreJournal';
 
 /**
  * One thing a restore replaces: `live` (the environment folder, or an external database file) is
  * moved to `aside` (null when nothing is there to keep), then the finished copy `temp` takes its place.
  */
-export interface SwapPair {
-  live: string;
-  temp: string;
-  aside: string | null;
-  /** A database file: its -wal, -shm and -journal move aside with it, or SQLite would apply them to the new one. */
-  sqlite?: boolean;
-}
-
 type Rename = [from: string, to: string];
 
 /** A swap that failed; `undone` says whether everything was put back as it was. */
@@ -72,8 +67,8 @@ function renamesFor(pair: SwapPair): Rename[] {
   if (pair.aside) {
     renames.push([pair.live, pair.aside]);
     if (pair.sqlite) {
-      const asideSides = sqliteSidePaths(pair.aside);
-      sqliteSidePaths(pair.live).forEach((side, index) => {
+      const asideSides = sqliteSideFiles(pair.aside);
+      sqliteSideFiles(pair.live).forEach((side, index) => {
         if (existsSync(side)) {
           renames.push([side, asideSides[index]]);
         }

@@ -1,5 +1,5 @@
 import { promises as fs } from 'node:fs';
-import { isInside, realpathAllowingMissing } from '../backup/backupDestination';
+import { isInside, realpathAllowingMissing } from '../fs/paths';
 import { readEnvironment, whyNotAnEnvironment } from '../trac/environment';
 import { TracBackupError, errnoCode } from '../shared/errors';
 import { BackupManifest } from '../catalog/manifest';

@@ -2,8 +2,7 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { removeTree } from '../fs/fileTree';
 import { MadeFolders, destinationError, makeFolders, removeMadeFolders } from '../fs/fsErrors';
-import { temporaryPath } from './restoreLayout';
-import { releaseWork } from '../work/workFolder';
+import { releaseWork, workPathFor } from '../work/workFolder';
 
 /**
  * The temporary folder and file a restore builds in, and the parent folders it had to make:
@@ -58,7 +57,7 @@ export class Workspace {
     if (made) {
       this.madeParents.push(made);
     }
-    const temp = temporaryPath(target);
+    const temp = workPathFor(target, 'restore');
     this.made.push(temp);
     return temp;
   }

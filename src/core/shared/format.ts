@@ -42,3 +42,32 @@ export function formatAge(then: Date, now: Date = new Date()): string {
   }
   return 'just now';
 }
+
+/** Two digits: 7 → "07". */
+export function pad2(value: number): string {
+  return String(value).padStart(2, '0');
+}
+
+/** YYYYMMDD-HHMMSS in local time: what backup names and kept-aside names carry. */
+export function fileStamp(date: Date): string {
+  return (
+    `${date.getFullYear()}${pad2(date.getMonth() + 1)}${pad2(date.getDate())}-` +
+    `${pad2(date.getHours())}${pad2(date.getMinutes())}${pad2(date.getSeconds())}`
+  );
+}
+
+/** YYYY-MM-DD in local time. */
+export function localDay(date: Date): string {
+  return `${date.getFullYear()}-${pad2(date.getMonth() + 1)}-${pad2(date.getDate())}`;
+}
+
+/** "2026-11-26 11:40:03" (or without the seconds), in local time: sortable and unambiguous. */
+export function localDateTime(date: Date, { seconds = true }: { seconds?: boolean } = {}): string {
+  const time = `${pad2(date.getHours())}:${pad2(date.getMinutes())}${seconds ? `:${pad2(date.getSeconds())}` : ''}`;
+  return `${localDay(date)} ${time}`;
+}
+
+/** "1 backup", "3 backups"; `many` for words that do not take an s. */
+export function plural(count: number, one: string, many = `${one}s`): string {
+  return `${count} ${count === 1 ? one : many}`;
+}

@@ -1,51 +1,37 @@
 /**
- * The steps of a hot backup, in order:
- * - scan: list the environment's files;
- * - copy: copy them, without any lock;
- * - catch-up: copy again what changed meanwhile, still without a lock;
- * - lock: wait for Trac's database write lock;
- * - snapshot: under that lock, snapshot the database and bring the attachments in line with it;
- * - finish: lock released, catch up on the other files (configuration, logs, …);
- * - verify: check the database snapshot and write the metadata;
- * - publish: move the finished backup into place.
+ * What every long operation reports as it goes: the phase it is in (each operation has its own
+ * phase type: HotcopyPhase, RestorePhase, VerifyPhase, ArchivePhase), and the files and bytes done
+ * of those known so far.
  */
-export type HotcopyPhase = 'scan' | 'copy' | 'catch-up' | 'lock' | 'snapshot' | 'finish' | 'verify' | 'publish';
-
-export const HOTCOPY_PHASES: readonly HotcopyPhase[] = [
-  'scan',
-  'copy',
-  'catch-up',
-  'lock',
-  'snapshot',
-  'finish',
-  'verify',
-  'publish',
-];
-
-export interface HotcopyProgress {
-  phase: HotcopyPhase;
-  /** Bytes copied so far; files copied again after a change count again, on both sides. */
+export interface Progress<Phase extends string = string> {
+  phase: Phase;
+  /** Bytes done so far; files done again after a change count again, on both sides. */
   bytesDone: number;
   bytesTotal: number;
   filesDone: number;
   filesTotal: number;
-  /** The file being copied, relative to the environment, when there is one. */
+  /** The file being worked on, relative to the tree, when there is one. */
   path?: string;
   /** Something worth telling once (e.g. `linkFallback: …`): set on one event only. */
   note?: string;
 }
 
 /** Keeps the running totals and hands a fresh event to the listener at each step. */
-export class ProgressTracker {
-  private readonly state: HotcopyProgress = { phase: 'scan', bytesDone: 0, bytesTotal: 0, filesDone: 0, filesTotal: 0 };
+export class ProgressTracker<Phase extends string = string> {
+  private readonly state: Progress<Phase>;
 
-  constructor(private readonly listener?: (event: HotcopyProgress) => void) {}
+  constructor(
+    firstPhase: Phase,
+    private readonly listener?: (event: Progress<Phase>) => void,
+  ) {
+    this.state = { phase: firstPhase, bytesDone: 0, bytesTotal: 0, filesDone: 0, filesTotal: 0 };
+  }
 
-  get phase(): HotcopyPhase {
+  get phase(): Phase {
     return this.state.phase;
   }
 
-  enter(phase: HotcopyPhase): void {
+  enter(phase: Phase): void {
     this.state.phase = phase;
     this.state.path = undefined;
     this.emit();
@@ -78,3 +64,6 @@ export class ProgressTracker {
     this.listener?.({ ...this.state });
   }
 }
+
+/** The part of a tracker that counts files and bytes, for work that knows nothing of phases (a tree copy). */
+export type ProgressCounter = Pick<ProgressTracker, 'expect' | 'advance' | 'fileDone'>;

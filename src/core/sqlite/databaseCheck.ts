@@ -3,7 +3,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { AttachmentRow, readAttachmentRows } from '../trac/attachments';
 import { describeError, errnoCode } from '../shared/errors';
-import { SqliteDatabase, loadSqlite, openImmutable, sqliteSideFiles } from './sqlite';
+import { SqliteDatabase, openDatabase, openImmutable, sqliteSideFiles } from './sqlite';
+import { isSqliteHeader, tryQueryDatabaseVersion } from './tracDatabase';
 
 /** `integrity_check` reads every page and index; `quick_check` skips the index contents (much faster). */
 export type DatabaseCheckKind = 'integrity_check' | 'quick_check';
@@ -45,7 +46,7 @@ export function checkDatabaseFile(file: string, kind: DatabaseCheckKind, options
         const more = messages.length > SHOWN_PROBLEMS ? ` (and ${messages.length - SHOWN_PROBLEMS} more)` : '';
         return { ok: false, problems: [`fails SQLite's ${kind}: ${shown}${more}`] };
       }
-      const passed: DatabaseCheck = { ok: true, problems: [], version: readVersion(db) };
+      const passed: DatabaseCheck = { ok: true, problems: [], version: tryQueryDatabaseVersion(db) };
       if (options.withAttachments) {
         try {
           passed.attachments = readAttachmentRows(db);
@@ -85,7 +86,7 @@ export function readUnshared<T>(file: string, fn: (db: SqliteDatabase) => T): T 
     for (const source of [file, ...sides]) {
       copyFileSync(source, copy + source.slice(file.length));
     }
-    const db = new (loadSqlite())(copy, { fileMustExist: true, timeout: 0 });
+    const db = openDatabase(copy, 'read-write');
     try {
       return fn(db);
     } finally {
@@ -145,7 +146,7 @@ function checkHeader(file: string): string | undefined {
     const size = fstatSync(fd).size;
     const header = Buffer.alloc(100);
     const read = readSync(fd, header, 0, 100, 0);
-    if (read < 100 || header.toString('latin1', 0, 16) !== 'SQLite format 3\0') {
+    if (read < 100 || !isSqliteHeader(header)) {
       return size === 0 ? 'is empty, not an SQLite database' : 'is not an SQLite database (its header is wrong)';
     }
     const rawPageSize = header.readUInt16BE(16);
@@ -164,14 +165,5 @@ function checkHeader(file: string): string | undefined {
     return undefined;
   } finally {
     closeSync(fd);
-  }
-}
-
-function readVersion(db: SqliteDatabase): string | undefined {
-  try {
-    const row = db.prepare("SELECT value FROM system WHERE name = 'database_version'").get() as { value: string } | undefined;
-    return row?.value;
-  } catch {
-    return undefined;
   }
 }

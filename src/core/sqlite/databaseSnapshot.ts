@@ -2,7 +2,7 @@ import { existsSync, promises as fs } from 'node:fs';
 import { checkDatabaseOffThread } from './databaseCheckThread';
 import { TracBackupError, describeError, isCancelled, throwIfAborted } from '../shared/errors';
 import { formatDuration } from '../shared/format';
-import { BUSY_TIMEOUT_MS, DatabaseBusyError, SqliteDatabase, loadSqlite, openReadOnly, retryWhileBusy, sqliteSideFiles } from './sqlite';
+import { BUSY_TIMEOUT_MS, DatabaseBusyError, SqliteDatabase, openDatabase, openReadOnly, retryWhileBusy, sqliteSideFiles } from './sqlite';
 import { openForReading, queryDatabaseVersion, readSqliteHeader } from './tracDatabase';
 
 /** Larger databases go through the backup API to disk rather than through memory. */
@@ -48,8 +48,7 @@ export class DatabaseSnapshotter {
     const reader = openReadOnly(file);
     let writer: SqliteDatabase;
     try {
-      const Database = loadSqlite();
-      writer = new Database(file, { fileMustExist: true, timeout: 0 });
+      writer = openDatabase(file, 'read-write');
     } catch (error) {
       reader.close();
       throw new TracBackupError(

@@ -74,13 +74,33 @@ export function sqliteSideFiles(file: string): string[] {
 export const BUSY_TIMEOUT_MS = 10_000;
 
 /**
- * Opens an existing database without ever writing to it. Its busy timeout is 0: SQLite's own
- * wait for a lock sleeps inside the call and freezes the whole process (an extension host, a
- * CLI that must answer Ctrl-C) meanwhile; wait with retryWhileBusy instead.
+ * How a connection opens an existing database file:
+ * - read-only: never writes (a live database: reading the version, the attachment rows);
+ * - read-write: may take locks and write (the backup's write lock, a copy it owns);
+ * - immutable: a file nothing writes (a backup): no locks, no -wal or -shm made or read.
  */
-export function openReadOnly(file: string): SqliteDatabase {
+export type DatabaseAccess = 'read-only' | 'read-write' | 'immutable';
+
+/**
+ * The one way this tool opens an SQLite database. Its busy timeout is 0: SQLite's own wait for a
+ * lock sleeps inside the call and freezes the whole process (an extension host, a CLI that must
+ * answer Ctrl-C) meanwhile; wait with retryWhileBusy instead.
+ */
+export function openDatabase(file: string, access: DatabaseAccess): SqliteDatabase {
   const Database = loadSqlite();
-  return new Database(file, { readonly: true, fileMustExist: true, timeout: 0 });
+  switch (access) {
+    case 'read-only':
+      return new Database(file, { readonly: true, fileMustExist: true, timeout: 0 });
+    case 'read-write':
+      return new Database(file, { fileMustExist: true, timeout: 0 });
+    case 'immutable':
+      return new Database(sqliteFileUri(file, { mode: 'ro', immutable: '1' }), { readonly: true, fileMustExist: true, timeout: 0 });
+  }
+}
+
+/** Opens an existing database without ever writing to it (see openDatabase). */
+export function openReadOnly(file: string): SqliteDatabase {
+  return openDatabase(file, 'read-only');
 }
 
 /** Runs fn with a read-only connection that is always closed afterwards (no waiting: see openReadOnly). */
@@ -181,6 +201,5 @@ export function sqliteFileUri(file: string, parameters: Record<string, string>):
  * for a user who cannot write its folder, a WAL-mode database too, and leaves no trace.
  */
 export function openImmutable(file: string): SqliteDatabase {
-  const Database = loadSqlite();
-  return new Database(sqliteFileUri(file, { mode: 'ro', immutable: '1' }), { readonly: true, fileMustExist: true, timeout: 0 });
+  return openDatabase(file, 'immutable');
 }

@@ -1,7 +1,12 @@
 import { closeSync, existsSync, openSync, readSync } from 'node:fs';
-import { BusyRetryOptions, SqliteDatabase, loadSqlite, openReadOnly, retryWhileBusy } from './sqlite';
+import { BusyRetryOptions, SqliteDatabase, openDatabase, openReadOnly, retryWhileBusy } from './sqlite';
 
 const SQLITE_MAGIC = 'SQLite format 3\0';
+
+/** True when a file's first 100 bytes are an SQLite header. */
+export function isSqliteHeader(header: Buffer): boolean {
+  return header.length >= 100 && header.toString('latin1', 0, 16) === SQLITE_MAGIC;
+}
 
 /** Reads the 100-byte SQLite header: undefined when the file is not an SQLite database. */
 export function readSqliteHeader(file: string): { wal: boolean } | undefined {
@@ -12,7 +17,7 @@ export function readSqliteHeader(file: string): { wal: boolean } | undefined {
   } finally {
     closeSync(fd);
   }
-  if (header.toString('latin1', 0, 16) !== SQLITE_MAGIC) {
+  if (!isSqliteHeader(header)) {
     return undefined;
   }
   // Bytes 18 and 19 (file format write/read versions) are 2 in WAL mode.
@@ -28,7 +33,7 @@ export function readSqliteHeader(file: string): { wal: boolean } | undefined {
 export function openForReading(file: string): SqliteDatabase {
   if (readSqliteHeader(file)?.wal && !existsSync(`${file}-wal`)) {
     try {
-      return new (loadSqlite())(file, { fileMustExist: true, timeout: 0 });
+      return openDatabase(file, 'read-write');
     } catch {
       // not writable by us: fall back to read-only, which may leave -wal and -shm behind
     }
@@ -36,10 +41,19 @@ export function openForReading(file: string): SqliteDatabase {
   return openReadOnly(file);
 }
 
-/** Trac's schema version, from the `system` table (45 for Trac 1.6). */
+/** Trac's schema version, from the `system` table (45 for Trac 1.6). Throws when there is no such table. */
 export function queryDatabaseVersion(db: SqliteDatabase): string | undefined {
   const row = db.prepare("SELECT value FROM system WHERE name = 'database_version'").get() as { value: string } | undefined;
   return row?.value;
+}
+
+/** queryDatabaseVersion, or undefined where the database has no Trac tables (a check reports that itself). */
+export function tryQueryDatabaseVersion(db: SqliteDatabase): string | undefined {
+  try {
+    return queryDatabaseVersion(db);
+  } catch {
+    return undefined;
+  }
 }
 
 export function readDatabaseVersion(file: string): string | undefined {

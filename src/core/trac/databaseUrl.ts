@@ -77,3 +77,13 @@ function splitOnce(text: string, separator: string): [string, string?] {
   const at = text.indexOf(separator);
   return at < 0 ? [text] : [text.slice(0, at), text.slice(at + separator.length)];
 }
+
+/** The SQLite file a `[trac] database` value names, relative to `environment`; undefined when it names none. */
+export function sqliteFileOf(url: string, environment: string): string | undefined {
+  try {
+    const location = parseDatabaseUrl(url, environment);
+    return location.kind === 'sqlite' ? location.file : undefined;
+  } catch {
+    return undefined;
+  }
+}

@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import { whyChangedSinceMadeQuick } from '../catalog/changedSinceMade';
 import { whyNotAnEnvironment } from './environment';
 import { MANIFEST_FILE, readManifest } from '../catalog/manifest';
-import { ASIDE_MARK } from '../restore/restoreLayout';
+import { isKeptBeforeRestore } from '../catalog/backupNames';
 
 /** Folders never searched: tool caches, VCS data, dependencies. */
 const SKIPPED_FOLDERS = new Set([
@@ -126,7 +126,7 @@ export async function searchFolder(root: string, depth: number): Promise<string[
 
 /** `<env>.before-restore-<stamp>`: an environment a restore moved aside, listed with the backups. */
 function isKeptByRestore(dir: string): boolean {
-  return path.basename(dir).includes(ASIDE_MARK);
+  return isKeptBeforeRestore(path.basename(dir));
 }
 
 /**

@@ -1,3 +1,4 @@
+import { isSafeRelative } from '../fs/paths';
 import { promises as fs } from 'node:fs';
 import { describeError, throwIfAborted } from '../shared/errors';
 import { hashFile } from '../fs/fileCopy';
@@ -99,14 +100,6 @@ export async function compareWithManifest(
   return { problems, checkedFiles, checkedBytes };
 }
 
-/** A relative '/'-separated path that stays inside its root. */
-export function isSafeRelative(relative: string): boolean {
-  const windowsOnly = process.platform === 'win32' && (/^[a-zA-Z]:/.test(relative) || relative.includes('\\'));
-  if (relative === '' || relative.startsWith('/') || windowsOnly) {
-    return false;
-  }
-  return relative.split('/').every((part) => part !== '' && part !== '.' && part !== '..');
-}
 
 function kindName(kind: string): string {
   return kind === 'symlink' ? 'symbolic link' : kind === 'directory' ? 'folder' : 'file';

@@ -5,28 +5,23 @@ import { DatabaseCheck, DatabaseCheckKind } from '../sqlite/databaseCheck';
 import { checkDatabaseOffThread } from '../sqlite/databaseCheckThread';
 import { DEFAULT_DATABASE_URL, parseDatabaseUrl } from '../trac/databaseUrl';
 import { VERSION_PREFIX } from '../trac/environment';
-import { checkExternalDatabase } from '../catalog/externalDatabase';
+import { checkExternalDatabase } from './externalDatabaseCheck';
 import { CancelledError, describeError, errnoCode, throwIfAborted } from '../shared/errors';
 import { hashFile } from '../fs/fileCopy';
 import { TreeEntry, walkTree } from '../fs/fileTree';
 import { BackupManifest, MANIFEST_FILE, readManifest } from '../catalog/manifest';
-import { PathProblem, compareWithManifest, isSafeRelative } from './compareWithManifest';
+import { PathProblem, compareWithManifest } from './compareWithManifest';
+import { isSafeRelative } from '../fs/paths';
 import { runPool } from '../shared/pool';
 import { readTracConfig } from '../trac/tracIni';
+import { Progress } from '../shared/progress';
 
 export type { PathProblem } from './compareWithManifest';
 
 /** scan: the folder and its metadata; database: SQLite's check; files: sizes and checksums. */
 export type VerifyPhase = 'scan' | 'database' | 'files';
 
-export interface VerifyProgress {
-  phase: VerifyPhase;
-  filesDone: number;
-  filesTotal: number;
-  bytesDone: number;
-  bytesTotal: number;
-  path?: string;
-}
+export type VerifyProgress = Progress<VerifyPhase>;
 
 export interface VerifyOptions {
   /** true (default): PRAGMA integrity_check; false: the faster quick_check, as restore uses. */

@@ -4,8 +4,32 @@ import * as path from 'node:path';
 import { errnoCode } from '../shared/errors';
 import { pathExists } from '../fs/fileTree';
 import { destinationError } from '../fs/fsErrors';
-import { journalPath, journalsInUseHere, sqliteSidePaths } from '../restore/restoreLayout';
-import { SwapPair } from '../restore/restoreSwap';
+import { sqliteSideFiles } from '../sqlite/sqlite';
+
+/** One thing a restore swaps in: the live path, the finished copy, and where the live one is kept. */
+export interface SwapPair {
+  live: string;
+  temp: string;
+  aside: string | null;
+  /** A database file: its -wal, -shm and -journal move aside with it, or SQLite would apply them to the new one. */
+  sqlite?: boolean;
+}
+
+/** `.<environment>.restore-journal.json`, beside the environment. */
+export function journalPath(environment: string): string {
+  return path.join(path.dirname(environment), `.${path.basename(environment)}.restore-journal.json`);
+}
+
+/** True for a restore's journal (or the journal being written): never an environment or a backup to list. */
+export function isRestoreJournalName(name: string): boolean {
+  return /^\..+\.restore-journal\.json(\.\d+\.tmp)?$/.test(name);
+}
+
+/**
+ * Journals this process is working with now. A journal carrying this process's id belongs to a
+ * running restore only when it is listed here (the extension host lives on after a restore fails).
+ */
+export const journalsInUseHere = new Set<string>();
 
 /**
  * Written beside the environment once every copy is complete and checked, just before the swap,
@@ -133,8 +157,8 @@ export async function finishPair(pair: SwapPair, apply: boolean): Promise<PairOu
 }
 
 async function moveSideFiles(live: string, aside: string): Promise<void> {
-  const asideSides = sqliteSidePaths(aside);
-  for (const [index, side] of sqliteSidePaths(live).entries()) {
+  const asideSides = sqliteSideFiles(aside);
+  for (const [index, side] of sqliteSideFiles(live).entries()) {
     if ((await pathExists(side)) && !(await pathExists(asideSides[index]))) {
       renameSync(side, asideSides[index]);
     }

@@ -3,9 +3,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { TracBackupError, describeError, errnoCode } from '../shared/errors';
 import { removeTree } from '../fs/fileTree';
-import { RestoreJournal, finishPair, readJournal, removeJournal } from './restoreJournal';
-import { journalPath, journalsInUseHere, temporaryOwner } from '../restore/restoreLayout';
-import { isWorkInUseHere } from './workFolder';
+import { RestoreJournal, finishPair, journalPath, journalsInUseHere, readJournal, removeJournal } from './restoreJournal';
+import { isWorkInUseHere, parseWorkName } from './workFolder';
 import { processAlive, workOwnerRunning } from './workOwner';
 
 export interface RestoreLeftover {
@@ -51,7 +50,8 @@ async function handleLeftovers(environment: string, databaseFiles: string[], app
   const targets = [environment, ...databaseFiles.map((file) => path.resolve(file))];
   for (const target of [...new Set(targets)]) {
     for (const name of await listFolder(path.dirname(target))) {
-      const owner = temporaryOwner(target, name);
+      const work = parseWorkName(name);
+      const owner = work?.purpose === 'restore' && work.target === path.basename(target) ? work.pid : undefined;
       const file = path.join(path.dirname(target), name);
       if (owner === undefined || claimed.has(file)) {
         continue;

@@ -1,15 +1,13 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { exportArchive } from '../../core/archive/exportArchive';
-import { formatBytes, formatDuration } from '../../core/shared/format';
-import { restoreFromArchive } from '../../core/restore/restoreFromArchive';
+import { exportArchive, formatBytes, formatDuration, restoreFromArchive } from '../../core';
 import { backupsInUse } from '../backupsInUse';
 import { registerCommand } from '../commandRunner';
 import { EnvironmentRegistry } from '../environmentRegistry';
 import { logSwept } from '../leftoverSweep';
 import { pickBackup } from '../pickBackup';
 import { pickEnvironment } from '../pickEnvironment';
-import { PhaseProgress, abortSignalFor, notificationProgress } from '../progressReporter';
+import { PhaseProgress, notificationProgress, withNotificationProgress } from '../progressReporter';
 import { RESTORE_WEIGHTS, askToRestore, reportRestored } from './restoreCommand';
 
 const ARCHIVE_FILTERS = { 'Gzipped tar archives': ['tar.gz', 'tgz'] };
@@ -36,22 +34,9 @@ export function registerArchiveCommands(registry: EnvironmentRegistry, log: vsco
       backupsInUse.refuseWhileDeleted(chosen.backup, 'export');
       // Marked in use, so that Delete and Prune in this window leave it alone meanwhile.
       const result = await backupsInUse.during(chosen.backup, 'exported', () =>
-        vscode.window.withProgress(
-          { location: vscode.ProgressLocation.Notification, title: `Exporting ${path.basename(chosen.backup)}`, cancellable: true },
-          async (progress, token) => {
-            const abort = abortSignalFor(token);
-            try {
-              // The save dialog asked before a file there is replaced.
-              return await exportArchive(chosen.backup, file.fsPath, {
-                signal: abort.signal,
-                onProgress: notificationProgress(progress),
-                onSwept: (swept) => logSwept(log, [swept]),
-                replace: true,
-              });
-            } finally {
-              abort.dispose();
-            }
-          },
+        withNotificationProgress(`Exporting ${path.basename(chosen.backup)}`, (signal, reporterFor) =>
+          // The save dialog asked before a file there is replaced.
+          exportArchive(chosen.backup, file.fsPath, { signal, onProgress: reporterFor(), onSwept: (swept) => logSwept(log, [swept]), replace: true }),
         ),
       );
       const summary = `Exported ${path.basename(chosen.backup)} to ${result.archive}: ${formatBytes(result.archiveBytes)} (${formatDuration(result.durationMs)}).`;

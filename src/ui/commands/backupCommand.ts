@@ -1,11 +1,11 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { formatBytes, formatDuration } from '../../core/shared/format';
+import { formatBytes, formatDuration } from '../../core';
 import { BackupRun, runBackup } from '../backupRunner';
 import { registerCommand } from '../commandRunner';
 import { EnvironmentRegistry } from '../environmentRegistry';
 import { pickEnvironment } from '../pickEnvironment';
-import { abortSignalFor, notificationProgress } from '../progressReporter';
+import { withNotificationProgress } from '../progressReporter';
 import { VerifyStatusStore } from '../verifyStatus';
 import { VERIFY_WEIGHTS, recordVerification } from './verifyCommand';
 
@@ -22,22 +22,14 @@ export function registerBackupCommand(
     if (!listed) {
       return undefined;
     }
-    const run: BackupRun = await vscode.window.withProgress(
-      { location: vscode.ProgressLocation.Notification, title: `Backing up ${listed.environment.name}`, cancellable: true },
-      async (progress, token) => {
-        const abort = abortSignalFor(token);
-        let onProgress = notificationProgress(progress);
-        try {
-          return await runBackup(listed, statuses, log, {
-            signal: abort.signal,
-            onProgress: (event) => onProgress(event),
-            onVerifying: () => (onProgress = notificationProgress(progress, VERIFY_WEIGHTS)),
-          });
-        } finally {
-          abort.dispose();
-        }
-      },
-    );
+    const run: BackupRun = await withNotificationProgress(`Backing up ${listed.environment.name}`, (signal, reporterFor) => {
+      let onProgress = reporterFor();
+      return runBackup(listed, statuses, log, {
+        signal,
+        onProgress: (event) => onProgress(event),
+        onVerifying: () => (onProgress = reporterFor(VERIFY_WEIGHTS)),
+      });
+    });
     await registry.refresh();
     const { result, verified } = run;
     if (verified && !verified.ok) {

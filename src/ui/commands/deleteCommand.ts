@@ -1,10 +1,6 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { BackupInfo } from '../../core/catalog/backupCatalog';
-import { describeError } from '../../core/shared/errors';
-import { formatBytes } from '../../core/shared/format';
-import { deleteBackup } from '../../core/catalog/prune';
-import { sweepDeadWork } from '../../core/work/workFolder';
+import { BackupInfo, deleteBackup, describeError, formatBytes, sweepDeadWork } from '../../core';
 import { backupsInUse } from '../backupsInUse';
 import { registerCommand } from '../commandRunner';
 import { EnvironmentRegistry } from '../environmentRegistry';

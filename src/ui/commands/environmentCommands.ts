@@ -1,7 +1,6 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { whyNotAnEnvironment } from '../../core/trac/environment';
-import { TracBackupError } from '../../core/shared/errors';
+import { TracBackupError, whyNotAnEnvironment } from '../../core';
 import { registerCommand } from '../commandRunner';
 import { EnvironmentRegistry } from '../environmentRegistry';
 import { BackupNode, EnvironmentNode } from '../environmentTree';

@@ -1,7 +1,5 @@
 import * as vscode from 'vscode';
-import { formatBytes } from '../../core/shared/format';
-import { PruneResult, pruneBackups } from '../../core/catalog/prune';
-import { hasRetentionRule } from '../../core/catalog/retention';
+import { formatBytes, hasRetentionRule, pruneBackups, PruneResult } from '../../core';
 import { explainBackupFolderError } from '../backupFolderSetting';
 import { backupsInUse } from '../backupsInUse';
 import { registerCommand } from '../commandRunner';

@@ -1,13 +1,9 @@
 import * as vscode from 'vscode';
-import { formatBytes, formatDuration } from '../../core/shared/format';
-import { describeHolder } from '../../core/work/lease';
-import { LiveTracReport, busyWithOthersError, detectLiveTrac } from '../../core/trac/liveTrac';
-import { RestoreResult, restore } from '../../core/restore/restore';
-import { RestorePlan, describeRestore } from '../../core/restore/restorePlan';
+import { busyWithOthersError, describeHolder, describeRestore, detectLiveTrac, formatBytes, formatDuration, LiveTracReport, restore, RestorePlan, RestoreResult } from '../../core';
 import { registerCommand } from '../commandRunner';
 import { EnvironmentRegistry, ListedEnvironment } from '../environmentRegistry';
 import { pickBackup } from '../pickBackup';
-import { abortSignalFor, notificationProgress } from '../progressReporter';
+import { withNotificationProgress } from '../progressReporter';
 import { restorePrompt } from '../restorePrompt';
 
 const REVEAL_KEPT = 'Reveal Previous Environment';
@@ -51,23 +47,10 @@ export async function restoreWithPrompt(
   }
 
   log.info(`Restoring ${environment.path} from ${backup}${live?.running ? ' although Trac seems to be running' : ''}`);
-  const result = await vscode.window.withProgress(
-    { location: vscode.ProgressLocation.Notification, title: `Restoring ${environment.name}`, cancellable: true },
-    async (progress, token) => {
-      const abort = abortSignalFor(token);
-      try {
-        return await registry.withoutWatches(() =>
-          restore(backup, environment.path, {
-            replace: true,
-            force: live?.running === true,
-            signal: abort.signal,
-            onProgress: notificationProgress(progress, RESTORE_WEIGHTS),
-          }),
-        );
-      } finally {
-        abort.dispose();
-      }
-    },
+  const result = await withNotificationProgress(`Restoring ${environment.name}`, (signal, reporterFor) =>
+    registry.withoutWatches(() =>
+      restore(backup, environment.path, { replace: true, force: live?.running === true, signal, onProgress: reporterFor(RESTORE_WEIGHTS) }),
+    ),
   );
   await reportRestored(registry, log, environment.name, result);
   return result;

@@ -1,11 +1,11 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { VerifyResult, verifyBackup } from '../../core/verify/verify';
+import { plural, verifyBackup, VerifyResult } from '../../core';
 import { backupsInUse } from '../backupsInUse';
 import { registerCommand } from '../commandRunner';
 import { EnvironmentRegistry } from '../environmentRegistry';
 import { pickBackup } from '../pickBackup';
-import { abortSignalFor, notificationProgress } from '../progressReporter';
+import { withNotificationProgress } from '../progressReporter';
 import { VerifyStatusStore } from '../verifyStatus';
 
 /** The database check reads every page once; the files phase reads every byte. */
@@ -24,27 +24,13 @@ export function registerVerifyCommand(
     }
     backupsInUse.refuseWhileDeleted(chosen.backup, 'verify');
     const result = await backupsInUse.during(chosen.backup, 'verified', () =>
-      vscode.window.withProgress(
-        { location: vscode.ProgressLocation.Notification, title: `Verifying ${path.basename(chosen.backup)}`, cancellable: true },
-        (progress, token) => verifyWithProgress(chosen.backup, progress, token),
+      withNotificationProgress(`Verifying ${path.basename(chosen.backup)}`, (signal, reporterFor) =>
+        verifyBackup(chosen.backup, { signal, onProgress: reporterFor(VERIFY_WEIGHTS) }),
       ),
     );
     await recordVerification(statuses, log, result);
     return result;
   });
-}
-
-export async function verifyWithProgress(
-  backup: string,
-  progress: vscode.Progress<{ message?: string; increment?: number }>,
-  token: vscode.CancellationToken,
-): Promise<VerifyResult> {
-  const abort = abortSignalFor(token);
-  try {
-    return await verifyBackup(backup, { signal: abort.signal, onProgress: notificationProgress(progress, VERIFY_WEIGHTS) });
-  } finally {
-    abort.dispose();
-  }
 }
 
 /**
@@ -72,7 +58,7 @@ export async function recordVerification(statuses: VerifyStatusStore, log: vscod
   const first = result.problems[0];
   void vscode.window
     .showErrorMessage(
-      `Backup ${name} failed verification: ${result.problems.length} problem${result.problems.length === 1 ? '' : 's'}, ` +
+      `Backup ${name} failed verification: ${plural(result.problems.length, 'problem')}, ` +
         `first ${first.path}: ${first.problem}`,
       'Open Log',
     )

@@ -3,7 +3,7 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { hotcopy } from '../../../src/core/backup/hotcopy';
-import { HOTCOPY_PHASES, HotcopyProgress } from '../../../src/core/shared/progress';
+import { HOTCOPY_PHASES, HotcopyProgress } from '../../../src/core/backup/backupProgress';
 import { loadSqlite } from '../../../src/core/sqlite/sqlite';
 import { copyFixture, makeTempDir, removeTempDir } from '../../support/fixtures';
 import { fingerprintTree } from '../../support/treeCompare';

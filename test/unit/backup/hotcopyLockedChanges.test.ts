@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { attachmentRelativePath, findAttachmentMismatches } from '../../../src/core/trac/attachments';
 import { hotcopy } from '../../../src/core/backup/hotcopy';
-import { HotcopyPhase } from '../../../src/core/shared/progress';
+import { HotcopyPhase } from '../../../src/core/backup/backupProgress';
 import { SqliteDatabase, loadSqlite } from '../../../src/core/sqlite/sqlite';
 import { inspectDatabase } from '../../support/database';
 import { copyFixture, makeTempDir, removeTempDir } from '../../support/fixtures';

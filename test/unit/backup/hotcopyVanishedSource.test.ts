@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { hotcopy } from '../../../src/core/backup/hotcopy';
 import { verifyBackup } from '../../../src/core/verify/verify';
-import { HotcopyPhase } from '../../../src/core/shared/progress';
+import { HotcopyPhase } from '../../../src/core/backup/backupProgress';
 import { isWorkName } from '../../../src/core/work/workFolder';
 import { copyFixture, makeTempDir, removeTempDir } from '../../support/fixtures';
 import { buildLargeEnvironment } from '../../support/largeEnvironment';

@@ -7,7 +7,7 @@ import { attachmentRelativePath } from '../../../src/core/trac/attachments';
 import { hotcopy } from '../../../src/core/backup/hotcopy';
 import { MANIFEST_FILE, readManifest } from '../../../src/core/catalog/manifest';
 import { restore } from '../../../src/core/restore/restore';
-import { restoreStamp } from '../../../src/core/restore/restoreLayout';
+import { fileStamp as restoreStamp } from '../../../src/core/shared/format';
 import { loadSqlite } from '../../../src/core/sqlite/sqlite';
 import { inspectDatabase } from '../../support/database';
 import { refusal } from '../../support/refusal';

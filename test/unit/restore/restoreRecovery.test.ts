@@ -7,7 +7,7 @@ import { after, before, describe, it, mock } from 'node:test';
 import { TracBackupError } from '../../../src/core/shared/errors';
 import { restore } from '../../../src/core/restore/restore';
 import { readManifest } from '../../../src/core/catalog/manifest';
-import { journalPath } from '../../../src/core/restore/restoreLayout';
+import { journalPath } from '../../../src/core/work/restoreJournal';
 import { findRestoreLeftovers } from '../../../src/core/work/restoreLeftovers';
 import { startNode } from '../../support/childProcess';
 import { makeTempDir, removeTempDir } from '../../support/fixtures';

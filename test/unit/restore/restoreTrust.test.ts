@@ -10,7 +10,7 @@ import { walkTree } from '../../../src/core/fs/fileTree';
 import { hotcopy } from '../../../src/core/backup/hotcopy';
 import { BackupManifest, MANIFEST_FILE, readManifest, writeManifest } from '../../../src/core/catalog/manifest';
 import { restore } from '../../../src/core/restore/restore';
-import { restoreFromArchive } from '../../../src/core/restore/restoreFromArchive';
+import { restoreFromArchive } from '../../../src/core/workflows/restoreFromArchive';
 import { verifyBackup } from '../../../src/core/verify/verify';
 import { writeTarGz } from '../../support/craftTar';
 import { errorLine, runCliCaptured } from '../../support/cliRun';

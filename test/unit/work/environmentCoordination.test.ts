@@ -3,7 +3,7 @@ import { promises as fs, renameSync } from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { TracBackupError } from '../../../src/core/shared/errors';
-import { HotcopyPhase } from '../../../src/core/shared/progress';
+import { HotcopyPhase } from '../../../src/core/backup/backupProgress';
 import { hotcopy } from '../../../src/core/backup/hotcopy';
 import { detectLiveTrac } from '../../../src/core/trac/liveTrac';
 import { restore } from '../../../src/core/restore/restore';

@@ -10,7 +10,7 @@ import { SweptLeftover, sweepEnvironmentLeftovers } from '../../../src/core/work
 import { measureTree } from '../../../src/core/fs/fileTree';
 import { formatBytes } from '../../../src/core/shared/format';
 import { hotcopy } from '../../../src/core/backup/hotcopy';
-import { journalPath } from '../../../src/core/restore/restoreLayout';
+import { journalPath } from '../../../src/core/work/restoreJournal';
 import { parseWorkName } from '../../../src/core/work/workFolder';
 import { StartedChild, startNode } from '../../support/childProcess';
 import { buildCli, sleep, startCli, waitUntil, workIn } from '../../support/cliChild';

@@ -3,11 +3,13 @@ import { promises as fs, statSync, utimesSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { utimesSeconds } from '../../../src/core/fs/fileTimes';
-import { chooseAsidePath, isRestoreJournalName, restoreStamp, temporaryOwner, temporaryPath } from '../../../src/core/restore/restoreLayout';
-import { isWorkName } from '../../../src/core/work/workFolder';
+import { chooseAsidePath, isKeptBeforeRestore } from '../../../src/core/catalog/backupNames';
+import { fileStamp } from '../../../src/core/shared/format';
+import { isRestoreJournalName } from '../../../src/core/work/restoreJournal';
+import { isWorkName, parseWorkName, releaseWork, workPathFor } from '../../../src/core/work/workFolder';
 import { makeTempDir, removeTempDir } from '../../support/fixtures';
 
-describe('restore names and file times', () => {
+describe('the names of backups, kept copies and work, and file times', () => {
   let tmp: string;
   before(async () => {
     tmp = await makeTempDir();
@@ -18,7 +20,9 @@ describe('restore names and file times', () => {
 
   it('names the aside copy with the local date and time, never one that is taken (side files included)', async () => {
     const now = new Date(2024, 0, 2, 3, 4, 5);
-    assert.equal(restoreStamp(now), '20240102-030405');
+    assert.equal(fileStamp(now), '20240102-030405');
+    assert.equal(isKeptBeforeRestore('env.before-restore-20240102-030405'), true);
+    assert.equal(isKeptBeforeRestore('env-20240102-030405'), false);
     const env = path.join(tmp, 'env');
     assert.equal(await chooseAsidePath(env, now), `${env}.before-restore-20240102-030405`);
     await fs.mkdir(`${env}.before-restore-20240102-030405`);
@@ -30,10 +34,10 @@ describe('restore names and file times', () => {
   });
 
   it('tells work in progress from environments and backups by its name', () => {
-    const temp = temporaryPath('/srv/trac/project');
+    const temp = workPathFor('/srv/trac/project', 'restore');
+    releaseWork(temp);
     assert.equal(path.dirname(temp), '/srv/trac');
-    assert.equal(temporaryOwner('/srv/trac/project', path.basename(temp)), process.pid);
-    assert.equal(temporaryOwner('/srv/trac/other', path.basename(temp)), undefined);
+    assert.deepEqual(parseWorkName(path.basename(temp)), { target: 'project', purpose: 'restore', pid: process.pid });
     for (const name of [path.basename(temp), '.trac.db.restore-7-0a1b2c3d', '.project.backup-12-0badc0de', '.x.tar.gz.archive-3-00ff00ff']) {
       assert.equal(isWorkName(name), true, name);
     }

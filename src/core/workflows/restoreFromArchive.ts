@@ -5,7 +5,7 @@ import { ArchiveLimits } from '../archive/archiveLimits';
 import { TracBackupError } from '../shared/errors';
 import { makeFolders, removeMadeFolders } from '../fs/fsErrors';
 import { canKeepOwners } from '../fs/owners';
-import { RestoreOptions, RestoreProgress, RestoreResult, restoreFrom } from './restore';
+import { RestoreOptions, RestoreProgress, RestoreResult, restoreFrom } from '../restore/restore';
 import { parseWorkName } from '../work/workFolder';
 
 export interface RestoreFromArchiveOptions extends Omit<RestoreOptions, 'onProgress'> {
