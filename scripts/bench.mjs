@@ -24,7 +24,11 @@ if (!(sizeMb > 0)) {
 
 async function bundle() {
   const common = { bundle: true, platform: 'node', target: 'node22', format: 'cjs', external: ['better-sqlite3'], logLevel: 'warning' };
-  await esbuild.build({ ...common, entryPoints: [path.join(root, 'test/support/tracWriter.ts')], outfile: path.join(bin, 'tracWriter.js') });
+  await esbuild.build({
+    ...common,
+    entryPoints: [path.join(root, 'test/support/tracWriter.ts')],
+    outfile: path.join(bin, 'tracWriter.js'),
+  });
   await esbuild.build({
     ...common,
     stdin: {
@@ -128,7 +132,13 @@ async function main() {
 
     await settle();
     const ours = await withWriter(support, env.path, () => support.hotcopy(env.path, path.join(out, 'hotcopy')));
-    rows.push(['trac-backup hotcopy', seconds(ours.ms), `${ours.value.lockMs} ms`, ours.writer, megabytes(await diskOf(support, [ours.value.dest]))]);
+    rows.push([
+      'trac-backup hotcopy',
+      seconds(ours.ms),
+      `${ours.value.lockMs} ms`,
+      ours.writer,
+      megabytes(await diskOf(support, [ours.value.dest])),
+    ]);
 
     const stamp = Date.now();
     for (let index = 0; index < CHANGED_ATTACHMENTS; index++) {

@@ -28,7 +28,9 @@ const builds = [
 // --only=cli (or extension) builds one bundle: the CLI tests rebuild dist/cli.js alone.
 const only = process.argv.find((arg) => arg.startsWith('--only='))?.slice('--only='.length);
 // Both bundles start the database check's thread: it is built with either.
-const selected = only ? builds.filter((options) => options.outfile === `dist/${only}.js` || options.outfile === 'dist/databaseCheckWorker.js') : builds;
+const selected = only
+  ? builds.filter((options) => options.outfile === `dist/${only}.js` || options.outfile === 'dist/databaseCheckWorker.js')
+  : builds;
 if (only && selected.length === 0) {
   throw new Error(`--only=${only}: no such bundle (cli, extension)`);
 }

@@ -14,7 +14,10 @@ const VSIX = 'trac-backup.vsix';
 const REQUIRED = [
   ['extension/dist/extension.js', /^extension\/dist\/extension\.js$/],
   ['extension/dist/databaseCheckWorker.js', /^extension\/dist\/databaseCheckWorker\.js$/],
-  ['extension/node_modules/better-sqlite3/prebuilds/linux-x64.node', /^extension\/node_modules\/better-sqlite3\/prebuilds\/linux-x64\.node$/],
+  [
+    'extension/node_modules/better-sqlite3/prebuilds/linux-x64.node',
+    /^extension\/node_modules\/better-sqlite3\/prebuilds\/linux-x64\.node$/,
+  ],
   ['extension/node_modules/better-sqlite3/lib/index.js', /^extension\/node_modules\/better-sqlite3\/lib\/index\.js$/],
   ['extension/media/trac.svg', /^extension\/media\/trac\.svg$/],
   ['a README', /^extension\/readme(\.md)?$/i],

@@ -12,7 +12,10 @@ const TAP = path.join(ROOT, 'test-results', 'unit.tap');
 mkdirSync(path.dirname(TAP), { recursive: true });
 rmSync(TAP, { force: true });
 
-const compiled = spawnSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.test.json'], { cwd: ROOT, stdio: 'inherit' });
+const compiled = spawnSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.test.json'], {
+  cwd: ROOT,
+  stdio: 'inherit',
+});
 if (compiled.status !== 0) {
   writeLayerResults(ROOT, 'unit', { passed: 0, failed: 1, skipped: 0, error: 'the tests did not compile (tsc)' });
   process.exit(1);

@@ -31,10 +31,15 @@ export const archiveCommand: CliCommand = {
   summary: 'Write a backup as a .tar.gz file',
   help: HELP,
   async run(args, context) {
-    const { values, positionals } = parseVerbArgs('archive', args, { json: { type: 'boolean', default: false } }, {
-      count: 2,
-      what: 'the backup folder and the .tar.gz file to write',
-    });
+    const { values, positionals } = parseVerbArgs(
+      'archive',
+      args,
+      { json: { type: 'boolean', default: false } },
+      {
+        count: 2,
+        what: 'the backup folder and the .tar.gz file to write',
+      },
+    );
     const [backup, file] = positionals;
     if (!isArchivePath(file)) {
       throw new UsageError(`the archive's name must end in .tar.gz or .tgz, not '${file}'`, 'archive');
@@ -44,8 +49,8 @@ export const archiveCommand: CliCommand = {
     );
     writeResult(context, values.json, result, () => {
       context.stdout.write(
-      `Archived ${result.backup} to ${result.archive}: ${result.files} files, ${formatBytes(result.bytes)} ` +
-        `compressed to ${formatBytes(result.archiveBytes)} in ${formatDuration(result.durationMs)}.\n`,
+        `Archived ${result.backup} to ${result.archive}: ${result.files} files, ${formatBytes(result.bytes)} ` +
+          `compressed to ${formatBytes(result.archiveBytes)} in ${formatDuration(result.durationMs)}.\n`,
       );
     });
     return EXIT_OK;

@@ -35,15 +35,20 @@ export const hotcopyCommand: CliCommand = {
   summary: 'Back up a live Trac environment into a new folder',
   help: HELP,
   async run(args, context) {
-    const { values, positionals } = parseVerbArgs('hotcopy', args, {
-      'no-database': { type: 'boolean', default: false },
-      'link-dest': { type: 'string' },
-      incremental: { type: 'boolean', default: false },
-      json: { type: 'boolean', default: false },
-    }, {
-      count: 2,
-      what: 'the environment folder and a destination that does not exist yet',
-    });
+    const { values, positionals } = parseVerbArgs(
+      'hotcopy',
+      args,
+      {
+        'no-database': { type: 'boolean', default: false },
+        'link-dest': { type: 'string' },
+        incremental: { type: 'boolean', default: false },
+        json: { type: 'boolean', default: false },
+      },
+      {
+        count: 2,
+        what: 'the environment folder and a destination that does not exist yet',
+      },
+    );
     if (values['link-dest'] !== undefined && values.incremental) {
       throw new UsageError('give either --link-dest or --incremental, not both', 'hotcopy');
     }

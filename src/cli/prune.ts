@@ -1,5 +1,14 @@
 import * as path from 'node:path';
-import { hasRetentionRule, localDateTime, plural, PruneBackup, pruneBackups, PruneResult, RetentionDecision, RetentionPolicy } from '../core';
+import {
+  hasRetentionRule,
+  localDateTime,
+  plural,
+  PruneBackup,
+  pruneBackups,
+  PruneResult,
+  RetentionDecision,
+  RetentionPolicy,
+} from '../core';
 import { CliCommand, CliContext, EXIT_CANCELLED, EXIT_FAILURE, EXIT_OK, UsageError, parseVerbArgs } from './command';
 import { writeSweptNote } from './sweptNote';
 
@@ -44,18 +53,23 @@ export const pruneCommand: CliCommand = {
   summary: 'Delete the backups a retention policy does not keep',
   help: HELP,
   async run(args, context) {
-    const { values, positionals } = parseVerbArgs('prune', args, {
-      'keep-last': { type: 'string' },
-      'keep-daily': { type: 'string' },
-      'keep-weekly': { type: 'string' },
-      'keep-monthly': { type: 'string' },
-      environment: { type: 'string' },
-      'dry-run': { type: 'boolean', default: false },
-      json: { type: 'boolean', default: false },
-    }, {
-      count: 1,
-      what: 'the folder that holds the backups',
-    });
+    const { values, positionals } = parseVerbArgs(
+      'prune',
+      args,
+      {
+        'keep-last': { type: 'string' },
+        'keep-daily': { type: 'string' },
+        'keep-weekly': { type: 'string' },
+        'keep-monthly': { type: 'string' },
+        environment: { type: 'string' },
+        'dry-run': { type: 'boolean', default: false },
+        json: { type: 'boolean', default: false },
+      },
+      {
+        count: 1,
+        what: 'the folder that holds the backups',
+      },
+    );
     const policy: RetentionPolicy = {};
     for (const [flag, option] of Object.entries(RULES) as Array<[keyof typeof RULES, keyof RetentionPolicy]>) {
       const text = values[flag];
@@ -83,8 +97,8 @@ export const pruneCommand: CliCommand = {
     if (result.failed.length > 0) {
       const [first] = result.failed;
       context.stderr.write(
-      `trac-backup: ${plural(result.failed.length, 'backup')} could not be deleted ` +
-        `(${first.path}: ${first.error}); the others were.\n`,
+        `trac-backup: ${plural(result.failed.length, 'backup')} could not be deleted ` +
+          `(${first.path}: ${first.error}); the others were.\n`,
       );
       return EXIT_FAILURE;
     }
@@ -115,7 +129,6 @@ function report(result: PruneResult, context: CliContext): void {
       : `Deleted ${count(result.removed.length)} from ${result.folder}; ${result.keep.length} kept.\n`,
   );
 }
-
 
 function toJson(result: PruneResult) {
   const decision = ({ backup, reasons }: RetentionDecision<PruneBackup>) => ({

@@ -1,6 +1,18 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import { databaseInsideNote, formatBytes, formatDuration, isArchivePath, plural, restore, restoreFromArchive, RestoreOptions, RestorePlan, RestoreResult, TracBackupError } from '../core';
+import {
+  databaseInsideNote,
+  formatBytes,
+  formatDuration,
+  isArchivePath,
+  plural,
+  restore,
+  restoreFromArchive,
+  RestoreOptions,
+  RestorePlan,
+  RestoreResult,
+  TracBackupError,
+} from '../core';
 import { CliCommand, CliContext, EXIT_FAILURE, EXIT_OK, parseVerbArgs } from './command';
 import { canAsk, confirm } from './confirm';
 import { withProgressBar, writeResult } from './progressBar';
@@ -42,14 +54,19 @@ export const restoreCommand: CliCommand = {
   summary: 'Restore a backup over an environment, keeping the old one aside',
   help: HELP,
   async run(args, context) {
-    const { values, positionals } = parseVerbArgs('restore', args, {
-      yes: { type: 'boolean', short: 'y', default: false },
-      force: { type: 'boolean', default: false },
-      json: { type: 'boolean', default: false },
-    }, {
-      count: 2,
-      what: 'the backup (a folder or a .tar.gz) and the environment folder to restore to',
-    });
+    const { values, positionals } = parseVerbArgs(
+      'restore',
+      args,
+      {
+        yes: { type: 'boolean', short: 'y', default: false },
+        force: { type: 'boolean', default: false },
+        json: { type: 'boolean', default: false },
+      },
+      {
+        count: 2,
+        what: 'the backup (a folder or a .tar.gz) and the environment folder to restore to',
+      },
+    );
     const [backup, environment] = positionals;
     let declined = false;
     let result: RestoreResult;
@@ -64,7 +81,11 @@ export const restoreCommand: CliCommand = {
           confirm: async (plan) => {
             clear();
             if (!canAsk(context)) {
-              throw new TracBackupError('TARGET_EXISTS', `${replacedWhat(plan)}; there is no terminal to ask on: pass --yes to confirm.`, plan.environment);
+              throw new TracBackupError(
+                'TARGET_EXISTS',
+                `${replacedWhat(plan)}; there is no terminal to ask on: pass --yes to confirm.`,
+                plan.environment,
+              );
             }
             declined = !(await confirm(question(plan), context));
             return !declined;
@@ -75,7 +96,8 @@ export const restoreCommand: CliCommand = {
             ? restoreFromArchive(backup, environment, {
                 ...options,
                 onProgress,
-                onSwept: (folder) => context.stderr.write(`note: removed ${folder}, an unpacked archive left by a restore that was stopped\n`),
+                onSwept: (folder) =>
+                  context.stderr.write(`note: removed ${folder}, an unpacked archive left by a restore that was stopped\n`),
               })
             : restore(backup, environment, options),
         );
@@ -94,7 +116,10 @@ export const restoreCommand: CliCommand = {
 
 /** A .tar.gz that is not a folder (a missing one too: the archive restore says it does not exist). */
 async function isArchive(backup: string): Promise<boolean> {
-  const isFolder = await fs.stat(backup).then((stats) => stats.isDirectory(), () => false);
+  const isFolder = await fs.stat(backup).then(
+    (stats) => stats.isDirectory(),
+    () => false,
+  );
   return !isFolder && isArchivePath(backup);
 }
 
@@ -108,13 +133,9 @@ function replacedWhat(plan: RestorePlan): string {
 }
 
 function question(plan: RestorePlan): string {
-  const lines = [
-    `Restore ${plan.backup} (made ${new Date(plan.backupCreatedAt).toLocaleString()}) to ${plan.environment}?`,
-  ];
+  const lines = [`Restore ${plan.backup} (made ${new Date(plan.backupCreatedAt).toLocaleString()}) to ${plan.environment}?`];
   if (plan.aside) {
-    lines.push(
-      `It replaces ${plan.replaced.files} files (${formatBytes(plan.replaced.bytes)}) there, which are kept in ${plan.aside}.`,
-    );
+    lines.push(`It replaces ${plan.replaced.files} files (${formatBytes(plan.replaced.bytes)}) there, which are kept in ${plan.aside}.`);
   }
   if (plan.database?.aside) {
     lines.push(`It replaces the database ${plan.database.file}, which is kept as ${plan.database.aside}.`);
@@ -132,7 +153,7 @@ function question(plan: RestorePlan): string {
     const latest = changes.latest ? `, the latest ${new Date(changes.latest).toLocaleString()}` : '';
     lines.push(
       `The environment changed after the backup (${what}${latest}): those changes will not be in the restored ` +
-      'environment; they stay in the kept copy.',
+        'environment; they stay in the kept copy.',
     );
   }
   return lines.join('\n');
@@ -150,14 +171,16 @@ function report(result: RestoreResult, context: CliContext): void {
   if (result.database) {
     out(
       `Restored the database ${result.database.file}` +
-      (result.database.aside ? `; the previous one is kept as ${result.database.aside}.` : '.'),
+        (result.database.aside ? `; the previous one is kept as ${result.database.aside}.` : '.'),
     );
   }
   for (const note of result.notes) {
     out(`note: ${note}`);
   }
   if (result.madeFolders.length) {
-    out(`note: made ${result.madeFolders.map((folder) => `${folder}/`).join(', ')}, which every Trac environment has and the backup lacked.`);
+    out(
+      `note: made ${result.madeFolders.map((folder) => `${folder}/`).join(', ')}, which every Trac environment has and the backup lacked.`,
+    );
   }
   for (const warning of result.warnings) {
     out(`warning: ${warning}`);

@@ -1,5 +1,14 @@
 import * as path from 'node:path';
-import { describeError, formatBytes, formatDuration, plural, recordVerification, TracBackupError, verificationStoreFile, verifyBackup } from '../core';
+import {
+  describeError,
+  formatBytes,
+  formatDuration,
+  plural,
+  recordVerification,
+  TracBackupError,
+  verificationStoreFile,
+  verifyBackup,
+} from '../core';
 import { CliCommand, EXIT_OK, parseVerbArgs } from './command';
 import { withProgressBar } from './progressBar';
 
@@ -26,10 +35,15 @@ export const verifyCommand: CliCommand = {
   summary: 'Check that a backup is whole: database, files and checksums',
   help: HELP,
   async run(args, context) {
-    const { values, positionals } = parseVerbArgs('verify', args, { json: { type: 'boolean', default: false } }, {
-      count: 1,
-      what: 'the backup folder',
-    });
+    const { values, positionals } = parseVerbArgs(
+      'verify',
+      args,
+      { json: { type: 'boolean', default: false } },
+      {
+        count: 1,
+        what: 'the backup folder',
+      },
+    );
     const result = await withProgressBar(context, ({ onProgress }) => verifyBackup(positionals[0], { signal: context.signal, onProgress }));
     if (result.vanished) {
       // Nothing was checked to the end: nothing to record, nothing to list.
@@ -43,32 +57,34 @@ export const verifyCommand: CliCommand = {
       );
     }
     await recordVerification(result).catch((error: unknown) =>
-      context.stderr.write(`trac-backup: note: the result could not be recorded in ${verificationStoreFile()} (${describeError(error)}).\n`),
+      context.stderr.write(
+        `trac-backup: note: the result could not be recorded in ${verificationStoreFile()} (${describeError(error)}).\n`,
+      ),
     );
     if (values.json) {
       context.stdout.write(`${JSON.stringify(result)}\n`);
     } else {
       for (const problem of result.problems) {
-      context.stdout.write(`${problem.path === '.' ? result.backup : path.join(result.backup, problem.path)}: ${problem.problem}\n`);
+        context.stdout.write(`${problem.path === '.' ? result.backup : path.join(result.backup, problem.path)}: ${problem.problem}\n`);
       }
       for (const note of result.notes) {
-      context.stdout.write(`note: ${note}\n`);
+        context.stdout.write(`note: ${note}\n`);
       }
       if (result.ok) {
-      const database = result.database.path ? `; database passes ${result.database.check}` : '';
-      context.stdout.write(
-        `${result.backup} is whole: ${result.checkedFiles} files (${formatBytes(result.checkedBytes)}) checked${database}, ` +
-          `in ${formatDuration(result.durationMs)}.\n`,
-      );
+        const database = result.database.path ? `; database passes ${result.database.check}` : '';
+        context.stdout.write(
+          `${result.backup} is whole: ${result.checkedFiles} files (${formatBytes(result.checkedBytes)}) checked${database}, ` +
+            `in ${formatDuration(result.durationMs)}.\n`,
+        );
       }
     }
     if (!result.ok) {
       const count = result.problems.length;
       throw new TracBackupError(
-      'BACKUP_DAMAGED',
-      `${result.backup} failed verification: ${plural(count, 'problem')}` +
-        `${values.json ? '' : ' (listed above)'}. Don't restore it: choose another backup, or make a new one.`,
-      result.backup,
+        'BACKUP_DAMAGED',
+        `${result.backup} failed verification: ${plural(count, 'problem')}` +
+          `${values.json ? '' : ' (listed above)'}. Don't restore it: choose another backup, or make a new one.`,
+        result.backup,
       );
     }
     return EXIT_OK;

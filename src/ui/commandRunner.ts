@@ -7,11 +7,7 @@ const OPEN_LOG = 'Open Log';
  * Registers a command whose failures all end the same way: a cancel is ignored (the user
  * chose it), anything else is logged and shown with a button to the log.
  */
-export function registerCommand(
-  id: string,
-  log: vscode.LogOutputChannel,
-  handler: (...args: any[]) => unknown,
-): vscode.Disposable {
+export function registerCommand(id: string, log: vscode.LogOutputChannel, handler: (...args: any[]) => unknown): vscode.Disposable {
   return vscode.commands.registerCommand(id, async (...args: unknown[]) => {
     try {
       return await handler(...args);

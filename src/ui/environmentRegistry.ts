@@ -1,7 +1,29 @@
 import { readdirSync, statSync } from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { BackupInfo, defaultBackupFolder, describeError, discoverEnvironments, DiskUsageCache, environmentBackups, EnvironmentDetails, FolderInterest, FolderWatcher, FoundEnvironment, interestIn, interestsInFiles, isRestoreJournalName, isSearchedFolderName, isWorkName, keptBeforeRestorePrefix, listBackups, readEnvironment, readEnvironmentDetails, runtimeDescription, TracEnvironment } from '../core';
+import {
+  BackupInfo,
+  defaultBackupFolder,
+  describeError,
+  discoverEnvironments,
+  DiskUsageCache,
+  environmentBackups,
+  EnvironmentDetails,
+  FolderInterest,
+  FolderWatcher,
+  FoundEnvironment,
+  interestIn,
+  interestsInFiles,
+  isRestoreJournalName,
+  isSearchedFolderName,
+  isWorkName,
+  keptBeforeRestorePrefix,
+  listBackups,
+  readEnvironment,
+  readEnvironmentDetails,
+  runtimeDescription,
+  TracEnvironment,
+} from '../core';
 import { SECTION, settings } from './settings';
 
 export interface ListedEnvironment {
@@ -120,7 +142,10 @@ export class EnvironmentRegistry implements vscode.Disposable {
   }
 
   async add(envPath: string): Promise<void> {
-    await this.state.update(HIDDEN_KEY, this.hiddenPaths().filter((hidden) => hidden !== envPath));
+    await this.state.update(
+      HIDDEN_KEY,
+      this.hiddenPaths().filter((hidden) => hidden !== envPath),
+    );
     await settings.addEnvironment(envPath);
     await this.refresh();
   }
@@ -132,10 +157,9 @@ export class EnvironmentRegistry implements vscode.Disposable {
   private fileChanged(uri: vscode.Uri): void {
     // Backups, restores and archive extractions build in hidden work folders, whose every VERSION
     // and trac.ini would otherwise refresh the list again and again; archives are never listed.
-    const inWorkFolder = uri.fsPath.split(/[\\/]/).some(
-      (segment) =>
-        isWorkName(segment) || isRestoreJournalName(segment) || /\.(tar\.gz|tgz)$/.test(segment),
-    );
+    const inWorkFolder = uri.fsPath
+      .split(/[\\/]/)
+      .some((segment) => isWorkName(segment) || isRestoreJournalName(segment) || /\.(tar\.gz|tgz)$/.test(segment));
     if (!inWorkFolder) {
       this.scheduleRefresh(`${uri.fsPath} changed`);
     }
@@ -165,7 +189,9 @@ export class EnvironmentRegistry implements vscode.Disposable {
     ).filter((entry) => !hidden.has(entry.path));
 
     this.listed = await Promise.all(found.map((entry) => this.describe(entry)));
-    this.listed.sort((a, b) => a.environment.name.localeCompare(b.environment.name) || a.environment.path.localeCompare(b.environment.path));
+    this.listed.sort(
+      (a, b) => a.environment.name.localeCompare(b.environment.name) || a.environment.path.localeCompare(b.environment.path),
+    );
     this.diskUsage.keepOnly(this.listed.flatMap((listed) => listed.backups.map((backup) => backup.path)));
     this.roots = roots;
     this.watchDisk();
@@ -237,7 +263,13 @@ export class EnvironmentRegistry implements vscode.Disposable {
     const environment = await readEnvironment(found.path);
     const configured = settings.backupFolder(environment.path);
     if (found.problem) {
-      return { found, environment, problems: [found.problem], backupFolder: configured ?? defaultBackupFolder(environment.path), backups: [] };
+      return {
+        found,
+        environment,
+        problems: [found.problem],
+        backupFolder: configured ?? defaultBackupFolder(environment.path),
+        backups: [],
+      };
     }
     const listed: ListedEnvironment = {
       found,

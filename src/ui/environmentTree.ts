@@ -1,6 +1,15 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { BackupInfo, defaultBackupFolder, formatAge, formatBytes, formatDuration, isKeptBeforeRestore, localDateTime, plural } from '../core';
+import {
+  BackupInfo,
+  defaultBackupFolder,
+  formatAge,
+  formatBytes,
+  formatDuration,
+  isKeptBeforeRestore,
+  localDateTime,
+  plural,
+} from '../core';
 import { EnvironmentRegistry, ListedEnvironment } from './environmentRegistry';
 import { displayPath } from './settings';
 import { VerifyStatus, VerifyStatusStore } from './verifyStatus';
@@ -226,17 +235,12 @@ function isKeptByRestore(backup: BackupInfo): boolean {
   return isKeptBeforeRestore(backup.name);
 }
 
-
 function detailsOf(listed: ListedEnvironment): DetailNode[] {
-  const rows: DetailNode[] = listed.problems.map(
-    (problem) => new DetailNode('Problem', problem, new vscode.ThemeIcon('warning'), problem),
-  );
+  const rows: DetailNode[] = listed.problems.map((problem) => new DetailNode('Problem', problem, new vscode.ThemeIcon('warning'), problem));
   const { environment, details } = listed;
   const database = environment.database;
   if (database?.kind === 'other') {
-    rows.push(
-      new DetailNode('Database', `${database.display} (not SQLite: backups not supported yet)`, new vscode.ThemeIcon('database')),
-    );
+    rows.push(new DetailNode('Database', `${database.display} (not SQLite: backups not supported yet)`, new vscode.ThemeIcon('database')));
   } else if (database && details?.database) {
     const info = details.database;
     const shown = database.external ? database.file : path.relative(environment.path, database.file);

@@ -19,7 +19,10 @@ export function logSwept(log: vscode.LogOutputChannel, swept: readonly SweptWork
  * partial backup, archive or copy that nothing else would remove or mention (see
  * sweepEnvironmentLeftovers). Each item goes to the log with what it was and how big.
  */
-export async function sweepAroundEnvironments(environments: readonly ListedEnvironment[], log: vscode.LogOutputChannel): Promise<SweptLeftover[]> {
+export async function sweepAroundEnvironments(
+  environments: readonly ListedEnvironment[],
+  log: vscode.LogOutputChannel,
+): Promise<SweptLeftover[]> {
   const swept = await sweepEnvironmentLeftovers(
     ...environments.map((listed) => {
       const database = listed.environment.database;

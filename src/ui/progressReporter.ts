@@ -87,13 +87,19 @@ export type ReporterFor = (phaseWeights?: Partial<Record<OperationPhase, number>
  * Runs a long operation of the core under a cancellable notification titled `title`: `work` gets
  * the AbortSignal its Cancel button fires, and makes the reporter(s) its progress goes to.
  */
-export function withNotificationProgress<T>(title: string, work: (signal: AbortSignal, reporterFor: ReporterFor) => Promise<T>): Thenable<T> {
-  return vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title, cancellable: true }, async (progress, token) => {
-    const abort = abortSignalFor(token);
-    try {
-      return await work(abort.signal, (phaseWeights) => notificationProgress(progress, phaseWeights));
-    } finally {
-      abort.dispose();
-    }
-  });
+export function withNotificationProgress<T>(
+  title: string,
+  work: (signal: AbortSignal, reporterFor: ReporterFor) => Promise<T>,
+): Thenable<T> {
+  return vscode.window.withProgress(
+    { location: vscode.ProgressLocation.Notification, title, cancellable: true },
+    async (progress, token) => {
+      const abort = abortSignalFor(token);
+      try {
+        return await work(abort.signal, (phaseWeights) => notificationProgress(progress, phaseWeights));
+      } finally {
+        abort.dispose();
+      }
+    },
+  );
 }

@@ -23,11 +23,14 @@ export function restorePrompt(plan: RestorePlan, environmentName: string, live?:
       `The current environment will be kept, not deleted, as ${plan.aside}`,
     );
   } else {
-    lines.push(`Nothing is there now: the backup's ${plan.restored.files} files (${formatBytes(plan.restored.bytes)}) will be written there.`);
+    lines.push(
+      `Nothing is there now: the backup's ${plan.restored.files} files (${formatBytes(plan.restored.bytes)}) will be written there.`,
+    );
   }
   if (plan.database) {
     lines.push(
-      `Its database goes back to ${plan.database.file}` + (plan.database.aside ? `; the one there is kept as ${path.basename(plan.database.aside)}.` : '.'),
+      `Its database goes back to ${plan.database.file}` +
+        (plan.database.aside ? `; the one there is kept as ${path.basename(plan.database.aside)}.` : '.'),
     );
   }
   if (plan.databaseInside) {

@@ -44,7 +44,9 @@ export class ScheduledBackups implements vscode.Disposable {
         // From the disk, not the list: another window may have just made one (the list follows a moment later).
         const onDisk = await newestBackupFor(listed.backupFolder, environment);
         const listedNewest = newestBackupOf(listed);
-        const backup = [onDisk, listedNewest].filter((found) => found !== undefined).sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime())[0];
+        const backup = [onDisk, listedNewest]
+          .filter((found) => found !== undefined)
+          .sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime())[0];
         return backup ? { path: backup.path, createdAt: backup.createdAt } : undefined;
       },
       hasChangedSince: async (environment, last) => (await environmentChangedSince(environment, last.path)).changed,

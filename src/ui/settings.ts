@@ -27,7 +27,11 @@ function resolvePath(value: string, base: string | undefined): string | undefine
  * workspace folder (or none given) gets the workspace's and the user's, relative to the first
  * workspace folder.
  */
-function scopedTo(environment: string | undefined): { config: vscode.WorkspaceConfiguration; base: string | undefined; folder?: vscode.WorkspaceFolder } {
+function scopedTo(environment: string | undefined): {
+  config: vscode.WorkspaceConfiguration;
+  base: string | undefined;
+  folder?: vscode.WorkspaceFolder;
+} {
   const folder = environment ? vscode.workspace.getWorkspaceFolder(vscode.Uri.file(environment)) : undefined;
   return folder
     ? { config: vscode.workspace.getConfiguration(SECTION, folder.uri), base: folder.uri.fsPath, folder }
@@ -85,7 +89,9 @@ export const settings = {
         : inspected?.workspaceValue !== undefined
           ? 'the workspace settings'
           : 'your user settings';
-    return { invalid: `The setting tracBackup.retention in ${where} is not valid: ${read.problem}. Nothing is pruned by it until it is fixed.` };
+    return {
+      invalid: `The setting tracBackup.retention in ${where} is not valid: ${read.problem}. Nothing is pruned by it until it is fixed.`,
+    };
   },
   verifyAfterBackup: (): boolean => vscode.workspace.getConfiguration(SECTION, null).get<boolean>('verifyAfterBackup', true),
   searchDepth: (): number => vscode.workspace.getConfiguration(SECTION, null).get<number>('searchDepth', 3),
@@ -134,9 +140,7 @@ function displayPathForSetting(envPath: string): string {
 }
 
 function configurationTarget(): vscode.ConfigurationTarget {
-  return vscode.workspace.workspaceFolders?.length
-    ? vscode.ConfigurationTarget.Workspace
-    : vscode.ConfigurationTarget.Global;
+  return vscode.workspace.workspaceFolders?.length ? vscode.ConfigurationTarget.Workspace : vscode.ConfigurationTarget.Global;
 }
 
 /** A path as people read it: the home folder as ~. */

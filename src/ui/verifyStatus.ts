@@ -1,6 +1,15 @@
 import { realpathSync } from 'node:fs';
 import * as vscode from 'vscode';
-import { describeError, FolderWatcher, interestsInFiles, passedSinceMade, readVerifications, recordVerification, VerificationRecord, verificationStoreFile } from '../core';
+import {
+  describeError,
+  FolderWatcher,
+  interestsInFiles,
+  passedSinceMade,
+  readVerifications,
+  recordVerification,
+  VerificationRecord,
+  verificationStoreFile,
+} from '../core';
 import type { BackupInfo } from '../core';
 
 /** The last verification of a backup, as its row shows it. */
@@ -51,7 +60,14 @@ export class VerifyStatusStore implements vscode.Disposable {
   /** Records a verification; one of a backup deleted or moved while it was checked is no result, and is not kept. */
   async set(
     _backupPath: string,
-    result: { backup: string; ok: boolean; problems: Array<{ path: string; problem: string }>; createdAt?: string; startedAt: string; vanished?: true },
+    result: {
+      backup: string;
+      ok: boolean;
+      problems: Array<{ path: string; problem: string }>;
+      createdAt?: string;
+      startedAt: string;
+      vanished?: true;
+    },
   ): Promise<void> {
     if (result.vanished) {
       return;
@@ -71,7 +87,9 @@ export class VerifyStatusStore implements vscode.Disposable {
       return undefined;
     }
     const sameBackup =
-      backup.kind === 'trac-admin' ? record.createdAt === null : record.createdAt !== null && Date.parse(record.createdAt) === backup.createdAt.getTime();
+      backup.kind === 'trac-admin'
+        ? record.createdAt === null
+        : record.createdAt !== null && Date.parse(record.createdAt) === backup.createdAt.getTime();
     return sameBackup ? record : undefined;
   }
 

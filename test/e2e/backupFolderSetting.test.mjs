@@ -65,7 +65,10 @@ test('Back Up with tracBackup.backupFolder inside a file says which part of the 
       async () => {
         await runCommand(page, 'Trac: Back Up Environment');
         const error = notification(page, `The tracBackup.backupFolder setting names ${inside}`);
-        const shown = await error.waitFor({ timeout: 5000 }).then(() => true, () => false);
+        const shown = await error.waitFor({ timeout: 5000 }).then(
+          () => true,
+          () => false,
+        );
         return shown && (await error.innerText());
       },
       'the message about the new setting',

@@ -34,7 +34,11 @@ before(async () => {
   await treeRow(pane, LABEL).waitFor();
   await runCommand(page, 'Trac: Back Up Environment');
   const backups = `${env}-backups`;
-  await waitUntil(async () => (await fs.readdir(backups).catch(() => [])).some((name) => !name.startsWith('.')), 'the backup on disk', 60_000);
+  await waitUntil(
+    async () => (await fs.readdir(backups).catch(() => [])).some((name) => !name.startsWith('.')),
+    'the backup on disk',
+    60_000,
+  );
   await notification(page, `Backing up ${LABEL}`).waitFor({ state: 'detached', timeout: 60_000 });
   await runCommand(page, 'Notifications: Clear All Notifications');
   await treeRow(pane, LABEL).click();
@@ -108,7 +112,10 @@ test('Restore from the row asks first: Cancel changes nothing, Restore swaps the
     await screenshot(page, 'restore-prompt');
     await clickDialogButton(page, 'Cancel', `Restore ${LABEL}`);
     assert.equal(await fs.readFile(ini, 'utf8'), edited, 'Cancel changed the environment');
-    assert.deepEqual((await fs.readdir(session.workspace)).filter((name) => name.includes('before-restore')), []);
+    assert.deepEqual(
+      (await fs.readdir(session.workspace)).filter((name) => name.includes('before-restore')),
+      [],
+    );
 
     await clickContextMenu(page, backupRow(), 'Restore Backup…');
     await clickDialogButton(page, 'Restore', `Restore ${LABEL}`);

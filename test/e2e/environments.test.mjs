@@ -44,7 +44,10 @@ test('expanding the populated environment shows its details', async () => {
     await details.first().waitFor();
     const texts = await details.allInnerTexts();
     assert.equal(await row.getAttribute('aria-expanded'), 'true');
-    assert.ok(texts.some((text) => text.includes('trac.db')), `no row names the database: ${JSON.stringify(texts)}`);
+    assert.ok(
+      texts.some((text) => text.includes('trac.db')),
+      `no row names the database: ${JSON.stringify(texts)}`,
+    );
     await screenshot(page, 'environments-populated-expanded');
   });
 });

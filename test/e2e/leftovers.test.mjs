@@ -100,7 +100,10 @@ async function addFiles(environment) {
     await fs.mkdir(dir, { recursive: true });
     await Promise.all(
       Array.from({ length: FILES_PER_FOLDER }, (_, index) =>
-        fs.writeFile(path.join(dir, `f${index}.bin`), Buffer.concat([block, Buffer.from(String(folder * FILES_PER_FOLDER + index).padStart(96))])),
+        fs.writeFile(
+          path.join(dir, `f${index}.bin`),
+          Buffer.concat([block, Buffer.from(String(folder * FILES_PER_FOLDER + index).padStart(96))]),
+        ),
       ),
     );
   }
@@ -172,7 +175,11 @@ before(async () => {
       cli(['hotcopy', env, path.join(backups, NEWER)]);
       // Runs stopped midway, as a reload or a crash stops them: a backup, an export, a restore.
       await killMidway(['hotcopy', env, path.join(backups, STOPPED)], backups, `a partial backup ${STOPPED}`);
-      await killMidway(['archive', path.join(backups, OLDER), path.join(backups, `${OLDER}.tar.gz`)], backups, `a partial archive ${OLDER}.tar.gz`);
+      await killMidway(
+        ['archive', path.join(backups, OLDER), path.join(backups, `${OLDER}.tar.gz`)],
+        backups,
+        `a partial archive ${OLDER}.tar.gz`,
+      );
       await killMidway(['restore', path.join(backups, OLDER), env, '--yes'], workspace, `a partial copy of ${NAME}`);
     },
   });
@@ -188,8 +195,14 @@ after(async () => {
 });
 
 const pane = () => viewPane(session.page, 'Environments');
-const olderRow = () => pane().locator('.monaco-list-row[aria-level="3"]', { hasText: /KB|MB|GB/ }).last();
-const newerRow = () => pane().locator('.monaco-list-row[aria-level="3"]', { hasText: /KB|MB|GB/ }).first();
+const olderRow = () =>
+  pane()
+    .locator('.monaco-list-row[aria-level="3"]', { hasText: /KB|MB|GB/ })
+    .last();
+const newerRow = () =>
+  pane()
+    .locator('.monaco-list-row[aria-level="3"]', { hasText: /KB|MB|GB/ })
+    .first();
 
 async function showBackupRows() {
   const rows = treeRows(pane(), 3);
@@ -203,16 +216,30 @@ test('what runs stopped midway left is swept when the extension starts, and the 
   const { page } = session;
   await screenshotOnFailure(page, 'leftovers-swept', async () => {
     assert.equal(left.size, 3);
-    await waitUntil(async () => {
-      for (const file of left.keys()) {
-        if (await fs.lstat(file).then(() => true, () => false)) return false;
-      }
-      return true;
-    }, 'the leftovers to be removed', 30_000);
-    const log = await waitUntil(() => {
-      const text = extensionLog();
-      return [...left.keys()].every((file) => text.includes(`Removed ${file}, `)) && text;
-    }, 'the log lines of the sweep', 15_000);
+    await waitUntil(
+      async () => {
+        for (const file of left.keys()) {
+          if (
+            await fs.lstat(file).then(
+              () => true,
+              () => false,
+            )
+          )
+            return false;
+        }
+        return true;
+      },
+      'the leftovers to be removed',
+      30_000,
+    );
+    const log = await waitUntil(
+      () => {
+        const text = extensionLog();
+        return [...left.keys()].every((file) => text.includes(`Removed ${file}, `)) && text;
+      },
+      'the log lines of the sweep',
+      15_000,
+    );
     for (const [file, { pid, bytes, words }] of left) {
       const line = log.split('\n').find((candidate) => candidate.includes(`Removed ${file}, `));
       assert.match(line, /\[info\]/);
@@ -275,12 +302,18 @@ test('a backup another process deletes while this window verifies and exports it
     const pruned = JSON.parse(cli(['prune', backups, '--keep-last', '1', '--json']));
     assert.deepEqual(pruned.removed, [path.join(backups, OLDER)]);
 
-    await notification(page, `Backup ${OLDER} was deleted or moved while it was being checked: it was not verified.`).waitFor({ timeout: 60_000 });
+    await notification(page, `Backup ${OLDER} was deleted or moved while it was being checked: it was not verified.`).waitFor({
+      timeout: 60_000,
+    });
     await notification(page, 'changed while it was being archived').waitFor({ timeout: 60_000 });
     assert.equal(await notification(page, 'failed verification').count(), 0, 'the check reported problems for a backup that is gone');
     await screenshot(page, 'deleted-while-checked');
     assert.doesNotMatch(extensionLog(), /Verification of .* failed/);
-    await waitUntil(() => !readdirSync(backups).some((name) => WORK_NAME.test(name)), 'the partial archive and the deleted backup to go', 30_000);
+    await waitUntil(
+      () => !readdirSync(backups).some((name) => WORK_NAME.test(name)),
+      'the partial archive and the deleted backup to go',
+      30_000,
+    );
     await runCommand(page, 'Notifications: Clear All Notifications');
   });
 });
@@ -310,7 +343,12 @@ test('a Delete whose extension host is killed midway leaves the whole backup or 
     process.kill(host, 'SIGKILL');
     await waitUntil(() => !extensionHosts().includes(host), 'the extension host to die', 10_000);
 
-    if (await fs.lstat(backup).then(() => true, () => false)) {
+    if (
+      await fs.lstat(backup).then(
+        () => true,
+        () => false,
+      )
+    ) {
       const verified = spawnSync(process.execPath, [CLI, 'verify', backup], { encoding: 'utf8' });
       assert.equal(verified.status, 0, `${backup} holds part of a backup: ${verified.stderr.trim()}`);
     }
@@ -322,9 +360,20 @@ test('a Delete whose extension host is killed midway leaves the whole backup or 
     await page.reload();
     await page.locator('.monaco-workbench .part.activitybar').waitFor();
     const leftover = path.join(backups, rest[0]);
-    await waitUntil(async () => !(await fs.lstat(leftover).then(() => true, () => false)), 'the half-deleted backup to be removed', 60_000);
+    await waitUntil(
+      async () =>
+        !(await fs.lstat(leftover).then(
+          () => true,
+          () => false,
+        )),
+      'the half-deleted backup to be removed',
+      60_000,
+    );
     const line = await waitUntil(
-      () => extensionLog().split('\n').find((candidate) => candidate.includes(`Removed ${leftover}, the rest of the backup ${NEWER} (`)),
+      () =>
+        extensionLog()
+          .split('\n')
+          .find((candidate) => candidate.includes(`Removed ${leftover}, the rest of the backup ${NEWER} (`)),
       'the log line of its removal',
       15_000,
     );

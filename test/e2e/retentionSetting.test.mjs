@@ -73,7 +73,11 @@ test('an invalid tracBackup.retention ("2"): the schedule backs up but never pru
     const refusal = notification(page, 'Nothing is pruned by it');
     await waitUntil(async () => (await refusal.count()) > 0, 'Prune Backups… to refuse');
     const refused = await refusal.first().innerText();
-    assert.equal(lineHolding(refused, 'tracBackup.retention'), lineHolding(said, 'tracBackup.retention'), 'Prune Backups… does not say what the schedule said');
+    assert.equal(
+      lineHolding(refused, 'tracBackup.retention'),
+      lineHolding(said, 'tracBackup.retention'),
+      'Prune Backups… does not say what the schedule said',
+    );
     assert.equal(await page.locator('.monaco-dialog-box').count(), 0, 'Prune Backups… asked to delete by an invalid policy');
     assert.deepEqual(await backupFolders(env), before);
   });
@@ -107,7 +111,9 @@ test('a prune that fails after a good scheduled backup says the backup was made 
       const escaped = (value) => value.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
       assert.match(
         lineHolding(text, 'but pruning failed'),
-        new RegExp(`^Scheduled backup of ${escaped(env)} made \\(${escaped(made)}\\), but pruning failed: could not delete \\S*${escaped(stuck)}: EPERM`),
+        new RegExp(
+          `^Scheduled backup of ${escaped(env)} made \\(${escaped(made)}\\), but pruning failed: could not delete \\S*${escaped(stuck)}: EPERM`,
+        ),
       );
       await screenshot(page, 'prune-failed');
       assert.deepEqual(await backupFolders(env), [stuck, made].sort(), 'the backup the prune could not delete, and the new one');

@@ -48,7 +48,10 @@ test('the schedule backs up by itself, the status bar says so, and retention kee
     const status = page.locator('.part.statusbar .statusbar-item', { hasText: 'Trac:' });
     // No backup yet: the schedule is due at once.
     await until('the schedule made a first backup', async () => (await backupFolders(env)).length === 1);
-    await status.filter({ hasText: /Trac: (just now|\d+ seconds? ago)/ }).first().waitFor({ timeout: 30_000 });
+    await status
+      .filter({ hasText: /Trac: (just now|\d+ seconds? ago)/ })
+      .first()
+      .waitFor({ timeout: 30_000 });
     const [first] = await backupFolders(env);
     await openViewContainer(page, 'Trac');
     await treeRow(viewPane(page, 'Environments'), LABEL).waitFor();

@@ -36,17 +36,27 @@ async function backupFolders(env) {
 
 /** Another process holding the database's write lock (as a Trac writing would), until released. */
 async function holdDatabaseLock(database) {
-  const child = spawn('/usr/bin/python3', [
-    '-c',
-    'import sqlite3, sys\nc = sqlite3.connect(sys.argv[1], isolation_level=None)\nc.execute("BEGIN EXCLUSIVE")\nprint("locked", flush=True)\nsys.stdin.read()',
-    database,
-  ], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const child = spawn(
+    '/usr/bin/python3',
+    [
+      '-c',
+      'import sqlite3, sys\nc = sqlite3.connect(sys.argv[1], isolation_level=None)\nc.execute("BEGIN EXCLUSIVE")\nprint("locked", flush=True)\nsys.stdin.read()',
+      database,
+    ],
+    { stdio: ['pipe', 'pipe', 'inherit'] },
+  );
   children.push(child);
   await new Promise((resolve, reject) => {
     child.stdout.once('data', resolve);
     child.once('exit', (code) => reject(new Error(`the lock holder exited (${code})`)));
   });
-  return { release: () => new Promise((resolve) => { child.once('exit', resolve); child.stdin.end(); }) };
+  return {
+    release: () =>
+      new Promise((resolve) => {
+        child.once('exit', resolve);
+        child.stdin.end();
+      }),
+  };
 }
 
 test('a restore in one window while the other backs up says so, instead of calling that window Trac', async () => {
@@ -111,7 +121,11 @@ test('two windows with a schedule: one backs up each change, no name clash, no f
     await waitUntil(async () => (await backupFolders(env)).length >= 1, 'the first scheduled backup', 60_000);
     for (let change = 1; change <= 3; change++) {
       await new Promise((resolve) => setTimeout(resolve, 7000)); // two intervals: a duplicate would show
-      assert.equal((await backupFolders(env)).length, change, `the same state was backed up twice: ${(await backupFolders(env)).join(', ')}`);
+      assert.equal(
+        (await backupFolders(env)).length,
+        change,
+        `the same state was backed up twice: ${(await backupFolders(env)).join(', ')}`,
+      );
       await fs.appendFile(path.join(env, 'conf', 'trac.ini'), `\n# change ${change}\n`);
       await waitUntil(async () => (await backupFolders(env)).length === change + 1, `the backup of change ${change}`, 60_000);
     }

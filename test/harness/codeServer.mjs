@@ -72,14 +72,19 @@ export async function startCodeServer({ folder, extensionsDir, env = {}, setting
   const origin = `http://127.0.0.1:${port}`;
   const args = [
     CODE_SERVER_ENTRY,
-    '--auth', 'none',
-    '--bind-addr', `127.0.0.1:${port}`,
+    '--auth',
+    'none',
+    '--bind-addr',
+    `127.0.0.1:${port}`,
     '--disable-telemetry',
     '--disable-update-check',
     '--disable-workspace-trust',
-    '--config', path.join(home, 'config.yaml'),
-    '--user-data-dir', userDataDir,
-    '--extensions-dir', extensionsDir,
+    '--config',
+    path.join(home, 'config.yaml'),
+    '--user-data-dir',
+    userDataDir,
+    '--extensions-dir',
+    extensionsDir,
     ...(folder ? [folder] : []),
   ];
   const child = spawnTracked(NODE22, args, {
@@ -125,8 +130,17 @@ export async function installExtension(vsix, extensionsDir) {
   try {
     const { stdout, stderr } = await promisify(execFile)(
       NODE22,
-      [CODE_SERVER_ENTRY, '--user-data-dir', path.join(home, 'user-data'), '--config', path.join(home, 'config.yaml'),
-        '--extensions-dir', extensionsDir, '--install-extension', vsix],
+      [
+        CODE_SERVER_ENTRY,
+        '--user-data-dir',
+        path.join(home, 'user-data'),
+        '--config',
+        path.join(home, 'config.yaml'),
+        '--extensions-dir',
+        extensionsDir,
+        '--install-extension',
+        vsix,
+      ],
       { env: { ...process.env, XDG_DATA_HOME: path.join(home, 'data') }, timeout: 120_000 },
     );
     return `${stdout}${stderr}`;

@@ -27,7 +27,10 @@ async function runLayer() {
     }
 
     const dir = path.join(ROOT, 'test', 'e2e');
-    const files = readdirSync(dir).filter((name) => name.endsWith('.test.mjs')).sort().map((name) => path.join(dir, name));
+    const files = readdirSync(dir)
+      .filter((name) => name.endsWith('.test.mjs'))
+      .sort()
+      .map((name) => path.join(dir, name));
     const filter = process.argv.slice(2);
     const selected = filter.length ? files.filter((file) => filter.some((part) => file.includes(part))) : files;
     rmSync(TAP, { force: true });

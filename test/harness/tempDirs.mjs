@@ -58,7 +58,11 @@ export async function makeMultiRootWorkspace() {
     alpha: { env: 'env-a' },
     beta: {
       env: 'env-b',
-      settings: { 'tracBackup.backupFolder': 'backups', 'tracBackup.schedule': 'hourly', 'tracBackup.environments': ['deep/down/below/the/env-d'] },
+      settings: {
+        'tracBackup.backupFolder': 'backups',
+        'tracBackup.schedule': 'hourly',
+        'tracBackup.environments': ['deep/down/below/the/env-d'],
+      },
     },
     gamma: {
       env: 'env-c',
@@ -83,7 +87,10 @@ export async function makeMultiRootWorkspace() {
   }
   await fs.writeFile(path.join(dir, 'gamma', 'not-a-folder'), 'a file where a folder would have to be\n');
   // Deeper than tracBackup.searchDepth: listed only because a folder's own settings name them.
-  for (const [parent, name, project] of [['beta/deep/down/below/the', 'env-d', 'Deep Project'], ['gamma/far/away/down/here', 'env-p', 'Parented Project']]) {
+  for (const [parent, name, project] of [
+    ['beta/deep/down/below/the', 'env-d', 'Deep Project'],
+    ['gamma/far/away/down/here', 'env-p', 'Parented Project'],
+  ]) {
     await fs.mkdir(path.join(dir, parent), { recursive: true });
     const env = await copyFixture('trac-1.6-fresh', path.join(dir, parent), name);
     const ini = path.join(env, 'conf', 'trac.ini');

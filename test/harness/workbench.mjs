@@ -149,7 +149,10 @@ export function notification(page, text) {
 
 /** Clicks the button labelled exactly `button` on the notification holding `text` (e.g. Cancel on a progress). */
 export async function clickNotificationButton(page, text, button) {
-  await notification(page, text).locator('a.monaco-button', { hasText: new RegExp(`^${escapeRegExp(button)}$`) }).first().click();
+  await notification(page, text)
+    .locator('a.monaco-button', { hasText: new RegExp(`^${escapeRegExp(button)}$`) })
+    .first()
+    .click();
 }
 
 /** Waits until no notification holds `text` any more (a progress notification finishing). */

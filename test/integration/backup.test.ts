@@ -81,7 +81,10 @@ describe('Trac: Back Up Environment', () => {
       const before = (await api.listBackups(env)).map((row) => row.path);
       assert.ok(before.length > 1);
       await vscode.commands.executeCommand('tracBackup.backup.prune', vscode.Uri.file(env));
-      assert.deepEqual((await api.listBackups(env)).map((row) => row.path), before);
+      assert.deepEqual(
+        (await api.listBackups(env)).map((row) => row.path),
+        before,
+      );
     } finally {
       await vscode.workspace.getConfiguration('tracBackup').update('retention', undefined, vscode.ConfigurationTarget.Workspace);
     }
@@ -158,7 +161,10 @@ describe('Trac: Back Up Environment', () => {
     );
     assert.ok(result, 'the command returned no result');
     assert.equal(result.ok, false);
-    assert.deepEqual(result.problems.map((problem) => problem.path), [path.relative(row.path, file).split(path.sep).join('/')]);
+    assert.deepEqual(
+      result.problems.map((problem) => problem.path),
+      [path.relative(row.path, file).split(path.sep).join('/')],
+    );
     const [after] = await api.listBackups(env);
     assert.match(after.description, /1 problem/);
     assert.match(after.tooltip, /Failed verification/);
@@ -172,8 +178,14 @@ describe('Trac: Back Up Environment', () => {
     await vscode.commands.executeCommand('tracBackup.backup.restore', vscode.Uri.file(before[0].path));
     await vscode.commands.executeCommand('tracBackup.backup.delete', vscode.Uri.file(before[0].path));
     assert.equal(await fs.readFile(ini, 'utf8'), config);
-    assert.deepEqual((await fs.readdir(path.dirname(env))).filter((name) => name.includes('before-restore')), []);
-    assert.deepEqual((await api.listBackups(env)).map((row) => row.path), before.map((row) => row.path));
+    assert.deepEqual(
+      (await fs.readdir(path.dirname(env))).filter((name) => name.includes('before-restore')),
+      [],
+    );
+    assert.deepEqual(
+      (await api.listBackups(env)).map((row) => row.path),
+      before.map((row) => row.path),
+    );
   });
 
   it('Export as Archive… writes a .tar.gz; Restore from Archive… unpacks it, asks, and leaves nothing when not answered', async () => {

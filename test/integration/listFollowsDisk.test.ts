@@ -67,9 +67,14 @@ describe('The Environments list follows the disk', () => {
         const ini = path.join(env, 'conf', 'trac.ini');
         await fs.writeFile(`${ini}.new`, (await fs.readFile(ini, 'utf8')).replace('name = Fresh Project', 'name = Followed Project'));
         await fs.rename(`${ini}.new`, ini);
-        await rowsWhen(api, (rows) => rows.some((row) => row.path === env && row.label === 'Followed Project'), 'the new name should show', {
-          refresh: false,
-        });
+        await rowsWhen(
+          api,
+          (rows) => rows.some((row) => row.path === env && row.label === 'Followed Project'),
+          'the new name should show',
+          {
+            refresh: false,
+          },
+        );
 
         await fs.rm(path.join(env, 'VERSION'));
         await rowsWhen(

@@ -45,13 +45,21 @@ describe('A multi-root workspace: each folder its own settings', function () {
     assert.ok(vscode.workspace.workspaceFile, 'this session is not a multi-root workspace');
     api = await activeApi();
     [envA, envB, envC] = [path.join(folder('alpha'), 'env-a'), path.join(folder('beta'), 'env-b'), path.join(folder('gamma'), 'env-c')];
-    await rowsWhen(api, (rows) => [envA, envB, envC].every((env) => rows.some((row) => row.path === env)), 'the three environments should be listed');
+    await rowsWhen(
+      api,
+      (rows) => [envA, envB, envC].every((env) => rows.some((row) => row.path === env)),
+      'the three environments should be listed',
+    );
   });
 
   it("lists the environments a folder's own environments and environmentParents name, relative to that folder", async () => {
     const deep = path.join(folder('beta'), 'deep', 'down', 'below', 'the', 'env-d');
     const parented = path.join(folder('gamma'), 'far', 'away', 'down', 'here', 'env-p');
-    const rows = await rowsWhen(api, (current) => [deep, parented].every((env) => current.some((row) => row.path === env)), 'both should be listed');
+    const rows = await rowsWhen(
+      api,
+      (current) => [deep, parented].every((env) => current.some((row) => row.path === env)),
+      'both should be listed',
+    );
     assert.deepEqual(
       [deep, parented].map((env) => rows.find((row) => row.path === env)?.contextValue),
       ['tracEnvironment.ok.setting', 'tracEnvironment.ok.parent'],

@@ -52,9 +52,16 @@ describe('A renamed environment keeps its backups', () => {
       `the row should follow the rename to ${renamed}`,
     );
     const row = rows.find((candidate) => candidate.path === renamed)!;
-    assert.deepEqual((await api.listBackups(renamed)).map((backup) => backup.path), [first.dest], 'its backup is no longer listed under it');
+    assert.deepEqual(
+      (await api.listBackups(renamed)).map((backup) => backup.path),
+      [first.dest],
+      'its backup is no longer listed under it',
+    );
     assert.equal(row.backupFolder, folder);
-    assert.ok(row.backupsTooltip.includes(folder) && row.backupsTooltip.includes(original), `the tooltip does not say where and why: ${row.backupsTooltip}`);
+    assert.ok(
+      row.backupsTooltip.includes(folder) && row.backupsTooltip.includes(original),
+      `the tooltip does not say where and why: ${row.backupsTooltip}`,
+    );
     assert.match(row.backupsTooltip, /renamed or moved/);
     const bar = api.statusBar();
     assert.match(bar.tooltip, new RegExp(`${PROJECT}: backed up`), `the status bar lost its backup: ${bar.tooltip}`);

@@ -24,7 +24,10 @@ export function runBuiltCli(args: string[], options: SpawnSyncOptions = {}): Cli
  * Runs the CLI in this process, with buffers for its output; stderrIsTTY makes it draw its
  * progress bar, stdin gives it something to read an answer from.
  */
-export async function runCliCaptured(args: string[], { stdin, stderrIsTTY = false }: { stdin?: CliInput; stderrIsTTY?: boolean } = {}): Promise<CliRun> {
+export async function runCliCaptured(
+  args: string[],
+  { stdin, stderrIsTTY = false }: { stdin?: CliInput; stderrIsTTY?: boolean } = {},
+): Promise<CliRun> {
   let stdout = '';
   let stderr = '';
   const code = await runCli(args, {

@@ -5,9 +5,7 @@ import { loadSqlite, openReadOnly } from '../../src/core/sqlite/sqlite';
 export function inspectDatabase(file: string): { integrity: string; tickets: number; attachments: number; journalMode: string } {
   const db = openReadOnly(file);
   try {
-    const integrity = (db.pragma('integrity_check') as Array<{ integrity_check: string }>)
-      .map((row) => row.integrity_check)
-      .join('; ');
+    const integrity = (db.pragma('integrity_check') as Array<{ integrity_check: string }>).map((row) => row.integrity_check).join('; ');
     const count = (table: string) => (db.prepare(`SELECT count(*) AS n FROM ${table}`).get() as { n: number }).n;
     const journalMode = (db.pragma('journal_mode') as Array<{ journal_mode: string }>)[0].journal_mode;
     return { integrity, tickets: count('ticket'), attachments: count('attachment'), journalMode };
@@ -45,7 +43,8 @@ export function corruptIndexEntry(file: string, index = 'ticket_time_idx'): void
   let rootpage: number;
   try {
     pageSize = db.pragma('page_size', { simple: true }) as number;
-    rootpage = (db.prepare("SELECT rootpage FROM sqlite_master WHERE type = 'index' AND name = ?").get(index) as { rootpage: number }).rootpage;
+    rootpage = (db.prepare("SELECT rootpage FROM sqlite_master WHERE type = 'index' AND name = ?").get(index) as { rootpage: number })
+      .rootpage;
   } finally {
     db.close();
   }
@@ -62,7 +61,7 @@ export function corruptIndexEntry(file: string, index = 'ticket_time_idx'): void
     const record = cell + payloadLength;
     const [headerSize] = readVarint(page, record);
     const types: number[] = [];
-    for (let at = record + readVarint(page, record)[1]; at < record + headerSize; ) {
+    for (let at = record + readVarint(page, record)[1]; at < record + headerSize;) {
       const [type, length] = readVarint(page, at);
       types.push(type);
       at += length;

@@ -57,7 +57,10 @@ export async function changeEnvironment(env: string, when: Date = new Date(Date.
   const db = new (loadSqlite())(path.join(env, 'db', 'trac.db'));
   try {
     const micros = when.getTime() * 1000;
-    db.prepare("INSERT INTO ticket (type, time, changetime, status, summary) VALUES ('defect', ?, ?, 'new', 'after the backup')").run(micros, micros);
+    db.prepare("INSERT INTO ticket (type, time, changetime, status, summary) VALUES ('defect', ?, ?, 'new', 'after the backup')").run(
+      micros,
+      micros,
+    );
   } finally {
     db.close();
   }

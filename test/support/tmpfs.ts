@@ -46,7 +46,7 @@ export async function writeFiller(file: string, bytes: number): Promise<void> {
   const handle = await fs.open(file, 'w');
   try {
     const chunk = Buffer.alloc(Math.min(bytes, 1024 * 1024));
-    for (let written = 0; written < bytes; ) {
+    for (let written = 0; written < bytes;) {
       const { bytesWritten } = await handle.write(chunk, 0, Math.min(chunk.length, bytes - written));
       written += bytesWritten;
     }

@@ -71,7 +71,7 @@ async function main(): Promise<void> {
   const waits: number[] = [];
   const added: Array<{ id: string; filename: string }> = [];
   const insertTicket = db.prepare(
-    "INSERT INTO ticket (type, time, changetime, component, priority, owner, reporter, status, summary, description) " +
+    'INSERT INTO ticket (type, time, changetime, component, priority, owner, reporter, status, summary, description) ' +
       "VALUES ('defect', ?, ?, 'component1', 'major', 'alice', 'writer', 'new', ?, 'made by the test writer')",
   );
   const insertAttachment = db.prepare("INSERT INTO attachment VALUES ('ticket', ?, ?, ?, ?, 'from the test writer', 'writer')");

@@ -64,7 +64,9 @@ function modeOf(entry: TreeEntry, options: CompareOptions): number {
 }
 
 export async function sha256(file: string): Promise<string> {
-  return createHash('sha256').update(await fs.readFile(file)).digest('hex');
+  return createHash('sha256')
+    .update(await fs.readFile(file))
+    .digest('hex');
 }
 
 /** path → sha256 (files), link target (links), 'dir' (folders): to check that a tree was not changed. */

@@ -29,10 +29,12 @@ export async function startWriter(config: WriterConfig, script = path.join(__dir
       waiters.splice(0).forEach((wake) => wake());
     }
   });
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => {
-    resolve(code);
-    waiters.splice(0).forEach((wake) => wake());
-  }));
+  const exited = new Promise<number | null>((resolve) =>
+    child.on('exit', (code) => {
+      resolve(code);
+      waiters.splice(0).forEach((wake) => wake());
+    }),
+  );
   let exitCode: number | null | undefined;
   void exited.then((code) => (exitCode = code));
   const waitFor = async (type: string): Promise<{ type: string }> => {

@@ -28,12 +28,14 @@ export interface SourceFile {
 
 /** Every .ts file under `dir` with its imports (import … from, export … from, require, import()). */
 export function readSources(dir: string = SRC): SourceFile[] {
-  const files = (readdirSync(dir, { recursive: true }) as string[]).filter((name) => name.endsWith('.ts')).map((name) => path.join(dir, name));
+  const files = (readdirSync(dir, { recursive: true }) as string[])
+    .filter((name) => name.endsWith('.ts'))
+    .map((name) => path.join(dir, name));
   return files.map((absolute) => {
     const text = readFileSync(absolute, 'utf8');
-    const specs = [...text.matchAll(/(?:^|\n)\s*(?:import|export)\s[^'";]*?from\s+'([^']+)'|require\('([^']+)'\)|import\('([^']+)'\)/g)].map(
-      (match) => match[1] ?? match[2] ?? match[3],
-    );
+    const specs = [
+      ...text.matchAll(/(?:^|\n)\s*(?:import|export)\s[^'";]*?from\s+'([^']+)'|require\('([^']+)'\)|import\('([^']+)'\)/g),
+    ].map((match) => match[1] ?? match[2] ?? match[3]);
     return {
       file: path.relative(SRC, absolute).split(path.sep).join('/'),
       imports: specs.map((spec) => {
@@ -84,7 +86,9 @@ export function brokenRules(sources: SourceFile[]): string[] {
         continue;
       }
       if (OPERATIONS.includes(from) && OPERATIONS.includes(to) && !EXCEPTIONS[`${from}→${to}`]) {
-        broken.push(`${file} imports ${target}: operation ${from} imports operation ${to} (allowed only: ${Object.keys(EXCEPTIONS).join(', ')})`);
+        broken.push(
+          `${file} imports ${target}: operation ${from} imports operation ${to} (allowed only: ${Object.keys(EXCEPTIONS).join(', ')})`,
+        );
       }
       if (MECHANISMS.includes(from) && (OPERATIONS.includes(to) || to === WORKFLOWS)) {
         broken.push(`${file} imports ${target}: mechanism ${from} imports ${to === WORKFLOWS ? 'a workflow' : `operation ${to}`}`);
@@ -135,7 +139,10 @@ describe('the rules of the house, read off the imports of every file under src/'
 
   it('the core has only its front door at its top', () => {
     const top = readdirSync(CORE, { withFileTypes: true }).filter((entry) => entry.isFile());
-    assert.deepEqual(top.map((entry) => entry.name), ['index.ts']);
+    assert.deepEqual(
+      top.map((entry) => entry.name),
+      ['index.ts'],
+    );
   });
 
   it('catches each rule broken (shown on files made up for it)', () => {
@@ -166,7 +173,10 @@ describe('the rules of the house, read off the imports of every file under src/'
       /^import cycle: core\/fs\/a\.ts → core\/fs\/b\.ts → core\/fs\/a\.ts$/,
     ];
     for (const rule of expected) {
-      assert.ok(broken.some((line) => rule.test(line)), `not caught: ${rule}\n${broken.join('\n')}`);
+      assert.ok(
+        broken.some((line) => rule.test(line)),
+        `not caught: ${rule}\n${broken.join('\n')}`,
+      );
     }
     // The named exception, a face through the front door and a workflow composing operations are fine.
     assert.equal(broken.length, expected.length, broken.join('\n'));

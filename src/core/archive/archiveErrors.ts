@@ -59,7 +59,12 @@ function damagedArchive(archive: string, reason: string, cause?: unknown): TracB
 }
 
 export function unreadableArchive(archive: string, reason: string, cause?: unknown): TracBackupError {
-  return new TracBackupError('ARCHIVE_DAMAGED', `Can't read the archive ${archive}: ${reason}. Check the path and its permissions.`, archive, {
-    cause,
-  });
+  return new TracBackupError(
+    'ARCHIVE_DAMAGED',
+    `Can't read the archive ${archive}: ${reason}. Check the path and its permissions.`,
+    archive,
+    {
+      cause,
+    },
+  );
 }

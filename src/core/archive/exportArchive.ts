@@ -67,7 +67,11 @@ export interface ExportArchiveResult {
  * only once complete and flushed to disk; an existing file is never replaced. It is readable
  * by its owner only: it holds the whole Trac database.
  */
-export async function exportArchive(backupPath: string, archiveFile: string, options: ExportArchiveOptions = {}): Promise<ExportArchiveResult> {
+export async function exportArchive(
+  backupPath: string,
+  archiveFile: string,
+  options: ExportArchiveOptions = {},
+): Promise<ExportArchiveResult> {
   const started = Date.now();
   const backup = path.resolve(backupPath);
   const archive = path.resolve(archiveFile);
@@ -190,7 +194,11 @@ async function refuseLiveEnvironment(folder: string): Promise<void> {
   }
   const live = await detectLiveTrac(folder, { databaseFile: database, tryLock: false });
   if (live.running) {
-    throw new TracBackupError('TRAC_RUNNING', `Can't archive ${folder}: ${live.summary} A live environment would be archived torn; ${what}.`, folder);
+    throw new TracBackupError(
+      'TRAC_RUNNING',
+      `Can't archive ${folder}: ${live.summary} A live environment would be archived torn; ${what}.`,
+      folder,
+    );
   }
 }
 
@@ -267,4 +275,3 @@ async function publishFile(temp: string, archive: string): Promise<void> {
   }
   await fs.rm(temp, { force: true }).catch(() => undefined);
 }
-

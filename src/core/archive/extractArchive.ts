@@ -53,7 +53,11 @@ export function isArchivePath(file: string): boolean {
  * mode of the archive's `./` entry at the end: withExtractedArchive puts it inside a private
  * one, so that no other user can reach the tree while it is extracted and used.
  */
-export async function extractArchive(archiveFile: string, intoDir: string, options: ExtractArchiveOptions = {}): Promise<ExtractArchiveResult> {
+export async function extractArchive(
+  archiveFile: string,
+  intoDir: string,
+  options: ExtractArchiveOptions = {},
+): Promise<ExtractArchiveResult> {
   const archive = path.resolve(archiveFile);
   const dir = path.resolve(intoDir);
   const limits = { ...DEFAULT_ARCHIVE_LIMITS, ...options.limits };
@@ -206,7 +210,11 @@ async function makeFolder(dir: string): Promise<void> {
     await fs.mkdir(dir, { mode: 0o700 });
   } catch (error) {
     if (errnoCode(error) === 'EEXIST') {
-      throw new TracBackupError('DESTINATION_EXISTS', `Can't extract into existing '${dir}': choose a folder that does not exist yet.`, dir);
+      throw new TracBackupError(
+        'DESTINATION_EXISTS',
+        `Can't extract into existing '${dir}': choose a folder that does not exist yet.`,
+        dir,
+      );
     }
     throw destinationError(error, dir);
   }

@@ -89,7 +89,7 @@ async function* fileContent(file: string, relative: string, size: number, option
     throw readError(error, file);
   }
   try {
-    for (let done = 0; done < size; ) {
+    for (let done = 0; done < size;) {
       throwIfAborted(options.signal);
       const buffer = Buffer.allocUnsafe(Math.min(READ_CHUNK, size - done));
       const { bytesRead } = await handle.read(buffer, 0, buffer.length, done).catch((error) => {

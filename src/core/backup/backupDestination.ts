@@ -39,7 +39,7 @@ export async function checkDestinationPlace(sourceReal: string, destination: str
         source === sourceReal
           ? `Can't back up ${sourceReal} into ${dest}, which is inside it: choose a destination outside the environment folder.`
           : `Can't back up ${sourceReal} into ${dest}, which is inside ${source}, a folder of the environment (through a link): ` +
-            'choose a destination outside it.',
+              'choose a destination outside it.',
         dest,
       );
     }

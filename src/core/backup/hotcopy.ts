@@ -3,7 +3,13 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { ATTACHMENTS_DIR, AttachmentIndex } from '../trac/attachments';
 import { pointConfigAtDatabase } from './configRewrite';
-import { checkDestinationPlace, createTemporarySibling, publishBackup, realFolderInWork, refuseExistingDestination } from './backupDestination';
+import {
+  checkDestinationPlace,
+  createTemporarySibling,
+  publishBackup,
+  realFolderInWork,
+  refuseExistingDestination,
+} from './backupDestination';
 import { DatabaseSnapshotter, verifySnapshot } from '../sqlite/databaseSnapshot';
 import { CancelledError, TracBackupError, throwIfAborted } from '../shared/errors';
 import { readDatabaseState } from './changedSinceBackup';
@@ -12,7 +18,16 @@ import { TreeEntry, pathExists, removeTree, walkTree, walkTreeSync } from '../fs
 import { Suspects, closeAll, findSuspects, inAttachments, openForCopy, planLockedChanges } from './lockedAttachments';
 import { SourceMovedError, destinationError, folderChange, removeMadeFolders, sourceError, whenSourceGone } from '../fs/fsErrors';
 import { PreviousBackup } from './previousBackup';
-import { BackupManifest, MANIFEST_FILE, MANIFEST_FORMAT, DatabaseFileState, ManifestDatabase, SourceState, folderIdentity, writeManifest } from '../catalog/manifest';
+import {
+  BackupManifest,
+  MANIFEST_FILE,
+  MANIFEST_FORMAT,
+  DatabaseFileState,
+  ManifestDatabase,
+  SourceState,
+  folderIdentity,
+  writeManifest,
+} from '../catalog/manifest';
 import { HotcopyPhase, HotcopyProgress } from './backupProgress';
 import { ProgressTracker } from '../shared/progress';
 import { HotcopySource, inspectSource } from './hotcopySource';
@@ -106,11 +121,7 @@ const CONFIG_FILE = 'conf/trac.ini';
  * The backup's files are read-only (folders keep their modes); the metadata records the
  * source's modes. With `linkDest`, unchanged files are hard links into that earlier backup.
  */
-export async function hotcopy(
-  environmentPath: string,
-  destination: string,
-  options: HotcopyOptions = {},
-): Promise<HotcopyResult> {
+export async function hotcopy(environmentPath: string, destination: string, options: HotcopyOptions = {}): Promise<HotcopyResult> {
   const started = performance.now();
   const { signal } = options;
   throwIfAborted(signal, 'The backup');
@@ -265,8 +276,7 @@ class HotcopyRun {
     // A first pass that mostly linked from the previous backup was short: what changed meanwhile
     // (writes pile up with time, not with the bytes copied) is little, and the lock and finish
     // phases bring it in anyway. Another walk of the tree is not little.
-    const settled =
-      firstPass.reused > 0 && performance.now() - passStarted < QUICK_PASS_MS && firstPass.copied + firstPass.removed < 100;
+    const settled = firstPass.reused > 0 && performance.now() - passStarted < QUICK_PASS_MS && firstPass.copied + firstPass.removed < 100;
     for (let pass = 0; pass < (settled ? 0 : MAX_CATCH_UP_PASSES); pass++) {
       rows = readRows();
       const result = await this.mirror.sync(await this.walk(), undefined, tagWith(rows));
@@ -283,11 +293,12 @@ class HotcopyRun {
       const { storedAt } = source.snapshot;
       // Most of the comparison happens now, without the lock; under it, only what changed since.
       const suspects = index && rows ? { index, rows, paths: findSuspects(this.mirror, rows) } : undefined;
-      ({ lockMs, lockWaitMs, createdAt, databaseState: sourceState.database } = await this.snapshotUnderLock(
-        snapshotter,
-        suspects,
-        storedAt,
-      ));
+      ({
+        lockMs,
+        lockWaitMs,
+        createdAt,
+        databaseState: sourceState.database,
+      } = await this.snapshotUnderLock(snapshotter, suspects, storedAt));
       this.enter('finish');
       // The attachments stay as they were under the lock; the snapshot is not in the source tree.
       const unlocked = (relative: string) => !inAttachments(relative) && relative !== storedAt;
@@ -389,11 +400,7 @@ class HotcopyRun {
    * open files; so the lock's length depends on the database and on what changed, not on the
    * size of the attachments.
    */
-  private async snapshotUnderLock(
-    snapshotter: DatabaseSnapshotter,
-    suspects: Suspects | undefined,
-    storedAt: string,
-  ) {
+  private async snapshotUnderLock(snapshotter: DatabaseSnapshotter, suspects: Suspects | undefined, storedAt: string) {
     this.enter('lock');
     const folder = await realFolderInWork(this.temp, path.posix.dirname(storedAt), this.source.root, this.dest);
     const target = path.join(folder, path.posix.basename(storedAt));

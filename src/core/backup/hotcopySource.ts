@@ -75,9 +75,18 @@ async function linkedFolderTargets(root: string, databaseRelative: string | unde
   const targets: string[] = [];
   for (const relative of followedPaths(databaseRelative)) {
     const file = path.join(root, ...relative.split('/'));
-    const isLink = await fs.lstat(file).then((stats) => stats.isSymbolicLink(), () => false);
+    const isLink = await fs.lstat(file).then(
+      (stats) => stats.isSymbolicLink(),
+      () => false,
+    );
     const target = isLink ? await fs.realpath(file).catch(() => undefined) : undefined;
-    if (target && (await fs.stat(target).then((stats) => stats.isDirectory(), () => false))) {
+    if (
+      target &&
+      (await fs.stat(target).then(
+        (stats) => stats.isDirectory(),
+        () => false,
+      ))
+    ) {
       targets.push(target);
     }
   }

@@ -6,8 +6,7 @@ import { TreeEntry, WalkOptions, entryFromStats, entryKind, lstatFollowing } fro
 import { sourceError } from '../fs/fsErrors';
 import { TreeMirror, needsCopy } from '../fs/treeMirror';
 
-export const inAttachments = (relative: string): boolean =>
-  relative === ATTACHMENTS_DIR || relative.startsWith(`${ATTACHMENTS_DIR}/`);
+export const inAttachments = (relative: string): boolean => relative === ATTACHMENTS_DIR || relative.startsWith(`${ATTACHMENTS_DIR}/`);
 
 export interface AttachmentPlan {
   /** Entries to create or copy (folders first), and paths to remove from the backup. */

@@ -13,7 +13,7 @@ import { FileReuse } from '../fs/treeMirror';
 const LINKS_IMPOSSIBLE: Record<string, string> = {
   EXDEV: 'the previous backup is on another file system',
   EPERM: 'the file system does not allow hard links here',
-  EACCES: 'no permission to link the previous backup\'s files',
+  EACCES: "no permission to link the previous backup's files",
   ENOTSUP: 'the file system does not support hard links',
   EOPNOTSUPP: 'the file system does not support hard links',
   ENOSYS: 'the file system does not support hard links',
@@ -72,7 +72,12 @@ export class PreviousBackup implements FileReuse {
    * when its last passed verification began (see verificationStore.ts); without it every file
    * shared is hashed before it is linked.
    */
-  static async open(linkDest: string, sourceRoot: string, destination: string, options: { verifiedAt?: string } = {}): Promise<PreviousBackup> {
+  static async open(
+    linkDest: string,
+    sourceRoot: string,
+    destination: string,
+    options: { verifiedAt?: string } = {},
+  ): Promise<PreviousBackup> {
     const root = path.resolve(linkDest);
     if (root === path.resolve(destination)) {
       throw refusal(root, `is the destination itself: link from an earlier backup of ${sourceRoot}`);

@@ -45,7 +45,6 @@ export interface BackupInfo {
   folderIdentity?: FolderIdentity;
 }
 
-
 /**
  * The backups in a folder, newest first: folders with this tool's metadata, and plain Trac
  * environments (what `trac-admin hotcopy` makes). Backups still being built are left out.
@@ -114,10 +113,7 @@ export interface EnvironmentIdentity {
 
 export async function identifyEnvironment(environmentPath: string): Promise<EnvironmentIdentity> {
   const resolved = path.resolve(environmentPath);
-  const [real, stats] = await Promise.all([
-    fs.realpath(resolved).catch(() => resolved),
-    fs.stat(resolved).catch(() => undefined),
-  ]);
+  const [real, stats] = await Promise.all([fs.realpath(resolved).catch(() => resolved), fs.stat(resolved).catch(() => undefined)]);
   return { path: resolved, real, ...(stats?.isDirectory() && { folder: folderIdentity(stats) }), realOf: new Map() };
 }
 
@@ -166,7 +162,9 @@ export async function isBackupOf(backup: BackupSource, environment: string | Env
 
 /** Same device and inode, and the same birth time where both know one. */
 function isSameFolder(a: FolderIdentity, b: FolderIdentity): boolean {
-  return a.dev === b.dev && a.ino === b.ino && (a.birthtimeMs === undefined || b.birthtimeMs === undefined || a.birthtimeMs === b.birthtimeMs);
+  return (
+    a.dev === b.dev && a.ino === b.ino && (a.birthtimeMs === undefined || b.birthtimeMs === undefined || a.birthtimeMs === b.birthtimeMs)
+  );
 }
 
 /**

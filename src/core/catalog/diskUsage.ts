@@ -130,7 +130,10 @@ export class DiskUsageCache {
  * now. Sizes are file sizes (what `du --apparent-size` reports), not blocks allocated.
  */
 export async function backupsDiskUsage(backupPaths: readonly string[], signal?: AbortSignal): Promise<DiskUsage> {
-  return new DiskUsageCache().usage(backupPaths.map((backupPath) => ({ path: backupPath })), signal);
+  return new DiskUsageCache().usage(
+    backupPaths.map((backupPath) => ({ path: backupPath })),
+    signal,
+  );
 }
 
 function keyOf(backup: MeasuredBackup, identity: { dev: number; ino: number }): string {

@@ -281,9 +281,5 @@ function whyNotAHead(data: unknown): string | undefined {
 }
 
 function invalid(file: string, reason: string): TracBackupError {
-  return new TracBackupError(
-    'MANIFEST_INVALID',
-    `The backup metadata ${file} ${reason}. The backup may be damaged; make a new one.`,
-    file,
-  );
+  return new TracBackupError('MANIFEST_INVALID', `The backup metadata ${file} ${reason}. The backup may be damaged; make a new one.`, file);
 }

@@ -183,11 +183,19 @@ export async function deleteBackup(backupPath: string, signal?: AbortSignal): Pr
   throwIfAborted(signal, 'Deleting the backup');
   const dir = path.resolve(backupPath);
   const stats = await fs.lstat(dir).catch((error: unknown) => {
-    throw new TracBackupError('INVALID_ARGUMENT', `Can't delete ${dir}: ${errnoCode(error) === 'ENOENT' ? 'it does not exist' : describeError(error)}.`, dir);
+    throw new TracBackupError(
+      'INVALID_ARGUMENT',
+      `Can't delete ${dir}: ${errnoCode(error) === 'ENOENT' ? 'it does not exist' : describeError(error)}.`,
+      dir,
+    );
   });
   const hasManifest = stats.isDirectory() && (await readManifest(dir).then(Boolean, () => true));
   if (!stats.isDirectory() || (!hasManifest && (await whyNotAnEnvironment(dir)))) {
-    throw new TracBackupError('INVALID_ARGUMENT', `Can't delete ${dir}: it is not a backup (no trac-backup metadata, not a Trac environment).`, dir);
+    throw new TracBackupError(
+      'INVALID_ARGUMENT',
+      `Can't delete ${dir}: it is not a backup (no trac-backup metadata, not a Trac environment).`,
+      dir,
+    );
   }
   const changed = await whyNotUnchanged(dir);
   if (changed) {

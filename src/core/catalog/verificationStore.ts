@@ -44,7 +44,11 @@ const STORE_NAME = 'verifications.json';
  * or ~/.local/state on Linux and the BSDs, ~/Library/Application Support on macOS, and
  * %LOCALAPPDATA% on Windows.
  */
-export function verificationStoreFile(env: NodeJS.ProcessEnv = process.env, platform: NodeJS.Platform = process.platform, home = os.homedir()): string {
+export function verificationStoreFile(
+  env: NodeJS.ProcessEnv = process.env,
+  platform: NodeJS.Platform = process.platform,
+  home = os.homedir(),
+): string {
   if (env.TRAC_BACKUP_STATE_DIR) {
     return path.join(path.resolve(env.TRAC_BACKUP_STATE_DIR), STORE_NAME);
   }
@@ -84,11 +88,7 @@ export async function verificationOf(backupPath: string, file = verificationStor
 
 /** True when the record says the backup passed a verification begun after it was made. */
 export function passedSinceMade(record: VerificationRecord | undefined): record is VerificationRecord {
-  return (
-    record !== undefined &&
-    record.ok &&
-    (record.createdAt === null || Date.parse(record.verifiedAt) >= Date.parse(record.createdAt))
-  );
+  return record !== undefined && record.ok && (record.createdAt === null || Date.parse(record.verifiedAt) >= Date.parse(record.createdAt));
 }
 
 /**
@@ -113,7 +113,13 @@ export async function recordVerification(
     const store = await readStore(file);
     const kept: StoreFile['backups'] = {};
     for (const [backup, entry] of Object.entries(store.backups)) {
-      if (backup !== real && (await fs.lstat(backup).then(() => true, (error: unknown) => errnoCode(error) !== 'ENOENT'))) {
+      if (
+        backup !== real &&
+        (await fs.lstat(backup).then(
+          () => true,
+          (error: unknown) => errnoCode(error) !== 'ENOENT',
+        ))
+      ) {
         kept[backup] = entry;
       }
     }
@@ -161,7 +167,10 @@ async function withLockFile(lock: string, fn: () => Promise<void>): Promise<void
         throw error;
       }
     }
-    const holder = await fs.readFile(lock, 'utf8').then((text) => Number.parseInt(text, 10), () => NaN);
+    const holder = await fs.readFile(lock, 'utf8').then(
+      (text) => Number.parseInt(text, 10),
+      () => NaN,
+    );
     const madeMs = (await fs.stat(lock).catch(() => undefined))?.mtimeMs ?? Number.NaN;
     if (Number.isInteger(holder) && !workOwnerRunning(holder, madeMs, false)) {
       await fs.rm(lock, { force: true }); // left by a process that is gone
@@ -200,7 +209,9 @@ async function readStore(file: string): Promise<StoreFile> {
   }
   try {
     const data = JSON.parse(text) as Partial<StoreFile>;
-    return data && typeof data.backups === 'object' && data.backups !== null ? { format: 1, backups: data.backups } : { format: 1, backups: {} };
+    return data && typeof data.backups === 'object' && data.backups !== null
+      ? { format: 1, backups: data.backups }
+      : { format: 1, backups: {} };
   } catch {
     return { format: 1, backups: {} }; // a damaged store forgets, and is written anew
   }

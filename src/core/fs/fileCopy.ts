@@ -156,7 +156,7 @@ function copySmallFileSync(source: string, target: string, options: FileCopyOpti
         }
         hash.update(buffer.subarray(0, bytesRead));
         try {
-          for (let offset = 0; offset < bytesRead; ) {
+          for (let offset = 0; offset < bytesRead;) {
             offset += fsCallback.writeSync(output, buffer, offset, bytesRead - offset);
           }
         } catch (error) {

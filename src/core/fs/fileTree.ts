@@ -139,7 +139,12 @@ export function walkTreeSync(root: string, under = '', options: Omit<WalkOptions
  * The entries of one folder of the tree, sorted, with what `exclude` leaves out and what vanished
  * meanwhile (a live environment) left out; a missing root is an error unless `rootMayVanish`.
  */
-function readFolderSync(root: string, relativeDir: string, options: Pick<WalkOptions, 'exclude' | 'follow'>, rootMayVanish = false): TreeEntry[] {
+function readFolderSync(
+  root: string,
+  relativeDir: string,
+  options: Pick<WalkOptions, 'exclude' | 'follow'>,
+  rootMayVanish = false,
+): TreeEntry[] {
   const absoluteDir = relativeDir ? path.join(root, relativeDir) : root;
   const readNames = () => fsSync.readdirSync(absoluteDir);
   const names = relativeDir || rootMayVanish ? ignoreVanishedSync(readNames) : readNames();

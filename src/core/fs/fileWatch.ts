@@ -44,7 +44,9 @@ export function mergeInterests(interests: readonly FolderInterest[]): FolderInte
 }
 
 function matches(interest: FolderInterest, name: string): boolean {
-  return interest.any === true || (interest.names ?? []).includes(name) || (interest.prefixes ?? []).some((prefix) => name.startsWith(prefix));
+  return (
+    interest.any === true || (interest.names ?? []).includes(name) || (interest.prefixes ?? []).some((prefix) => name.startsWith(prefix))
+  );
 }
 
 interface Watched {

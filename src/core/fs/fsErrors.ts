@@ -66,7 +66,10 @@ export async function folderChange(root: string, identity: { dev: number; ino: n
  */
 export async function whenSourceGone(error: unknown, root: string): Promise<unknown> {
   const code = error instanceof TracBackupError ? error.code : undefined;
-  const gone = !(await fs.stat(root).then((stats) => stats.isDirectory(), () => false));
+  const gone = !(await fs.stat(root).then(
+    (stats) => stats.isDirectory(),
+    () => false,
+  ));
   if (code === 'CANCELLED' || code === 'DISK_FULL' || code === 'DESTINATION_UNWRITABLE' || !gone) {
     return error;
   }
@@ -134,7 +137,12 @@ export async function removeMadeFolders(made: MadeFolders | undefined): Promise<
     return;
   }
   for (let dir = made.deepest; dir === made.first || dir.startsWith(made.first + path.sep); dir = path.dirname(dir)) {
-    if (!(await fs.rmdir(dir).then(() => true, () => false))) {
+    if (
+      !(await fs.rmdir(dir).then(
+        () => true,
+        () => false,
+      ))
+    ) {
       break;
     }
   }

@@ -92,11 +92,7 @@ export class TreeMirror {
   ) {}
 
   /** Brings the target in line with `entries` for the paths `inScope` accepts. */
-  async sync(
-    entries: TreeEntry[],
-    inScope: (relative: string) => boolean = () => true,
-    options: ApplyOptions = {},
-  ): Promise<SyncResult> {
+  async sync(entries: TreeEntry[], inScope: (relative: string) => boolean = () => true, options: ApplyOptions = {}): Promise<SyncResult> {
     const present = new Set(entries.map((entry) => entry.relative));
     const absent = [...this.records.keys()].filter((relative) => inScope(relative) && !present.has(relative));
     return this.apply(entries, absent, options);
@@ -137,7 +133,10 @@ export class TreeMirror {
         toCopy.push(entry);
       }
     }
-    this.options.progress.expect(toCopy.length, toCopy.reduce((sum, entry) => sum + entry.size, 0));
+    this.options.progress.expect(
+      toCopy.length,
+      toCopy.reduce((sum, entry) => sum + entry.size, 0),
+    );
     await runPool(toCopy, this.options.concurrency ?? 4, async (entry) => {
       const bytes = await this.copy(entry, options.tag?.(entry.relative), options.sources);
       if (bytes === REUSED) {

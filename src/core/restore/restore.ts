@@ -229,7 +229,9 @@ async function prepareTarget(
   const found = await inspectTarget(env);
   const leftovers = await cleanRestoreLeftovers(env, found.database ? [found.database] : []);
   // Running a restore that was killed mid-swap again finishes it: that restore, not a second one.
-  const finished = leftovers.find((leftover) => leftover.done && leftover.action === 'finish' && leftover.restoredFrom === (source.archive ?? source.folder));
+  const finished = leftovers.find(
+    (leftover) => leftover.done && leftover.action === 'finish' && leftover.restoredFrom === (source.archive ?? source.folder),
+  );
   if (finished) {
     return { finished, leftovers };
   }
@@ -238,7 +240,12 @@ async function prepareTarget(
   const externalFile = placement?.where === 'own-path' ? placement.database.file : undefined;
   const now = options.now ?? new Date();
   const replacing = target.state === 'environment' || target.state === 'other';
-  const externalExists = externalFile ? await fs.lstat(externalFile).then(() => true, () => false) : false;
+  const externalExists = externalFile
+    ? await fs.lstat(externalFile).then(
+        () => true,
+        () => false,
+      )
+    : false;
   const aside = replacing ? await chooseAsidePath(env, now) : null;
   const databaseAside = externalFile && externalExists ? await chooseAsidePath(externalFile, now, true) : null;
   const replaces = replacing || externalExists;
@@ -290,7 +297,9 @@ function finishedEarlier(
     durationMs: Math.round(performance.now() - started),
     database: null,
     databaseInside: null,
-    notes: [`A restore of ${backup} into ${env} had been stopped while swapping folders: this run finished it, so ${env} holds that backup now.`],
+    notes: [
+      `A restore of ${backup} into ${env} had been stopped while swapping folders: this run finished it, so ${env} holds that backup now.`,
+    ],
     backupCreatedAt: manifest?.createdAt,
     leftovers,
     madeFolders: [],
@@ -367,7 +376,10 @@ function damagedBackupError(source: RestoreSource, problems: PathProblem[]): Tra
 }
 
 function targetExists(env: string, aside: string | null, database: string | undefined, databaseAside: string | null): TracBackupError {
-  const what = [aside ? `${env} (kept as ${aside})` : undefined, databaseAside ? `the database ${database} (kept as ${databaseAside})` : undefined]
+  const what = [
+    aside ? `${env} (kept as ${aside})` : undefined,
+    databaseAside ? `the database ${database} (kept as ${databaseAside})` : undefined,
+  ]
     .filter(Boolean)
     .join(' and ');
   return new TracBackupError(
@@ -381,7 +393,9 @@ function targetExists(env: string, aside: string | null, database: string | unde
 function restoreWording(error: unknown, env: string): unknown {
   if (error instanceof TracBackupError && (error.code === 'DISK_FULL' || error.code === 'DESTINATION_UNWRITABLE')) {
     const reason =
-      error.code === 'DISK_FULL' ? 'the disk is full' : `${error.path ?? 'its folder'} cannot be written (${errnoCode(error.cause) ?? 'permission denied'})`;
+      error.code === 'DISK_FULL'
+        ? 'the disk is full'
+        : `${error.path ?? 'its folder'} cannot be written (${errnoCode(error.cause) ?? 'permission denied'})`;
     return new TracBackupError(
       error.code,
       `Can't restore to ${env}: ${reason}. The partial copy was removed and nothing was changed; ` +

@@ -136,7 +136,10 @@ async function makeInitenvFolders(
 export async function checkCopy(copy: RestoreCopy, mirror: TreeMirror, tracker: ProgressCounter, signal?: AbortSignal): Promise<void> {
   const expected = mirror.manifestEntries();
   const files = expected.filter((entry) => entry.type === 'file');
-  tracker.expect(files.length, files.reduce((sum, entry) => sum + (entry.type === 'file' ? entry.size : 0), 0));
+  tracker.expect(
+    files.length,
+    files.reduce((sum, entry) => sum + (entry.type === 'file' ? entry.size : 0), 0),
+  );
   const onDisk = await walkTree(copy.temp, { signal });
   const comparison = await compareWithManifest(onDisk, expected, {
     signal,
@@ -218,7 +221,10 @@ export async function moveBackup(copy: RestoreCopy, tracker: ProgressCounter, si
     }
   }
   const madeFolders = await makeInitenvFolders(temp, (name) => present.has(name), copy.keepOwners ? root : undefined);
-  expected = expected && [...expected, ...madeFolders.map((name): ManifestEntry => ({ path: name, type: 'directory', mode: 0o755, mtimeMs: 0 }))];
+  expected = expected && [
+    ...expected,
+    ...madeFolders.map((name): ManifestEntry => ({ path: name, type: 'directory', mode: 0o755, mtimeMs: 0 })),
+  ];
   await folders.putBack();
   const onDisk = (await walkTree(temp, { signal })).filter((entry) => entry.kind === 'file');
   files += onDisk.length;
@@ -313,7 +319,9 @@ async function moveExternalOut(
 }
 
 function copyDoesNotCheckOut(copy: RestoreCopy, problems: string[]): TracBackupError {
-  const what = copy.archive ? `The environment unpacked from the archive ${copy.archive}` : `The copy of ${copy.backup} made for the restore`;
+  const what = copy.archive
+    ? `The environment unpacked from the archive ${copy.archive}`
+    : `The copy of ${copy.backup} made for the restore`;
   return new TracBackupError(
     'RESTORE_FAILED',
     `${what} does not check out (${problems.slice(0, 3).join('; ')}): ` +

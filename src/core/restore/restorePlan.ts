@@ -68,11 +68,14 @@ export async function describeRestore(
   const replacing = target.state === 'environment' || target.state === 'other';
   const placement = await placeExternalDatabase(manifest, environment, target);
   const ownPath = placement?.where === 'own-path' ? placement.database.file : undefined;
-  const ownPathExists = ownPath ? await fs.lstat(ownPath).then(() => true, () => false) : false;
+  const ownPathExists = ownPath
+    ? await fs.lstat(ownPath).then(
+        () => true,
+        () => false,
+      )
+    : false;
   const createdAt = await backupDate(backup, manifest);
-  const restored = manifest
-    ? { files: manifest.fileCount, bytes: manifest.bytes }
-    : await measureTree(backup);
+  const restored = manifest ? { files: manifest.fileCount, bytes: manifest.bytes } : await measureTree(backup);
   const aside = replacing ? await chooseAsidePath(environment, now) : null;
   return {
     backup: options.shownAs ?? backup,

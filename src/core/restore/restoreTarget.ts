@@ -39,7 +39,11 @@ export async function inspectTarget(environment: string): Promise<RestoreTarget>
     );
   }
   if (!stats.isDirectory()) {
-    throw new TracBackupError('INVALID_ARGUMENT', `${environment} is a file, not a folder: choose another path to restore to.`, environment);
+    throw new TracBackupError(
+      'INVALID_ARGUMENT',
+      `${environment} is a file, not a folder: choose another path to restore to.`,
+      environment,
+    );
   }
   if ((await fs.readdir(environment)).length === 0) {
     return { path: environment, state: 'empty' };

@@ -315,10 +315,13 @@ export class BackupScheduler {
     this.next = wake === undefined ? undefined : new Date(wake);
     this.emit({ type: 'idle', nextRunAt: earliest });
     if (wake !== undefined) {
-      this.timer = this.host.setTimer(() => {
-        this.timer = undefined;
-        void this.runDue();
-      }, Math.max(0, wake - now));
+      this.timer = this.host.setTimer(
+        () => {
+          this.timer = undefined;
+          void this.runDue();
+        },
+        Math.max(0, wake - now),
+      );
     }
   }
 

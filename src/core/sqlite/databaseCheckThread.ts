@@ -23,7 +23,11 @@ export interface OffThreadCheckOptions {
  * takes seconds on a large one, and in the extension host the main thread must never be held
  * that long (every extension waits for it). The CLI does the same, so that Ctrl-C is answered.
  */
-export async function checkDatabaseOffThread(file: string, kind: DatabaseCheckKind, options: OffThreadCheckOptions = {}): Promise<DatabaseCheck> {
+export async function checkDatabaseOffThread(
+  file: string,
+  kind: DatabaseCheckKind,
+  options: OffThreadCheckOptions = {},
+): Promise<DatabaseCheck> {
   throwIfAborted(options.signal, options.what);
   // The binding is loaded here first: it reads its settings (URI filenames) once per process.
   loadSqlite();
@@ -48,10 +52,20 @@ export async function checkDatabaseOffThread(file: string, kind: DatabaseCheckKi
     options.signal?.addEventListener('abort', onAbort, { once: true });
     worker.once('message', (result: DatabaseCheck) => settle(() => resolve(result)));
     worker.once('error', (error) =>
-      settle(() => reject(new TracBackupError('SQLITE_UNAVAILABLE', `The database check of ${file} failed to run: ${describeError(error)}.`, file, { cause: error }))),
+      settle(() =>
+        reject(
+          new TracBackupError('SQLITE_UNAVAILABLE', `The database check of ${file} failed to run: ${describeError(error)}.`, file, {
+            cause: error,
+          }),
+        ),
+      ),
     );
     worker.once('exit', (code) =>
-      settle(() => reject(new TracBackupError('SQLITE_UNAVAILABLE', `The database check of ${file} ended without a result (exit code ${code}).`, file))),
+      settle(() =>
+        reject(
+          new TracBackupError('SQLITE_UNAVAILABLE', `The database check of ${file} ended without a result (exit code ${code}).`, file),
+        ),
+      ),
     );
   });
 }

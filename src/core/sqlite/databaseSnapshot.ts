@@ -80,7 +80,11 @@ export class DatabaseSnapshotter {
       release();
     };
     try {
-      await retryWhileBusy(this.file, () => this.writer.exec('BEGIN IMMEDIATE'), { timeoutMs: BUSY_TIMEOUT_MS, signal, what: 'The backup' });
+      await retryWhileBusy(this.file, () => this.writer.exec('BEGIN IMMEDIATE'), {
+        timeoutMs: BUSY_TIMEOUT_MS,
+        signal,
+        what: 'The backup',
+      });
     } catch (error) {
       this.releaseInProcess();
       if (isCancelled(error)) {
@@ -180,11 +184,7 @@ export async function probeDatabase(file: string, readDatabaseVersion: boolean, 
   try {
     const header = readSqliteHeader(file);
     if (!header) {
-      throw new TracBackupError(
-        'DATABASE_UNREADABLE',
-        `${file} is not an SQLite database: check [trac] database in trac.ini.`,
-        file,
-      );
+      throw new TracBackupError('DATABASE_UNREADABLE', `${file} is not an SQLite database: check [trac] database in trac.ini.`, file);
     }
     if (!readDatabaseVersion) {
       return {};
@@ -197,7 +197,12 @@ export async function probeDatabase(file: string, readDatabaseVersion: boolean, 
         db.close();
       }
     };
-    return await retryWhileBusy(file, read, { timeoutMs: BUSY_TIMEOUT_MS, signal, what: 'The backup', beforeAttempt: () => whenNotLockedInProcess(file) });
+    return await retryWhileBusy(file, read, {
+      timeoutMs: BUSY_TIMEOUT_MS,
+      signal,
+      what: 'The backup',
+      beforeAttempt: () => whenNotLockedInProcess(file),
+    });
   } catch (error) {
     if (error instanceof TracBackupError && error.code === 'SQLITE_UNAVAILABLE' && readDatabaseVersion) {
       return {}; // a backup without the database can do without its version

@@ -14,9 +14,11 @@ let loaded: SqliteModule | undefined;
 
 /** Platform, Node and Node-API versions: what decides whether the binding loads. */
 export function runtimeDescription(): string {
-  return `platform ${process.platform}-${process.arch}, Node ${process.versions.node}, ` +
+  return (
+    `platform ${process.platform}-${process.arch}, Node ${process.versions.node}, ` +
     `N-API ${process.versions.napi ?? 'unknown'}` +
-    (process.versions.electron ? `, Electron ${process.versions.electron}` : '');
+    (process.versions.electron ? `, Electron ${process.versions.electron}` : '')
+  );
 }
 
 /**

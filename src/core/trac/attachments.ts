@@ -152,13 +152,9 @@ export class AttachmentIndex {
     if (!this.statements) {
       const db = this.db;
       db.pragma('temp_store = MEMORY');
-      db.exec(
-        'CREATE TEMP TABLE IF NOT EXISTS trac_backup_seen (rid INTEGER PRIMARY KEY, type, id, filename, size, time)',
-      );
+      db.exec('CREATE TEMP TABLE IF NOT EXISTS trac_backup_seen (rid INTEGER PRIMARY KEY, type, id, filename, size, time)');
       const clear = db.prepare('DELETE FROM temp.trac_backup_seen');
-      const fill = db.prepare(
-        'INSERT INTO temp.trac_backup_seen SELECT rowid, type, id, filename, size, time FROM main.attachment',
-      );
+      const fill = db.prepare('INSERT INTO temp.trac_backup_seen SELECT rowid, type, id, filename, size, time FROM main.attachment');
       this.statements = {
         refresh: db.transaction(() => {
           clear.run();

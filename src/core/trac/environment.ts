@@ -27,9 +27,7 @@ export async function whyNotAnEnvironment(dir: string): Promise<string | undefin
   try {
     version = await fs.readFile(path.join(dir, 'VERSION'), 'utf8');
   } catch (error) {
-    return errnoCode(error) === 'ENOENT'
-      ? 'it has no VERSION file'
-      : `its VERSION file cannot be read (${errnoCode(error)})`;
+    return errnoCode(error) === 'ENOENT' ? 'it has no VERSION file' : `its VERSION file cannot be read (${errnoCode(error)})`;
   }
   if (!version.startsWith(VERSION_PREFIX)) {
     const firstLine = version.split(/\r?\n/)[0].slice(0, 60);

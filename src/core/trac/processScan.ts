@@ -116,7 +116,7 @@ function openFileUnder(procRoot: string, pid: number, targets: string[]): string
 /** This process and its parents, up to init. */
 function ancestors(procRoot: string): Set<number> {
   const found = new Set<number>();
-  for (let pid = process.pid; pid > 1 && !found.has(pid); ) {
+  for (let pid = process.pid; pid > 1 && !found.has(pid);) {
     found.add(pid);
     try {
       const stat = readFileSync(path.join(procRoot, String(pid), 'stat'), 'utf8');

@@ -88,7 +88,10 @@ export async function readTracConfig(iniPath: string): Promise<TracConfig> {
     files.push(file);
     layers.push(sections);
     const inherited = sections.get('inherit')?.get('file');
-    for (const name of (inherited ?? '').split(',').map((part) => part.trim()).filter(Boolean)) {
+    for (const name of (inherited ?? '')
+      .split(',')
+      .map((part) => part.trim())
+      .filter(Boolean)) {
       await visit(path.resolve(path.dirname(file), name));
     }
   };

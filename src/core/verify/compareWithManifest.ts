@@ -100,7 +100,6 @@ export async function compareWithManifest(
   return { problems, checkedFiles, checkedBytes };
 }
 
-
 function kindName(kind: string): string {
   return kind === 'symlink' ? 'symbolic link' : kind === 'directory' ? 'folder' : 'file';
 }

@@ -209,7 +209,13 @@ async function goneSinceStart(dir: string, identity: { dev: number; ino: number 
   if (!now || now.dev !== identity.dev || now.ino !== identity.ino) {
     return true;
   }
-  return hadManifest && !(await fs.lstat(path.join(dir, MANIFEST_FILE)).then(() => true, () => false));
+  return (
+    hadManifest &&
+    !(await fs.lstat(path.join(dir, MANIFEST_FILE)).then(
+      () => true,
+      () => false,
+    ))
+  );
 }
 
 /** VERSION and conf/trac.ini; returns `[trac] database` when trac.ini could be read. */
@@ -316,7 +322,10 @@ function attachmentsWithoutFiles(rows: AttachmentRow[], entries: TreeEntry[], da
   for (const row of rows) {
     const expected = attachmentRelativePath(String(row.type), String(row.id), String(row.filename));
     if (!isSafeRelative(expected)) {
-      found.push({ path: databasePath, problem: `the attachment row ${describeAttachmentRow(row)} names a file outside the backup (${expected})` });
+      found.push({
+        path: databasePath,
+        problem: `the attachment row ${describeAttachmentRow(row)} names a file outside the backup (${expected})`,
+      });
     } else if (!present.has(expected) && !named.has(expected)) {
       found.push({ path: expected, problem: `missing: the attachment row ${describeAttachmentRow(row)} of the database names this file` });
     }

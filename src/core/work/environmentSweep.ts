@@ -48,7 +48,12 @@ export async function sweepEnvironmentLeftovers(...targets: SweepTarget[]): Prom
     }
     done.add(key);
     for (const item of await sweepDeadWork(folder, purposes)) {
-      swept.push({ path: item.path, action: item.action, ...(item.bytes !== undefined && { bytes: item.bytes }), message: describeSwept(item) });
+      swept.push({
+        path: item.path,
+        action: item.action,
+        ...(item.bytes !== undefined && { bytes: item.bytes }),
+        message: describeSwept(item),
+      });
     }
   };
   for (const target of targets) {
@@ -66,23 +71,42 @@ async function sweepRestoreCopies(target: SweepTarget): Promise<SweptLeftover[]>
   try {
     found = await findRestoreLeftovers(environment, target.databaseFiles);
   } catch (error) {
-    return [{ path: environment, action: 'failed', message: `The restore leftovers beside ${environment} could not be listed: ${describeError(error)}.` }];
+    return [
+      {
+        path: environment,
+        action: 'failed',
+        message: `The restore leftovers beside ${environment} could not be listed: ${describeError(error)}.`,
+      },
+    ];
   }
   const swept: SweptLeftover[] = [];
   for (const leftover of found) {
     if (leftover.action === 'remove') {
       const work = parseWorkName(path.basename(leftover.path));
       const bytes = await sizeOfWork(leftover.path);
-      const what = work ? describeWork(work, bytes) : leftover.kind === 'journal' ? 'a restore journal that was never completed' : leftover.detail;
+      const what = work
+        ? describeWork(work, bytes)
+        : leftover.kind === 'journal'
+          ? 'a restore journal that was never completed'
+          : leftover.detail;
       try {
         await removeTree(leftover.path);
-        swept.push({ path: leftover.path, action: 'removed', ...(bytes !== undefined && { bytes }), message: `Removed ${leftover.path}, ${what}.` });
+        swept.push({
+          path: leftover.path,
+          action: 'removed',
+          ...(bytes !== undefined && { bytes }),
+          message: `Removed ${leftover.path}, ${what}.`,
+        });
       } catch (error) {
         const gone = !(await pathExists(leftover.path).catch(() => true)); // removed by another window's sweep meanwhile
         swept.push(
           gone
             ? { path: leftover.path, action: 'removed', message: `Removed ${leftover.path}, ${what}.` }
-            : { path: leftover.path, action: 'failed', message: `${leftover.path}: ${what}: could not be removed (${describeError(error)}); remove it by hand.` },
+            : {
+                path: leftover.path,
+                action: 'failed',
+                message: `${leftover.path}: ${what}: could not be removed (${describeError(error)}); remove it by hand.`,
+              },
         );
       }
     } else if (leftover.action === 'finish') {

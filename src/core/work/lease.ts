@@ -132,7 +132,12 @@ async function takeLock(lock: string, file: string, holder: LeaseHolder): Promis
       throw busyError(holder.environment, holder.kind, other);
     }
     const stale = `${lock}.stale-${randomBytes(4).toString('hex')}`;
-    if (await fs.rename(lock, stale).then(() => true, () => false)) {
+    if (
+      await fs.rename(lock, stale).then(
+        () => true,
+        () => false,
+      )
+    ) {
       const moved = await readLease(stale);
       if (moved && (await isAlive(stale, moved))) {
         // Another process took it between the look and the move: give it back.
@@ -284,7 +289,6 @@ function sameInodeSync(file: string, stats: { ino: number; dev: number }): boole
     return false;
   }
 }
-
 
 function isDirectory(dir: string): boolean {
   try {

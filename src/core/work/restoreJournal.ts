@@ -111,7 +111,11 @@ export interface PairOutcome {
  * state is not one the swap can leave (something else changed the paths), nothing is touched.
  */
 export async function finishPair(pair: SwapPair, apply: boolean): Promise<PairOutcome> {
-  const [live, temp, aside] = await Promise.all([pathExists(pair.live), pathExists(pair.temp), pair.aside ? pathExists(pair.aside) : false]);
+  const [live, temp, aside] = await Promise.all([
+    pathExists(pair.live),
+    pathExists(pair.temp),
+    pair.aside ? pathExists(pair.aside) : false,
+  ]);
   const outcome = (finished: boolean, action: string): PairOutcome => ({ pair, finished, action });
   if (!temp && live) {
     return outcome(true, `${pair.live} is already in place`);
@@ -145,7 +149,10 @@ export async function finishPair(pair: SwapPair, apply: boolean): Promise<PairOu
     return outcome(true, `move the restored copy ${pair.temp} into ${pair.live}`);
   }
   if (live) {
-    return outcome(false, `leave the restored copy ${pair.temp} alone: ${pair.live} was changed since; compare them and keep the one you want`);
+    return outcome(
+      false,
+      `leave the restored copy ${pair.temp} alone: ${pair.live} was changed since; compare them and keep the one you want`,
+    );
   }
   if (apply) {
     if (pair.sqlite && pair.aside) {
@@ -153,7 +160,10 @@ export async function finishPair(pair: SwapPair, apply: boolean): Promise<PairOu
     }
     renameSync(pair.temp, pair.live);
   }
-  return outcome(true, `move the restored copy ${pair.temp} into ${pair.live}${pair.aside ? ` (the previous one is in ${pair.aside})` : ''}`);
+  return outcome(
+    true,
+    `move the restored copy ${pair.temp} into ${pair.live}${pair.aside ? ` (the previous one is in ${pair.aside})` : ''}`,
+  );
 }
 
 async function moveSideFiles(live: string, aside: string): Promise<void> {

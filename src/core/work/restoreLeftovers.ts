@@ -61,7 +61,13 @@ async function handleLeftovers(environment: string, databaseFiles: string[], app
         if (apply) {
           throw inProgress(environment, owner);
         }
-        leftovers.push({ path: file, kind: 'temporary', action: 'keep', done: false, detail: `in use by a restore that is running (process ${owner})` });
+        leftovers.push({
+          path: file,
+          kind: 'temporary',
+          action: 'keep',
+          done: false,
+          detail: `in use by a restore that is running (process ${owner})`,
+        });
         continue;
       }
       if (apply) {
@@ -110,7 +116,13 @@ async function handleJournal(environment: string, apply: boolean, leftovers: Res
     if (apply) {
       throw inProgress(environment, journal.pid);
     }
-    leftovers.push({ path: file, kind: 'journal', action: 'keep', done: false, detail: `a restore is swapping folders right now (process ${journal.pid})` });
+    leftovers.push({
+      path: file,
+      kind: 'journal',
+      action: 'keep',
+      done: false,
+      detail: `a restore is swapping folders right now (process ${journal.pid})`,
+    });
     return journal;
   }
   const outcomes = [];

@@ -140,7 +140,12 @@ async function sweepOne(file: string, work: WorkName, folder: string): Promise<S
     await removeTree(file);
     return { ...base, action: 'removed', detail: `${what}: removed` };
   } catch (error) {
-    if (!(await fs.lstat(file).then(() => true, () => false))) {
+    if (
+      !(await fs.lstat(file).then(
+        () => true,
+        () => false,
+      ))
+    ) {
       return { ...base, action: 'removed', detail: `${what}: removed` }; // by another sweep at the same time (another window)
     }
     return {
@@ -197,11 +202,17 @@ export function describeSwept(swept: SweptWork): string {
  * last, once everything is checked), the rename is all that was left to do: do it.
  */
 async function finishClaimedBackup(work: string, dest: string): Promise<string | undefined> {
-  const complete = await fs.lstat(path.join(work, MANIFEST_FILE)).then((stats) => stats.isFile(), () => false);
+  const complete = await fs.lstat(path.join(work, MANIFEST_FILE)).then(
+    (stats) => stats.isFile(),
+    () => false,
+  );
   if (!complete) {
     return undefined;
   }
-  const claimed = await fs.readdir(dest).then((names) => names.length === 0, () => false);
+  const claimed = await fs.readdir(dest).then(
+    (names) => names.length === 0,
+    () => false,
+  );
   if (!claimed) {
     return undefined;
   }

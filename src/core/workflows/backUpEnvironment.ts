@@ -47,7 +47,10 @@ export async function namedLinkBase(linkDest: string): Promise<LinkBase> {
   const record = await verificationOf(linkDest);
   return passedSinceMade(record)
     ? { linkDest, verifiedAt: record.verifiedAt }
-    : { linkDest, note: `${path.resolve(linkDest)} did not pass verification since it was made: each file linked from it was first compared with its checksum.` };
+    : {
+        linkDest,
+        note: `${path.resolve(linkDest)} did not pass verification since it was made: each file linked from it was first compared with its checksum.`,
+      };
 }
 
 export interface BackUpEnvironmentOptions extends Pick<HotcopyOptions, 'includeDatabase' | 'signal' | 'onSwept'> {

@@ -47,7 +47,14 @@ export async function restoreFromArchive(
           throw withoutUnpackedFolder(error, root, archive);
         }
       },
-      { tempParent: parent, signal: options.signal, onProgress: options.onProgress, limits: options.limits, keepOwners, onSwept: options.onSwept },
+      {
+        tempParent: parent,
+        signal: options.signal,
+        onProgress: options.onProgress,
+        limits: options.limits,
+        keepOwners,
+        onSwept: options.onSwept,
+      },
     );
   } catch (error) {
     await removeMadeFolders(made);

@@ -36,7 +36,12 @@ export function registerArchiveCommands(registry: EnvironmentRegistry, log: vsco
       const result = await backupsInUse.during(chosen.backup, 'exported', () =>
         withNotificationProgress(`Exporting ${path.basename(chosen.backup)}`, (signal, reporterFor) =>
           // The save dialog asked before a file there is replaced.
-          exportArchive(chosen.backup, file.fsPath, { signal, onProgress: reporterFor(), onSwept: (swept) => logSwept(log, [swept]), replace: true }),
+          exportArchive(chosen.backup, file.fsPath, {
+            signal,
+            onProgress: reporterFor(),
+            onSwept: (swept) => logSwept(log, [swept]),
+            replace: true,
+          }),
         ),
       );
       const summary = `Exported ${path.basename(chosen.backup)} to ${result.archive}: ${formatBytes(result.archiveBytes)} (${formatDuration(result.durationMs)}).`;
@@ -81,7 +86,9 @@ export function registerArchiveCommands(registry: EnvironmentRegistry, log: vsco
                 log.info(`Restore of ${environment.path} from ${archiveFile}: cancelled at the prompt`);
                 return false;
               }
-              log.info(`Restoring ${environment.path} from ${archiveFile}${plan.live?.running ? ' although Trac seems to be running' : ''}`);
+              log.info(
+                `Restoring ${environment.path} from ${archiveFile}${plan.live?.running ? ' although Trac seems to be running' : ''}`,
+              );
               restoring = new ProgressNotification(`Restoring ${environment.name}`, controller, RESTORE_WEIGHTS);
               return true;
             },
@@ -108,11 +115,14 @@ class ProgressNotification {
 
   constructor(title: string, controller: AbortController, phaseWeights?: Record<string, number>) {
     const finished = new Promise<void>((resolve) => (this.finish = resolve));
-    void vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title, cancellable: true }, async (progress, token) => {
-      this.reporter = notificationProgress(progress, phaseWeights);
-      token.onCancellationRequested(() => controller.abort());
-      await finished;
-    });
+    void vscode.window.withProgress(
+      { location: vscode.ProgressLocation.Notification, title, cancellable: true },
+      async (progress, token) => {
+        this.reporter = notificationProgress(progress, phaseWeights);
+        token.onCancellationRequested(() => controller.abort());
+        await finished;
+      },
+    );
   }
 
   report(event: PhaseProgress): void {

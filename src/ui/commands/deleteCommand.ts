@@ -28,7 +28,10 @@ export function registerDeleteCommand(registry: EnvironmentRegistry, log: vscode
     const message = backups.length === 1 ? `Delete the backup ${backups[0].name}?` : `Delete these ${backups.length} backups?`;
     const detail = `${lines.join('\n')}\n\n${backups.length === 1 ? 'It is' : 'They are'} deleted permanently (not moved to the trash).`;
     const confirm: vscode.MessageItem = { title: DELETE };
-    const answer = await vscode.window.showWarningMessage(message, { modal: true, detail }, confirm, { title: 'Cancel', isCloseAffordance: true });
+    const answer = await vscode.window.showWarningMessage(message, { modal: true, detail }, confirm, {
+      title: 'Cancel',
+      isCloseAffordance: true,
+    });
     if (answer !== confirm) {
       return [];
     }

@@ -74,7 +74,9 @@ export function registerPruneCommand(registry: EnvironmentRegistry, log: vscode.
     if (result.failed.length) {
       throw new Error(`Could not delete ${result.failed.map((entry) => `${entry.path} (${entry.error})`).join('; ')}`);
     }
-    void vscode.window.showInformationMessage(`Deleted ${result.removed.length} backups of ${listed.environment.name}; ${result.keep.length} kept.`);
+    void vscode.window.showInformationMessage(
+      `Deleted ${result.removed.length} backups of ${listed.environment.name}; ${result.keep.length} kept.`,
+    );
     return result;
   });
 }
@@ -88,7 +90,8 @@ function keepWhatIsInUse(plan: PruneResult): PruneResult {
     return plan;
   }
   const kept = inUse.map((entry) => ({ ...entry, reasons: [`${IN_USE} (${backupsInUse.whatIsDone(entry.backup.path)}): left for now`] }));
-  const newestFirst = (a: PruneResult['keep'][number], b: PruneResult['keep'][number]) => b.backup.createdAt.getTime() - a.backup.createdAt.getTime();
+  const newestFirst = (a: PruneResult['keep'][number], b: PruneResult['keep'][number]) =>
+    b.backup.createdAt.getTime() - a.backup.createdAt.getTime();
   return { ...plan, keep: [...plan.keep, ...kept].sort(newestFirst), remove: plan.remove.filter((entry) => !inUse.includes(entry)) };
 }
 
@@ -100,5 +103,11 @@ export function describePlan(plan: PruneResult): string {
     ...entries.slice(0, SHOWN_PER_LIST).map(line),
     ...(entries.length > SHOWN_PER_LIST ? [`  … and ${entries.length - SHOWN_PER_LIST} more`] : []),
   ];
-  return [`Will be deleted (${plan.remove.length}):`, ...list(plan.remove), '', `Will stay (${plan.keep.length}):`, ...list(plan.keep)].join('\n');
+  return [
+    `Will be deleted (${plan.remove.length}):`,
+    ...list(plan.remove),
+    '',
+    `Will stay (${plan.keep.length}):`,
+    ...list(plan.keep),
+  ].join('\n');
 }

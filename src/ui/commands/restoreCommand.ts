@@ -1,5 +1,16 @@
 import * as vscode from 'vscode';
-import { busyWithOthersError, describeHolder, describeRestore, detectLiveTrac, formatBytes, formatDuration, LiveTracReport, restore, RestorePlan, RestoreResult } from '../../core';
+import {
+  busyWithOthersError,
+  describeHolder,
+  describeRestore,
+  detectLiveTrac,
+  formatBytes,
+  formatDuration,
+  LiveTracReport,
+  restore,
+  RestorePlan,
+  RestoreResult,
+} from '../../core';
 import { registerCommand } from '../commandRunner';
 import { EnvironmentRegistry, ListedEnvironment } from '../environmentRegistry';
 import { pickBackup } from '../pickBackup';
@@ -86,7 +97,9 @@ export async function reportRestored(
   }
   await registry.refresh();
   const kept = result.aside ? ` The previous environment is kept at ${result.aside}.` : '';
-  const inside = result.databaseInside ? ` Its database is inside it (${result.databaseInside.file}); ${result.databaseInside.backedUpFrom} was not touched.` : '';
+  const inside = result.databaseInside
+    ? ` Its database is inside it (${result.databaseInside.file}); ${result.databaseInside.backedUpFrom} was not touched.`
+    : '';
   const summary = `Restored ${environmentName} (${formatBytes(result.bytes)} in ${result.files} files, ${formatDuration(result.durationMs)}).${kept}${inside}`;
   log.info(summary);
   void vscode.window.showInformationMessage(summary, ...(result.aside ? [REVEAL_KEPT] : [])).then((choice) => {

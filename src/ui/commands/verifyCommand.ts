@@ -54,12 +54,13 @@ export async function recordVerification(statuses: VerifyStatusStore, log: vscod
     );
     return;
   }
-  log.error(`Verification of ${result.backup} failed:\n${result.problems.map((problem) => `  ${problem.path}: ${problem.problem}`).join('\n')}`);
+  log.error(
+    `Verification of ${result.backup} failed:\n${result.problems.map((problem) => `  ${problem.path}: ${problem.problem}`).join('\n')}`,
+  );
   const first = result.problems[0];
   void vscode.window
     .showErrorMessage(
-      `Backup ${name} failed verification: ${plural(result.problems.length, 'problem')}, ` +
-        `first ${first.path}: ${first.problem}`,
+      `Backup ${name} failed verification: ${plural(result.problems.length, 'problem')}, ` + `first ${first.path}: ${first.problem}`,
       'Open Log',
     )
     .then((choice) => {

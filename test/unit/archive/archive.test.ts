@@ -49,7 +49,11 @@ describe('archive export and extraction', () => {
     await fs.chmod(path.join(env, 'read-only'), 0o555);
     backup = (await hotcopy(env, path.join(tmp, 'backups', 'env-1'))).dest;
     await fs.utimes(path.join(backup, 'VERSION'), new Date('2020-02-02T02:02:02.345Z'), new Date('2020-02-02T02:02:02.345Z'));
-    await fs.lutimes(path.join(backup, 'htdocs', 'config-link'), new Date('2021-01-01T00:00:00.500Z'), new Date('2021-01-01T00:00:00.500Z'));
+    await fs.lutimes(
+      path.join(backup, 'htdocs', 'config-link'),
+      new Date('2021-01-01T00:00:00.500Z'),
+      new Date('2021-01-01T00:00:00.500Z'),
+    );
     await fs.utimes(backup, new Date('2022-03-03T03:03:03.678Z'), new Date('2022-03-03T03:03:03.678Z'));
     archive = path.join(tmp, 'archives', 'env-1.tar.gz');
   });
@@ -97,35 +101,39 @@ describe('archive export and extraction', () => {
     assert.deepEqual(await modesOtherThanRecorded(out, backup), []);
   });
 
-  it('extracts a tar made by hand with one top folder, and hands over that folder', { skip: !hasGnuTar && 'GNU tar is not installed' }, async () => {
-    const copy = path.join(tmp, 'by-hand', 'env-copy');
-    await fs.mkdir(path.dirname(copy));
-    assert.equal(spawnSync('cp', ['-a', backup, copy]).status, 0);
-    // GNU tar's default format keeps whole seconds: give the copy whole-second times to compare exactly.
-    for (const entry of [...(await walkTree(copy)), { absolute: copy }]) {
-      const stats = await fs.lstat(entry.absolute);
-      const second = new Date(Math.floor(stats.mtimeMs / 1000) * 1000);
-      await fs.lutimes(entry.absolute, second, second);
-    }
-    const handMade = path.join(tmp, 'by-hand', 'copy.tgz');
-    assert.equal(spawnSync('tar', ['czf', handMade, '-C', path.dirname(copy), 'env-copy']).status, 0);
-    const temps = path.join(tmp, 'by-hand-temp');
-    await fs.mkdir(temps);
+  it(
+    'extracts a tar made by hand with one top folder, and hands over that folder',
+    { skip: !hasGnuTar && 'GNU tar is not installed' },
+    async () => {
+      const copy = path.join(tmp, 'by-hand', 'env-copy');
+      await fs.mkdir(path.dirname(copy));
+      assert.equal(spawnSync('cp', ['-a', backup, copy]).status, 0);
+      // GNU tar's default format keeps whole seconds: give the copy whole-second times to compare exactly.
+      for (const entry of [...(await walkTree(copy)), { absolute: copy }]) {
+        const stats = await fs.lstat(entry.absolute);
+        const second = new Date(Math.floor(stats.mtimeMs / 1000) * 1000);
+        await fs.lutimes(entry.absolute, second, second);
+      }
+      const handMade = path.join(tmp, 'by-hand', 'copy.tgz');
+      assert.equal(spawnSync('tar', ['czf', handMade, '-C', path.dirname(copy), 'env-copy']).status, 0);
+      const temps = path.join(tmp, 'by-hand-temp');
+      await fs.mkdir(temps);
 
-    const seen = await withExtractedArchive(
-      handMade,
-      async (root) => {
-        assert.equal(path.basename(root), 'env-copy');
-        assert.deepEqual(await compareTrees(copy, root), []);
-        assert.deepEqual(await rootOf(root), await rootOf(copy));
-        return root;
-      },
-      { tempParent: temps },
-    );
+      const seen = await withExtractedArchive(
+        handMade,
+        async (root) => {
+          assert.equal(path.basename(root), 'env-copy');
+          assert.deepEqual(await compareTrees(copy, root), []);
+          assert.deepEqual(await rootOf(root), await rootOf(copy));
+          return root;
+        },
+        { tempParent: temps },
+      );
 
-    assert.ok(seen.startsWith(temps + path.sep));
-    assert.deepEqual(await fs.readdir(temps), [], 'the temporary folder is removed');
-  });
+      assert.ok(seen.startsWith(temps + path.sep));
+      assert.deepEqual(await fs.readdir(temps), [], 'the temporary folder is removed');
+    },
+  );
 
   it('removes the temporary folder when the work on it fails', async () => {
     const temps = path.join(tmp, 'failing-temp');
@@ -172,14 +180,24 @@ describe('archive export and extraction', () => {
     await fs.writeFile(existing, 'the old archive');
     const controller = new AbortController();
     await assert.rejects(
-      exportArchive(backup, existing, { replace: true, signal: controller.signal, onProgress: (event) => event.bytesDone > 0 && controller.abort() }),
+      exportArchive(backup, existing, {
+        replace: true,
+        signal: controller.signal,
+        onProgress: (event) => event.bytesDone > 0 && controller.abort(),
+      }),
       { code: 'CANCELLED' },
     );
     assert.equal(await fs.readFile(existing, 'utf8'), 'the old archive', 'a cancelled export touched the archive it was to replace');
     const result = await exportArchive(backup, existing, { replace: true });
     assert.equal(result.archive, existing);
-    assert.deepEqual(await fs.readdir(path.dirname(existing)), ['taken.tar.gz'], 'the new archive was not put in place, or a temporary file stayed');
-    await withExtractedArchive(existing, async (root) => assert.deepEqual(await compareTrees(backup, root, undefined, { ignoreWriteBits: true }), []));
+    assert.deepEqual(
+      await fs.readdir(path.dirname(existing)),
+      ['taken.tar.gz'],
+      'the new archive was not put in place, or a temporary file stayed',
+    );
+    await withExtractedArchive(existing, async (root) =>
+      assert.deepEqual(await compareTrees(backup, root, undefined, { ignoreWriteBits: true }), []),
+    );
   });
 
   it('refuses a source that is not a backup, and an archive inside the backup', async () => {

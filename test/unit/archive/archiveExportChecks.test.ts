@@ -58,9 +58,15 @@ describe('archive refuses what its own restore would refuse, before writing anyt
     await fs.symlink('up/../outside.txt', path.join(env, 'htdocs', 'through'));
     const linked = (await hotcopy(env, path.join(root, 'backups', 'b2'))).dest;
     const file = path.join(root, 'b2.tar.gz');
-    await assert.rejects(exportArchive(linked, file), refusal('ARCHIVE_UNSAFE', `'htdocs/through' is a symbolic link to 'up/../outside.txt'`));
+    await assert.rejects(
+      exportArchive(linked, file),
+      refusal('ARCHIVE_UNSAFE', `'htdocs/through' is a symbolic link to 'up/../outside.txt'`),
+    );
     await assert.rejects(fs.lstat(file), { code: 'ENOENT' });
-    assert.deepEqual((await fs.readdir(root)).filter((name) => name.startsWith('.')), []);
+    assert.deepEqual(
+      (await fs.readdir(root)).filter((name) => name.startsWith('.')),
+      [],
+    );
   });
 
   it('a live environment: its database with a -wal or -shm beside it, or Trac using it', async () => {

@@ -98,7 +98,11 @@ describe('hotcopy', () => {
       const stats = await fs.stat(file);
       assert.equal(entry.sha256, await sha256(file), entry.path);
       assert.equal(entry.size, stats.size, entry.path);
-      assert.equal(entry.mode, (await fs.stat(path.join(env, entry.path))).mode & 0o7777, `${entry.path}: the metadata has the source's mode`);
+      assert.equal(
+        entry.mode,
+        (await fs.stat(path.join(env, entry.path))).mode & 0o7777,
+        `${entry.path}: the metadata has the source's mode`,
+      );
       assert.equal(stats.mode & 0o7777, entry.mode & ~0o222, `${entry.path}: the backup's file is read-only`);
       assert.equal(Math.floor(entry.mtimeMs), Math.floor(stats.mtimeMs), entry.path);
       bytes += stats.size;
@@ -106,7 +110,11 @@ describe('hotcopy', () => {
     assert.equal(manifest.bytes, bytes);
     const onDisk = (await fs.readdir(dest, { recursive: true })).map(String).filter((name) => name !== MANIFEST_FILE);
     const listed = new Set(manifest.entries.map((entry) => entry.path.split('/').join(path.sep)));
-    assert.deepEqual(onDisk.filter((name) => !listed.has(name)), [], 'every file of the backup is in the metadata');
+    assert.deepEqual(
+      onDisk.filter((name) => !listed.has(name)),
+      [],
+      'every file of the backup is in the metadata',
+    );
   });
 
   it('leaves the database out with includeDatabase: false', async () => {
@@ -122,7 +130,10 @@ describe('hotcopy', () => {
     const manifest = await readManifest(dest);
     assert.equal(manifest?.database.included, false);
     assert.equal(manifest?.database.version, '45');
-    assert.deepEqual(await compareTrees(env, dest, (relative) => relative === 'db/trac.db' || relative === MANIFEST_FILE, { ignoreWriteBits: true }), []);
+    assert.deepEqual(
+      await compareTrees(env, dest, (relative) => relative === 'db/trac.db' || relative === MANIFEST_FILE, { ignoreWriteBits: true }),
+      [],
+    );
   });
 
   it('snapshots a database outside the environment into the backup and points its trac.ini at it', async () => {
@@ -174,7 +185,11 @@ describe('hotcopy', () => {
 
     const manifest = await readManifest(dest);
     assert.equal(manifest?.database.path, 'db/external-2-trac.db');
-    assert.equal(await sha256(path.join(dest, 'db', 'trac.db')), await sha256(path.join(env, 'db', 'trac.db')), 'the unused db/trac.db is copied as a file');
+    assert.equal(
+      await sha256(path.join(dest, 'db', 'trac.db')),
+      await sha256(path.join(env, 'db', 'trac.db')),
+      'the unused db/trac.db is copied as a file',
+    );
     assert.equal(inspectDatabase(path.join(dest, 'db', 'external-2-trac.db')).tickets, 60);
   });
 
@@ -182,7 +197,13 @@ describe('hotcopy', () => {
     const env = await copyFixture('trac-1.6-populated', 'env', path.join(tmp, 'wal'));
     const dbFile = path.join(env, 'db', 'trac.db');
     const ini = path.join(env, 'conf', 'trac.ini');
-    await fs.writeFile(ini, (await fs.readFile(ini, 'utf8')).replace('database = sqlite:db/trac.db', 'database = sqlite:db/trac.db?journal_mode=WAL&synchronous=NORMAL'));
+    await fs.writeFile(
+      ini,
+      (await fs.readFile(ini, 'utf8')).replace(
+        'database = sqlite:db/trac.db',
+        'database = sqlite:db/trac.db?journal_mode=WAL&synchronous=NORMAL',
+      ),
+    );
     const Database = loadSqlite();
     const live = new Database(dbFile);
     try {

@@ -48,7 +48,11 @@ describe('cancelling a hotcopy', () => {
     );
     assert.ok(controller.signal.aborted, `${name}: the cancel point was reached (saw ${[...new Set(seen)].join(', ')})`);
     // The run made the parent folder: it goes too, with the temporary folder.
-    await assert.rejects(fs.readdir(parent), { code: 'ENOENT' }, `${name}: a destination, a temporary folder or the parent made for them is left`);
+    await assert.rejects(
+      fs.readdir(parent),
+      { code: 'ENOENT' },
+      `${name}: a destination, a temporary folder or the parent made for them is left`,
+    );
     assert.deepEqual(await fingerprintTree(env, isSideFile), original, `${name}: the source is untouched`);
     // The lock is released: a writer gets in at once.
     const db = new (loadSqlite())(path.join(env, 'db', 'trac.db'), { timeout: 0 });

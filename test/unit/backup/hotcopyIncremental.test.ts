@@ -52,7 +52,14 @@ describe('incremental hotcopy (linkDest)', () => {
     assert.equal(second.linkedBytes, second.bytes - dbSize);
     const manifest = await readManifest(second.dest);
     assert.deepEqual(
-      [manifest?.incremental, manifest?.linkDest, manifest?.linkedFiles, manifest?.linkedBytes, manifest?.copiedFiles, manifest?.copiedBytes],
+      [
+        manifest?.incremental,
+        manifest?.linkDest,
+        manifest?.linkedFiles,
+        manifest?.linkedBytes,
+        manifest?.copiedFiles,
+        manifest?.copiedBytes,
+      ],
       [true, first.dest, second.linkedFiles, second.linkedBytes, 1, dbSize],
     );
     assert.deepEqual(await filesNotMatchingManifest(second.dest, manifest!), []);
@@ -69,7 +76,10 @@ describe('incremental hotcopy (linkDest)', () => {
     const second = await hotcopy(env, path.join(area, 'backups', 'b2'), { linkDest: first.dest });
 
     const two = await inodes(second.dest);
-    const copied = [...two].filter(([, file]) => file.nlink === 1).map(([relative]) => relative).sort();
+    const copied = [...two]
+      .filter(([, file]) => file.nlink === 1)
+      .map(([relative]) => relative)
+      .sort();
     assert.deepEqual(copied, [DATABASE, added].sort());
     assert.equal(second.copiedFiles, 2);
     assert.equal(second.linkedFiles, first.files - 1);

@@ -35,7 +35,9 @@ describe('hotcopy refuses', () => {
     );
     await assert.rejects(
       hotcopy(pg, path.join(tmp, 'server', 'out')),
-      (error: Error) => refusal('DATABASE_UNSUPPORTED', pg, 'not supported yet', 'postgres://db.example:5432/trac')(error) && !error.message.includes('secret'),
+      (error: Error) =>
+        refusal('DATABASE_UNSUPPORTED', pg, 'not supported yet', 'postgres://db.example:5432/trac')(error) &&
+        !error.message.includes('secret'),
     );
     const result = await hotcopy(pg, path.join(tmp, 'server', 'files-only'), { includeDatabase: false });
     assert.equal(result.databaseIncluded, false);
@@ -45,7 +47,10 @@ describe('hotcopy refuses', () => {
   it('a missing database file', async () => {
     const missing = await copyFixture('trac-1.6-populated', 'missing', path.join(tmp, 'missing'));
     await fs.rm(path.join(missing, 'db', 'trac.db'));
-    await assert.rejects(hotcopy(missing, path.join(tmp, 'missing', 'out')), refusal('DATABASE_MISSING', path.join(missing, 'db', 'trac.db')));
+    await assert.rejects(
+      hotcopy(missing, path.join(tmp, 'missing', 'out')),
+      refusal('DATABASE_MISSING', path.join(missing, 'db', 'trac.db')),
+    );
   });
 
   it('a database file that is not SQLite', async () => {

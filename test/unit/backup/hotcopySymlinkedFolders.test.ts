@@ -115,7 +115,11 @@ describe('hotcopy of an environment whose db/, files/ or conf/ is a link to anot
       const dest = path.join(main, 'backups-files', 'b1');
       const result = await hotcopy(env, dest);
       assert.ok(await isRealFolder(path.join(dest, 'files')), 'files/ in the backup is a link');
-      assert.deepEqual(await fingerprintTree(path.join(dest, 'files')), withoutWriteBits(onDisk), 'the backup does not hold the attachments');
+      assert.deepEqual(
+        await fingerprintTree(path.join(dest, 'files')),
+        withoutWriteBits(onDisk),
+        'the backup does not hold the attachments',
+      );
       assert.deepEqual(await fingerprintTree(linked), onDisk, 'the attachments were written');
       const verified = await verifyBackup(dest);
       assert.equal(verified.ok, true, JSON.stringify(verified.problems));
@@ -184,7 +188,10 @@ describe('hotcopy of an environment whose db/, files/ or conf/ is a link to anot
     const before = await fingerprintTree(path.join(other, 'external'));
 
     const parent = path.join(main, 'backups-external');
-    await assert.rejects(hotcopy(env, path.join(parent, 'b1')), refusal('DESTINATION_UNWRITABLE', path.join(env, 'db'), 'a link', 'never writes through a link'));
+    await assert.rejects(
+      hotcopy(env, path.join(parent, 'b1')),
+      refusal('DESTINATION_UNWRITABLE', path.join(env, 'db'), 'a link', 'never writes through a link'),
+    );
     assert.deepEqual(await fingerprintTree(path.join(other, 'external')), before, 'something was written through the link');
     assert.deepEqual(await fs.readdir(parent).catch(() => []), [], 'the partial backup was left');
   });

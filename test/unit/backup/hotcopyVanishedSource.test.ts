@@ -23,7 +23,8 @@ describe('hotcopy of an environment moved or deleted while it runs', () => {
   };
   before(async () => {
     tmp = await makeTempDir();
-    template = (await buildLargeEnvironment(tmp, 'template', { attachmentBytes: 6 * 1024 * 1024, averageBytes: 8 * 1024, tickets: 100 })).path;
+    template = (await buildLargeEnvironment(tmp, 'template', { attachmentBytes: 6 * 1024 * 1024, averageBytes: 8 * 1024, tickets: 100 }))
+      .path;
   });
   after(async () => {
     await removeTempDir(tmp);
@@ -48,7 +49,8 @@ describe('hotcopy of an environment moved or deleted while it runs', () => {
     return outcome;
   }
 
-  const movedMessage = (env: string) => refusal('SOURCE_UNREADABLE', `${env} was moved or deleted while it was being backed up: nothing was backed up`);
+  const movedMessage = (env: string) =>
+    refusal('SOURCE_UNREADABLE', `${env} was moved or deleted while it was being backed up: nothing was backed up`);
 
   for (const phase of ['copy', 'catch-up'] as const) {
     it(`moved (renamed) during ${phase}: "was moved or deleted while it was being backed up", no partial backup`, async () => {

@@ -92,7 +92,12 @@ describe('backup catalog', () => {
     assert.equal((await newestBackupFor(folder, path.join(env, '..', 'env')))?.path, second.dest, 'the same folder, written otherwise');
     const listed = new Map((await listBackups(folder)).map((backup) => [backup.name, backup]));
     assert.deepEqual(
-      [listed.get('env-1')?.incremental, listed.get('env-1')?.copiedBytes, listed.get('env-2')?.incremental, listed.get('env-2')?.copiedBytes],
+      [
+        listed.get('env-1')?.incremental,
+        listed.get('env-1')?.copiedBytes,
+        listed.get('env-2')?.incremental,
+        listed.get('env-2')?.copiedBytes,
+      ],
       [false, first.bytes, true, second.copiedBytes],
     );
   });

@@ -38,14 +38,25 @@ describe('the names of backups, kept copies and work, and file times', () => {
     releaseWork(temp);
     assert.equal(path.dirname(temp), '/srv/trac');
     assert.deepEqual(parseWorkName(path.basename(temp)), { target: 'project', purpose: 'restore', pid: process.pid });
-    for (const name of [path.basename(temp), '.trac.db.restore-7-0a1b2c3d', '.project.backup-12-0badc0de', '.x.tar.gz.archive-3-00ff00ff']) {
+    for (const name of [
+      path.basename(temp),
+      '.trac.db.restore-7-0a1b2c3d',
+      '.project.backup-12-0badc0de',
+      '.x.tar.gz.archive-3-00ff00ff',
+    ]) {
       assert.equal(isWorkName(name), true, name);
     }
     for (const name of ['.project.restore-journal.json', '.project.restore-journal.json.42.tmp']) {
       assert.equal(isRestoreJournalName(name), true, name);
       assert.equal(isWorkName(name), false, name);
     }
-    for (const name of ['project', 'project.before-restore-20240102-030405', '.project.tmp-0badc0de', 'project.restore-1-ab', '.project.restore-1-ab']) {
+    for (const name of [
+      'project',
+      'project.before-restore-20240102-030405',
+      '.project.tmp-0badc0de',
+      'project.restore-1-ab',
+      '.project.restore-1-ab',
+    ]) {
       assert.equal(isWorkName(name), false, name);
       assert.equal(isRestoreJournalName(name), false, name);
     }

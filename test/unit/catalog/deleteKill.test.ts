@@ -59,7 +59,10 @@ describe('a delete killed at random instants (kill -9 of a real child running de
       child.child.kill('SIGKILL');
       await child.exited;
 
-      const there = await fs.lstat(backup).then(() => true, () => false);
+      const there = await fs.lstat(backup).then(
+        () => true,
+        () => false,
+      );
       if (there) {
         const verified = await verifyBackup(backup, { full: false });
         assert.equal(verified.ok, true, `round ${round}: ${backup} holds a part of the backup: ${verified.problems.length} problems`);
@@ -67,7 +70,10 @@ describe('a delete killed at random instants (kill -9 of a real child running de
       const left = (await workIn(folder)).filter((name) => parseWorkName(name)?.pid === pid);
       leftSomething ||= left.length > 0;
       const swept = await sweepDeadWork(folder, ['backup', 'delete']);
-      assert.deepEqual(swept.map((item) => [path.basename(item.path), item.action]), left.map((name) => [name, 'removed']));
+      assert.deepEqual(
+        swept.map((item) => [path.basename(item.path), item.action]),
+        left.map((name) => [name, 'removed']),
+      );
       assert.deepEqual(await workIn(folder), [], `round ${round}: the sweep left work behind`);
       if (there) {
         await fs.rm(backup, { recursive: true, force: true });

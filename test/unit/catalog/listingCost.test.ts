@@ -83,7 +83,10 @@ describe('the cost of listing backups', () => {
     const walkedFresh = await backupsDiskUsage((await listBackups(folder)).map((backup) => backup.path));
     assert.equal(first.totalBytes, walkedFresh.totalBytes);
     assert.equal(first.totalFiles, walkedFresh.totalFiles);
-    assert.deepEqual(first.backups.map((backup) => backup.uniqueBytes), walkedFresh.backups.map((backup) => backup.uniqueBytes));
+    assert.deepEqual(
+      first.backups.map((backup) => backup.uniqueBytes),
+      walkedFresh.backups.map((backup) => backup.uniqueBytes),
+    );
 
     for (let refresh = 0; refresh < 3; refresh++) {
       const again = await cache.usage(await listBackups(folder));

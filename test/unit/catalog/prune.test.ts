@@ -55,7 +55,12 @@ describe('pruneBackups', () => {
     let expectedTotal = usage.backups[0].bytes;
     for (const [index, backup] of chain.entries()) {
       if (index > 0) {
-        expectedTotal += await sizes(backup, MANIFEST_FILE, 'db/trac.db', attachmentRelativePath('ticket', String(1 + index), `between-${index}.txt`));
+        expectedTotal += await sizes(
+          backup,
+          MANIFEST_FILE,
+          'db/trac.db',
+          attachmentRelativePath('ticket', String(1 + index), `between-${index}.txt`),
+        );
       }
     }
     assert.equal(usage.totalBytes, expectedTotal);
@@ -99,7 +104,10 @@ describe('pruneBackups', () => {
 
   it('only looks at one environment when asked', async () => {
     const result = await pruneBackups(folder, { keepLast: 1 }, { dryRun: true, environment: other });
-    assert.deepEqual(result.keep.map(({ backup }) => backup.name), ['other-20240101-120000']);
+    assert.deepEqual(
+      result.keep.map(({ backup }) => backup.name),
+      ['other-20240101-120000'],
+    );
     assert.deepEqual(result.remove, []);
   });
 
@@ -111,7 +119,10 @@ describe('pruneBackups', () => {
 
     const result = await pruneBackups(folder, { keepLast: 1, keepDaily: 2 });
 
-    assert.deepEqual(result.removed.map((removed) => path.basename(removed)), ['env-20240101-120000', 'env-20240102-120000']);
+    assert.deepEqual(
+      result.removed.map((removed) => path.basename(removed)),
+      ['env-20240101-120000', 'env-20240102-120000'],
+    );
     assert.deepEqual(result.failed, []);
     const left = (await fs.readdir(folder)).sort();
     assert.deepEqual(left, [...bystanders, 'env-20240102-180000', 'env-20240103-120000', 'other-20240101-120000'].sort());
@@ -128,7 +139,10 @@ describe('pruneBackups', () => {
 
   it('deletes only what was confirmed from a dry run', async () => {
     const shown = await pruneBackups(folder, { keepLast: 1 }, { dryRun: true, environment: env });
-    assert.deepEqual(shown.remove.map(({ backup }) => backup.name), ['env-20240102-180000']);
+    assert.deepEqual(
+      shown.remove.map(({ backup }) => backup.name),
+      ['env-20240102-180000'],
+    );
     const result = await pruneBackups(folder, { keepLast: 1 }, { environment: env, confirmed: [] });
     assert.deepEqual([result.remove.length, result.removed], [1, []], 'planned, but not confirmed: kept');
     assert.ok((await fs.readdir(folder)).includes('env-20240102-180000'));
@@ -136,7 +150,10 @@ describe('pruneBackups', () => {
 
   it('never deletes everything, whatever the rule', async () => {
     const result = await pruneBackups(folder, { keepDaily: 1 });
-    assert.deepEqual(result.removed.map((removed) => path.basename(removed)), ['env-20240102-180000']);
+    assert.deepEqual(
+      result.removed.map((removed) => path.basename(removed)),
+      ['env-20240102-180000'],
+    );
     assert.ok((await fs.readdir(folder)).includes('env-20240103-120000'));
   });
 

@@ -81,7 +81,11 @@ describe('a folder that changed since it was made is not a backup any more', () 
     assert.match(kept.get(restored) ?? '', /^changed since it was made: .* — not a backup any more, left alone$/);
     const tickets = new (loadSqlite())(path.join(restored, 'db', 'trac.db'), { readonly: true });
     try {
-      assert.equal((tickets.prepare('SELECT count(*) AS n FROM ticket WHERE id = 9001').get() as { n: number }).n, 1, 'its new work is there');
+      assert.equal(
+        (tickets.prepare('SELECT count(*) AS n FROM ticket WHERE id = 9001').get() as { n: number }).n,
+        1,
+        'its new work is there',
+      );
     } finally {
       tickets.close();
     }

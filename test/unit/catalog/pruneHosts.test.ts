@@ -31,7 +31,12 @@ describe('backups of two machines in one shared folder', () => {
     env = await copyFixture('trac-1.6-populated', 'main', tmp);
     folder = path.join(tmp, 'shared-backups');
     // This machine: days 1 and 2; the other machine (same environment path): days 3 and 4, the newest.
-    for (const [day, who] of [[1, 'here'], [2, 'here'], [3, 'there'], [4, 'there']] as const) {
+    for (const [day, who] of [
+      [1, 'here'],
+      [2, 'here'],
+      [3, 'there'],
+      [4, 'there'],
+    ] as const) {
       const { dest } = await hotcopy(env, path.join(folder, name(day, who)));
       await redate(dest, local(day));
       if (who === 'there') {
@@ -45,14 +50,26 @@ describe('backups of two machines in one shared folder', () => {
 
   it("prunes each machine's backups on their own: --keep-last 1 keeps the newest of each", async () => {
     const plan = await pruneBackups(folder, { keepLast: 1 }, { dryRun: true });
-    assert.deepEqual(plan.keep.map(({ backup }) => backup.name), [name(4, 'there'), name(2, 'here')]);
-    assert.deepEqual(plan.remove.map(({ backup }) => backup.name), [name(3, 'there'), name(1, 'here')]);
+    assert.deepEqual(
+      plan.keep.map(({ backup }) => backup.name),
+      [name(4, 'there'), name(2, 'here')],
+    );
+    assert.deepEqual(
+      plan.remove.map(({ backup }) => backup.name),
+      [name(3, 'there'), name(1, 'here')],
+    );
   });
 
   it("with --environment, counts and deletes only this machine's backups of it", async () => {
     const plan = await pruneBackups(folder, { keepLast: 1 }, { dryRun: true, environment: env });
-    assert.deepEqual(plan.keep.map(({ backup }) => backup.name), [name(2, 'here')]);
-    assert.deepEqual(plan.remove.map(({ backup }) => backup.name), [name(1, 'here')]);
+    assert.deepEqual(
+      plan.keep.map(({ backup }) => backup.name),
+      [name(2, 'here')],
+    );
+    assert.deepEqual(
+      plan.remove.map(({ backup }) => backup.name),
+      [name(1, 'here')],
+    );
   });
 
   it("counts metadata without a host (older backups) as this machine's", async () => {
@@ -60,7 +77,10 @@ describe('backups of two machines in one shared folder', () => {
     await madeOn(older, undefined);
     try {
       const plan = await pruneBackups(folder, { keepLast: 1 }, { dryRun: true, environment: env });
-      assert.deepEqual(plan.remove.map(({ backup }) => backup.name), [name(1, 'here')]);
+      assert.deepEqual(
+        plan.remove.map(({ backup }) => backup.name),
+        [name(1, 'here')],
+      );
     } finally {
       await madeOn(older, (await readManifest(path.join(folder, name(2, 'here'))))!.source.host);
     }

@@ -36,7 +36,7 @@ describe('a renamed environment keeps its backups', () => {
     assert.deepEqual(listed.sourceIdentity, source.identity);
   });
 
-  it('matches a backup by the folder identity after a rename, by path after a restore replaced the folder, never another machine\'s', async () => {
+  it("matches a backup by the folder identity after a rename, by path after a restore replaced the folder, never another machine's", async () => {
     const area = path.join(tmp, 'rule');
     const env = await copyFixture('trac-1.6-fresh', 'before', area);
     const { dest } = await hotcopy(env, path.join(area, 'backups', 'before-1'));
@@ -83,12 +83,21 @@ describe('a renamed environment keeps its backups', () => {
     const found = await environmentBackups(renamed);
     assert.equal(found.folder, folder, 'the backups of the renamed environment were not found');
     assert.equal(found.recordedPath, env, 'the folder found does not say which path its backups were made from');
-    assert.deepEqual(found.backups.map((backup) => backup.path), [second.dest, first.dest]);
+    assert.deepEqual(
+      found.backups.map((backup) => backup.path),
+      [second.dest, first.dest],
+    );
     const ofNeighbour = await environmentBackups(neighbour);
-    assert.deepEqual([ofNeighbour.folder, ofNeighbour.recordedPath, ofNeighbour.backups.length], [path.join(area, 'neighbour-backups'), undefined, 1]);
+    assert.deepEqual(
+      [ofNeighbour.folder, ofNeighbour.recordedPath, ofNeighbour.backups.length],
+      [path.join(area, 'neighbour-backups'), undefined, 1],
+    );
     // A configured folder is the folder, renamed or not.
     const configured = await environmentBackups(renamed, path.join(area, 'neighbour-backups'));
-    assert.deepEqual([configured.folder, configured.recordedPath, configured.backups], [path.join(area, 'neighbour-backups'), undefined, []]);
+    assert.deepEqual(
+      [configured.folder, configured.recordedPath, configured.backups],
+      [path.join(area, 'neighbour-backups'), undefined, []],
+    );
 
     assert.equal((await newestBackupFor(folder, renamed))?.path, second.dest);
     const third = await hotcopy(renamed, path.join(folder, 'project-renamed-20240103-120000'), { linkDest: second.dest });
@@ -97,11 +106,23 @@ describe('a renamed environment keeps its backups', () => {
 
     // With --environment, and on the whole folder: the backups before and after the rename are one set.
     const mine = await pruneBackups(folder, { keepLast: 1 }, { dryRun: true, environment: renamed });
-    assert.deepEqual(mine.keep.map(({ backup }) => backup.path), [third.dest]);
-    assert.deepEqual(mine.remove.map(({ backup }) => backup.path), [second.dest, first.dest]);
+    assert.deepEqual(
+      mine.keep.map(({ backup }) => backup.path),
+      [third.dest],
+    );
+    assert.deepEqual(
+      mine.remove.map(({ backup }) => backup.path),
+      [second.dest, first.dest],
+    );
     const all = await pruneBackups(folder, { keepLast: 1 }, { dryRun: true });
-    assert.deepEqual(all.keep.map(({ backup }) => backup.path), [third.dest]);
-    assert.deepEqual(all.remove.map(({ backup }) => backup.path), [second.dest, first.dest]);
+    assert.deepEqual(
+      all.keep.map(({ backup }) => backup.path),
+      [third.dest],
+    );
+    assert.deepEqual(
+      all.remove.map(({ backup }) => backup.path),
+      [second.dest, first.dest],
+    );
   });
 
   it('the default folder wins once it holds a backup of the environment; a new environment has the default', async () => {
@@ -112,6 +133,9 @@ describe('a renamed environment keeps its backups', () => {
     assert.equal((await environmentBackups(env)).folder, path.join(area, 'old-name-backups'));
     await hotcopy(env, path.join(area, 'main-backups', 'main-1'));
     const found = await environmentBackups(env);
-    assert.deepEqual([found.folder, found.recordedPath, found.backups.map((backup) => backup.name)], [path.join(area, 'main-backups'), undefined, ['main-1']]);
+    assert.deepEqual(
+      [found.folder, found.recordedPath, found.backups.map((backup) => backup.name)],
+      [path.join(area, 'main-backups'), undefined, ['main-1']],
+    );
   });
 });

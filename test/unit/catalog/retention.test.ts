@@ -1,6 +1,14 @@
 import * as assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { RetentionCandidate, RetentionPolicy, dayKey, monthKey, planRetention, readRetentionSetting, weekKey } from '../../../src/core/catalog/retention';
+import {
+  RetentionCandidate,
+  RetentionPolicy,
+  dayKey,
+  monthKey,
+  planRetention,
+  readRetentionSetting,
+  weekKey,
+} from '../../../src/core/catalog/retention';
 
 /** A backup made at a local time: year, month (1–12), day, hour, minute. */
 function at(year: number, month: number, day: number, hour = 12, minute = 0): RetentionCandidate {
@@ -9,7 +17,8 @@ function at(year: number, month: number, day: number, hour = 12, minute = 0): Re
   return { path: `/backups/env-${year}${two(month)}${two(day)}-${two(hour)}${two(minute)}00`, createdAt };
 }
 
-const names = (decisions: Array<{ backup: RetentionCandidate }>) => decisions.map(({ backup }) => backup.path.slice('/backups/env-'.length));
+const names = (decisions: Array<{ backup: RetentionCandidate }>) =>
+  decisions.map(({ backup }) => backup.path.slice('/backups/env-'.length));
 
 function plan(backups: RetentionCandidate[], policy: RetentionPolicy, now = new Date(2100, 0, 1)) {
   const result = planRetention(backups, policy, now);
@@ -161,7 +170,10 @@ describe('planRetention', () => {
     assert.match(problem({ keepLast: '2' }), /write it without quotes/);
     assert.match(problem({ keepDaily: 1.5 }), /^keepDaily: 1\.5 is not/);
     assert.match(problem({ keepWeekly: null }), /^keepWeekly: null is not/);
-    assert.match(problem({ keepLast: 2, keeplast: 3 }), /^keeplast: 3 is not a rule: the rules are keepLast, keepDaily, keepWeekly and keepMonthly/);
+    assert.match(
+      problem({ keepLast: 2, keeplast: 3 }),
+      /^keeplast: 3 is not a rule: the rules are keepLast, keepDaily, keepWeekly and keepMonthly/,
+    );
     assert.match(problem([1]), /^\[1\] is not an object/);
     assert.match(problem('keepLast=2'), /^"keepLast=2" is not an object/);
   });

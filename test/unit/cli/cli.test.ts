@@ -56,7 +56,10 @@ describe('trac-backup CLI (dist/cli.js)', () => {
     const dest = path.join(tmp, 'text', 'backup');
     const result = runBuiltCli(['hotcopy', env, dest]);
     assert.equal(result.code, 0, result.stderr);
-    assert.match(result.stdout, new RegExp(`^Backed up .* to ${dest.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: \\d+ files, .*writers held for`));
+    assert.match(
+      result.stdout,
+      new RegExp(`^Backed up .* to ${dest.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: \\d+ files, .*writers held for`),
+    );
   });
 
   it('hotcopy --no-database leaves the database out', async () => {

@@ -149,23 +149,27 @@ describe('trac-backup verify and restore (dist/cli.js)', () => {
     assert.ok(sameTree(await fingerprintTree(env, withoutManifest), restored));
   });
 
-  it('restore refuses while a process names the environment, naming it, unless --force', { skip: process.platform !== 'linux' && 'needs /proc' }, async () => {
-    const { backup, env, old } = await scenario();
-    const tracd = startNode(['-e', 'console.log("serving"); setInterval(() => {}, 1000)', '--', env]);
-    try {
-      await tracd.waitForLine((line) => line === 'serving');
-      const refused = runBuiltCli(['restore', backup, env, '--yes']);
-      assert.equal(refused.code, 1);
-      assert.ok(errorLine(refused.stderr).includes(`process ${tracd.child.pid} (`), refused.stderr);
-      assert.match(refused.stderr, /Stop it .*\(--force\)/);
-      assert.ok(sameTree(await fingerprintTree(env), old));
-      const forced = runBuiltCli(['restore', backup, env, '--yes', '--force']);
-      assert.equal(forced.code, 0, forced.stderr);
-    } finally {
-      tracd.child.kill();
-      await tracd.exited;
-    }
-  });
+  it(
+    'restore refuses while a process names the environment, naming it, unless --force',
+    { skip: process.platform !== 'linux' && 'needs /proc' },
+    async () => {
+      const { backup, env, old } = await scenario();
+      const tracd = startNode(['-e', 'console.log("serving"); setInterval(() => {}, 1000)', '--', env]);
+      try {
+        await tracd.waitForLine((line) => line === 'serving');
+        const refused = runBuiltCli(['restore', backup, env, '--yes']);
+        assert.equal(refused.code, 1);
+        assert.ok(errorLine(refused.stderr).includes(`process ${tracd.child.pid} (`), refused.stderr);
+        assert.match(refused.stderr, /Stop it .*\(--force\)/);
+        assert.ok(sameTree(await fingerprintTree(env), old));
+        const forced = runBuiltCli(['restore', backup, env, '--yes', '--force']);
+        assert.equal(forced.code, 0, forced.stderr);
+      } finally {
+        tracd.child.kill();
+        await tracd.exited;
+      }
+    },
+  );
 
   it('reports a damaged backup in one line naming the path, and bad arguments with exit 2', async () => {
     const { backup, env } = await scenario();

@@ -31,7 +31,11 @@ describe('trac-backup restore <file.tar.gz>', () => {
     assert.equal(json.aside, null);
     assert.equal(json.backup, archive);
     assert.deepEqual(await compareTrees(env, target), []);
-    assert.deepEqual((await fs.readdir(tmp)).filter((name) => name.startsWith('.')), [], 'an unpacked copy was left');
+    assert.deepEqual(
+      (await fs.readdir(tmp)).filter((name) => name.startsWith('.')),
+      [],
+      'an unpacked copy was left',
+    );
   });
 
   it('replaces an existing environment from an archive with --yes, keeping the old one aside', async () => {

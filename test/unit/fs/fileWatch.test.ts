@@ -119,7 +119,9 @@ test('reports every name in a folder watched whole, and names by prefix, and mer
     await fs.rename(path.join(backups, '.env-20261126-101500.backup-1-0000beef'), path.join(backups, 'env-20261126-101500'));
     await fs.mkdir(path.join(root, 'env.before-restore-20261126-101500'));
     await changes.until(
-      () => changes.seen.includes(path.join(backups, 'env-20261126-101500')) && changes.seen.includes(path.join(root, 'env.before-restore-20261126-101500')),
+      () =>
+        changes.seen.includes(path.join(backups, 'env-20261126-101500')) &&
+        changes.seen.includes(path.join(root, 'env.before-restore-20261126-101500')),
       'the new backup and the copy kept aside were not both reported',
     );
     assert.ok(!changes.seen.includes(path.join(root, 'unrelated')), 'a name nobody asked for was reported');
@@ -132,7 +134,10 @@ test('update() watches a folder that was missing once it exists, and a folder re
   const root = await makeTempDir();
   temps.push(root);
   const backups = path.join(root, 'env-backups');
-  const interests = [{ folder: backups, any: true }, { folder: root, names: ['env-backups'] }];
+  const interests = [
+    { folder: backups, any: true },
+    { folder: root, names: ['env-backups'] },
+  ];
   const changes = recorder();
   const failed: string[] = [];
   const watcher = new FolderWatcher(changes.record, (folder) => failed.push(folder));

@@ -56,7 +56,10 @@ describe('restore killed at random instants (SIGKILL, a real child process)', ()
   /** After a kill: the path holds the old or the restored environment whole; the aside copy is the old one. */
   async function checkAfterKill(env: string, old: Map<string, string>): Promise<Outcome> {
     const { asides, work } = await besideEnvironment(env);
-    const present = await fs.lstat(env).then(() => true, () => false);
+    const present = await fs.lstat(env).then(
+      () => true,
+      () => false,
+    );
     let state: Outcome['state'];
     if (present) {
       const now = await fingerprintTree(env);
@@ -112,7 +115,10 @@ describe('restore killed at random instants (SIGKILL, a real child process)', ()
         );
       }
       const asideTrees = await Promise.all(after.asides.map((aside) => fingerprintTree(path.join(path.dirname(env), aside))));
-      assert.ok(asideTrees.some((tree) => sameTree(tree, old)), `trial ${trial}: the old environment is kept`);
+      assert.ok(
+        asideTrees.some((tree) => sameTree(tree, old)),
+        `trial ${trial}: the old environment is kept`,
+      );
       assert.ok(asideTrees.every((tree) => sameTree(tree, old) || sameTree(tree, scenario.restored)));
       await fs.rm(path.dirname(env), { recursive: true });
     }

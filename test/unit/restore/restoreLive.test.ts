@@ -37,7 +37,10 @@ describe('finding a Trac that uses the environment', () => {
   it('detects a database locked by another process, and restore refuses without force', async () => {
     const { backup, env, old } = await scenario();
     // The database path goes through the environment, not the command line: only the lock (and the open file) tell.
-    const holder = startNode([path.join(__dirname, '..', '..', 'support', 'lockHolder.js')], { ...process.env, TRAC_DB: path.join(env, 'db', 'trac.db') });
+    const holder = startNode([path.join(__dirname, '..', '..', 'support', 'lockHolder.js')], {
+      ...process.env,
+      TRAC_DB: path.join(env, 'db', 'trac.db'),
+    });
     try {
       await holder.waitForLine((line) => line === 'locked');
 
@@ -70,31 +73,35 @@ describe('finding a Trac that uses the environment', () => {
     }
   });
 
-  it('detects a process with the environment path on its command line, naming its pid and command', { skip: !onLinux && 'needs /proc' }, async () => {
-    const { backup, env, old, restored } = await scenario();
-    const tracd = startNode(['-e', 'console.log("serving"); setInterval(() => {}, 1000)', '--', '--port', '8000', env]);
-    try {
-      await tracd.waitForLine((line) => line === 'serving');
+  it(
+    'detects a process with the environment path on its command line, naming its pid and command',
+    { skip: !onLinux && 'needs /proc' },
+    async () => {
+      const { backup, env, old, restored } = await scenario();
+      const tracd = startNode(['-e', 'console.log("serving"); setInterval(() => {}, 1000)', '--', '--port', '8000', env]);
+      try {
+        await tracd.waitForLine((line) => line === 'serving');
 
-      const report = await detectLiveTrac(env);
+        const report = await detectLiveTrac(env);
 
-      assert.equal(report.lock, 'free');
-      assert.equal(report.running, true);
-      const found = report.processes.find((process) => process.pid === tracd.child.pid);
-      assert.equal(found?.reason, 'command line');
-      assert.ok(found?.command.includes(`--port 8000 ${env}`), found?.command);
-      await assert.rejects(
-        restore(backup, env, { replace: true }),
-        (error: TracBackupError) => error.code === 'TRAC_RUNNING' && error.message.includes(`process ${tracd.child.pid} (`),
-      );
-      assert.deepEqual(await fingerprintTree(env), old);
-      const forced = await restore(backup, env, { replace: true, force: true });
-      assert.deepEqual(await fingerprintTree(forced.env), restored);
-    } finally {
-      tracd.child.kill();
-      await tracd.exited;
-    }
-  });
+        assert.equal(report.lock, 'free');
+        assert.equal(report.running, true);
+        const found = report.processes.find((process) => process.pid === tracd.child.pid);
+        assert.equal(found?.reason, 'command line');
+        assert.ok(found?.command.includes(`--port 8000 ${env}`), found?.command);
+        await assert.rejects(
+          restore(backup, env, { replace: true }),
+          (error: TracBackupError) => error.code === 'TRAC_RUNNING' && error.message.includes(`process ${tracd.child.pid} (`),
+        );
+        assert.deepEqual(await fingerprintTree(env), old);
+        const forced = await restore(backup, env, { replace: true, force: true });
+        assert.deepEqual(await fingerprintTree(forced.env), restored);
+      } finally {
+        tracd.child.kill();
+        await tracd.exited;
+      }
+    },
+  );
 
   it('leaves out this process and the processes that started it', { skip: !onLinux && 'needs /proc' }, () => {
     const scan = findProcessesUsing([process.cwd(), ...process.argv]);
@@ -120,7 +127,10 @@ describe('finding a Trac that uses the environment', () => {
     }
     const gone = findProcessesByCommandLine([env]);
     assert.ok(!gone.processes.some((process) => process.pid === tracd.child.pid), 'a stopped process was still found');
-    assert.deepEqual(findProcessesByCommandLine([env], () => undefined), { processes: [], unreadable: 0, supported: false });
+    assert.deepEqual(
+      findProcessesByCommandLine([env], () => undefined),
+      { processes: [], unreadable: 0, supported: false },
+    );
   });
 
   it('reads a ps listing as macOS prints it', () => {

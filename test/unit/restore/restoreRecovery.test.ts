@@ -91,13 +91,22 @@ describe('restore after a failure or a killed run', () => {
     assert.deepEqual(await fingerprintTree(path.join(path.dirname(env), asides[0])), old, 'the old environment is kept');
     assert.equal(work.length, 2, `the finished copy and the journal stay: ${work.join(', ')}`);
     const found = await findRestoreLeftovers(env);
-    assert.deepEqual(found.map((leftover) => [leftover.kind, leftover.action, leftover.done]), [['journal', 'finish', false]]);
+    assert.deepEqual(
+      found.map((leftover) => [leftover.kind, leftover.action, leftover.done]),
+      [['journal', 'finish', false]],
+    );
     await assert.rejects(fs.access(env), { code: 'ENOENT' }, 'finding changes nothing');
 
     const result = await restore(backup, env, { replace: true });
 
-    assert.deepEqual(result.leftovers.map((leftover) => [leftover.kind, leftover.action, leftover.done]), [['journal', 'finish', true]]);
-    assert.match(result.leftovers[0].detail, /stopped while swapping folders; finished it: move the restored copy .*\.env\.restore-\d+-[0-9a-f]+ into/);
+    assert.deepEqual(
+      result.leftovers.map((leftover) => [leftover.kind, leftover.action, leftover.done]),
+      [['journal', 'finish', true]],
+    );
+    assert.match(
+      result.leftovers[0].detail,
+      /stopped while swapping folders; finished it: move the restored copy .*\.env\.restore-\d+-[0-9a-f]+ into/,
+    );
     assert.deepEqual(await fingerprintTree(env, withoutManifest), restored);
     const after = await besideEnvironment(env);
     assert.deepEqual(after.work, []);
@@ -135,12 +144,18 @@ describe('restore after a failure or a killed run', () => {
     const temp = await partialCopy(current, await deadPid(), false);
 
     const found = await findRestoreLeftovers(current.env);
-    assert.deepEqual(found.map((leftover) => [leftover.path, leftover.action, leftover.done]), [[temp, 'remove', false]]);
+    assert.deepEqual(
+      found.map((leftover) => [leftover.path, leftover.action, leftover.done]),
+      [[temp, 'remove', false]],
+    );
     await fs.access(temp);
 
     const result = await restore(current.backup, current.env, { replace: true });
 
-    assert.deepEqual(result.leftovers.map((leftover) => [leftover.path, leftover.action, leftover.done]), [[temp, 'remove', true]]);
+    assert.deepEqual(
+      result.leftovers.map((leftover) => [leftover.path, leftover.action, leftover.done]),
+      [[temp, 'remove', true]],
+    );
     await assert.rejects(fs.access(temp), { code: 'ENOENT' });
     assert.deepEqual(await fingerprintTree(result.aside!), current.old);
   });
@@ -161,7 +176,10 @@ describe('restore after a failure or a killed run', () => {
       await fs.access(temp);
       assert.deepEqual(await fingerprintTree(current.env), current.old);
       const found = await findRestoreLeftovers(current.env);
-      assert.deepEqual(found.map((leftover) => leftover.action), ['keep']);
+      assert.deepEqual(
+        found.map((leftover) => leftover.action),
+        ['keep'],
+      );
     } finally {
       other.child.kill();
       await other.exited;

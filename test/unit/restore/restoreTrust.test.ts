@@ -114,7 +114,10 @@ describe('restore trusts no metadata with a path outside the environment', () =>
     const whole = await verifyBackup(backup);
     assert.equal(whole.ok, true, JSON.stringify(whole.problems));
     assert.ok(
-      whole.notes.some((note) => note.includes(database) && /restore writes it back there only over an environment whose trac\.ini names that file/.test(note)),
+      whole.notes.some(
+        (note) =>
+          note.includes(database) && /restore writes it back there only over an environment whose trac\.ini names that file/.test(note),
+      ),
       whole.notes.join(' | '),
     );
 
@@ -177,7 +180,10 @@ describe('restore trusts no metadata with a path outside the environment', () =>
     const backup = (await hotcopy(env, path.join(root, 'backups', 'b1'))).dest;
     const refused = await runCliCaptured(['restore', backup, env]);
     assert.equal(refused.code, 1);
-    assert.match(errorLine(refused.stderr), /production exists and restoring replaces it \(kept as .*production\.before-restore-.*\) and the database .*production-db\/trac\.db \(kept as .*trac\.db\.before-restore-/);
+    assert.match(
+      errorLine(refused.stderr),
+      /production exists and restoring replaces it \(kept as .*production\.before-restore-.*\) and the database .*production-db\/trac\.db \(kept as .*trac\.db\.before-restore-/,
+    );
 
     const result = await restore(backup, env, { replace: true });
 
@@ -246,29 +252,36 @@ describe('restore from an archive', () => {
     actual.delete('conf/trac.ini');
     assert.deepEqual(actual, expected);
     assert.equal(result.files, (await readManifest(backup))?.fileCount);
-    assert.deepEqual((await fs.readdir(root)).filter((name) => name.startsWith('.')), []);
+    assert.deepEqual(
+      (await fs.readdir(root)).filter((name) => name.startsWith('.')),
+      [],
+    );
     assert.deepEqual((await fs.readdir(path.dirname(database))).sort(), ['trac.db', path.basename(result.database!.aside!)].sort());
   });
 
-  it('restores a tar of a plain trac-admin hotcopy folder (no metadata, one top folder), making initenv’s folders', { skip: !hasGnuTar && 'GNU tar is not installed' }, async () => {
-    const root = path.join(tmp, 'plain');
-    const plain = await copyFixture('trac-1.6-populated', 'project', root);
-    await fs.rm(path.join(plain, 'htdocs'), { recursive: true });
-    // GNU tar's default format keeps whole seconds: give the folder whole-second times to compare exactly.
-    for (const entry of [...(await walkTree(plain)), { absolute: plain }]) {
-      const second = new Date(Math.floor((await fs.lstat(entry.absolute)).mtimeMs / 1000) * 1000);
-      await fs.lutimes(entry.absolute, second, second);
-    }
-    const archive = path.join(root, 'project.tgz');
-    assert.equal(spawnSync('tar', ['czf', archive, '-C', root, 'project']).status, 0);
-    const target = path.join(root, 'restored');
+  it(
+    'restores a tar of a plain trac-admin hotcopy folder (no metadata, one top folder), making initenv’s folders',
+    { skip: !hasGnuTar && 'GNU tar is not installed' },
+    async () => {
+      const root = path.join(tmp, 'plain');
+      const plain = await copyFixture('trac-1.6-populated', 'project', root);
+      await fs.rm(path.join(plain, 'htdocs'), { recursive: true });
+      // GNU tar's default format keeps whole seconds: give the folder whole-second times to compare exactly.
+      for (const entry of [...(await walkTree(plain)), { absolute: plain }]) {
+        const second = new Date(Math.floor((await fs.lstat(entry.absolute)).mtimeMs / 1000) * 1000);
+        await fs.lutimes(entry.absolute, second, second);
+      }
+      const archive = path.join(root, 'project.tgz');
+      assert.equal(spawnSync('tar', ['czf', archive, '-C', root, 'project']).status, 0);
+      const target = path.join(root, 'restored');
 
-    const result = await restoreFromArchive(archive, target);
+      const result = await restoreFromArchive(archive, target);
 
-    assert.deepEqual(result.madeFolders, ['htdocs']);
-    assert.deepEqual(await compareTrees(plain, target, (relative) => relative === 'htdocs'), []);
-    assert.equal(inspectDatabase(path.join(target, 'db', 'trac.db')).tickets, 60);
-  });
+      assert.deepEqual(result.madeFolders, ['htdocs']);
+      assert.deepEqual(await compareTrees(plain, target, (relative) => relative === 'htdocs'), []);
+      assert.equal(inspectDatabase(path.join(target, 'db', 'trac.db')).tickets, 60);
+    },
+  );
 
   it('names the archive in its errors, never the unpacked folder, and does not advise verify on an archive', async () => {
     const root = path.join(tmp, 'damaged');
@@ -284,7 +297,10 @@ describe('restore from an archive', () => {
       { path: `./${MANIFEST_FILE}`, content: '{ not json' },
     ]);
 
-    for (const [archive, reason] of [[damaged, /README is \d+ bytes, the metadata says \d+/], [invalid, /\.trac-backup\.json .*not valid JSON/]] as const) {
+    for (const [archive, reason] of [
+      [damaged, /README is \d+ bytes, the metadata says \d+/],
+      [invalid, /\.trac-backup\.json .*not valid JSON/],
+    ] as const) {
       const result = await runCliCaptured(['restore', archive, path.join(root, 'restored')]);
       assert.equal(result.code, 1, archive);
       const line = errorLine(result.stderr);
@@ -293,7 +309,11 @@ describe('restore from an archive', () => {
       assert.doesNotMatch(line, /\.unpack-|trac-backup verify \S*\.tar\.gz/, line);
       assert.doesNotMatch(line, /lists every problem/, 'verify cannot take an archive');
       await assert.rejects(fs.lstat(path.join(root, 'restored')), { code: 'ENOENT' });
-      assert.deepEqual((await fs.readdir(root)).filter((name) => name.startsWith('.')), [], 'nothing was left beside it');
+      assert.deepEqual(
+        (await fs.readdir(root)).filter((name) => name.startsWith('.')),
+        [],
+        'nothing was left beside it',
+      );
     }
   });
 

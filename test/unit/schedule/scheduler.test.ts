@@ -163,11 +163,10 @@ describe('BackupScheduler (fake clock)', () => {
     await scheduler.whenIdle();
     assert.deepEqual([world.count('alpha'), world.count('broken'), world.count('gamma')], [1, 0, 1]);
     const failure = world.events.find((event) => event.type === 'failed');
-    assert.deepEqual(failure && [failure.environment, failure.type === 'failed' && failure.stage, failure.type === 'failed' && failure.message], [
-      'broken',
-      'backup',
-      'the disk of broken is full',
-    ]);
+    assert.deepEqual(
+      failure && [failure.environment, failure.type === 'failed' && failure.stage, failure.type === 'failed' && failure.message],
+      ['broken', 'backup', 'the disk of broken is full'],
+    );
     assert.equal(scheduler.nextRunAt?.getTime(), clock.time + HOUR, 'the failed one is retried in an hour');
 
     world.failing.delete('broken');
@@ -296,7 +295,11 @@ describe('several schedulers (windows) on one environment', () => {
       assert.equal(backupsRun, 1, 'both windows backed the environment up');
       assert.deepEqual(roundB.skipped, [env]);
       assert.match(eventsB.map((event) => (event.type === 'skipped' ? event.reason : '')).join(''), /a scheduled backup in this window/);
-      assert.equal([...eventsA, ...eventsB].filter((event) => event.type === 'failed').length, 0, 'a busy environment was reported as a failure');
+      assert.equal(
+        [...eventsA, ...eventsB].filter((event) => event.type === 'failed').length,
+        0,
+        'a busy environment was reported as a failure',
+      );
 
       // B tries again once its short wait is over: the backup A made is there, so nothing is due.
       clock.advance(2 * 60_000);

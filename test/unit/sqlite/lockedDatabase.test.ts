@@ -24,7 +24,11 @@ const STALL_LIMIT_MS = 250;
 
 /** Another process holding BEGIN EXCLUSIVE: in a rollback-journal database, even readers wait. */
 async function holdExclusive(database: string): Promise<StartedChild> {
-  const holder = startNode([path.join(__dirname, '..', '..', 'support', 'lockHolder.js')], { ...process.env, TRAC_DB: database, TRAC_LOCK: 'exclusive' });
+  const holder = startNode([path.join(__dirname, '..', '..', 'support', 'lockHolder.js')], {
+    ...process.env,
+    TRAC_DB: database,
+    TRAC_LOCK: 'exclusive',
+  });
   await holder.waitForLine((line) => line === 'locked');
   return holder;
 }
@@ -35,7 +39,9 @@ async function release(holder: StartedChild): Promise<void> {
 }
 
 /** Measures the longest stretch the event loop could not run a 10 ms timer, while `work` runs. */
-async function longestStall<T>(work: () => Promise<T>): Promise<{ result: T | undefined; error?: unknown; stallMs: number; elapsedMs: number }> {
+async function longestStall<T>(
+  work: () => Promise<T>,
+): Promise<{ result: T | undefined; error?: unknown; stallMs: number; elapsedMs: number }> {
   let last = performance.now();
   let stallMs = 0;
   const ticker = setInterval(() => {
@@ -121,10 +127,14 @@ describe('a database another process keeps locked', () => {
   });
 
   it('trac-backup hotcopy ends within half a second of Ctrl-C (SIGINT)', async () => {
-    const child = spawn(process.execPath, [BUILT_CLI, 'hotcopy', env, path.join(tmp, 'interrupted', 'b1')], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [BUILT_CLI, 'hotcopy', env, path.join(tmp, 'interrupted', 'b1')], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stderr = '';
     child.stderr.setEncoding('utf8').on('data', (text: string) => (stderr += text));
-    const exited = new Promise<{ code: number | null; at: number }>((resolve) => child.on('close', (code) => resolve({ code, at: performance.now() })));
+    const exited = new Promise<{ code: number | null; at: number }>((resolve) =>
+      child.on('close', (code) => resolve({ code, at: performance.now() })),
+    );
     await new Promise((resolve) => setTimeout(resolve, 1500));
     const sentAt = performance.now();
     child.kill('SIGINT');
@@ -144,7 +154,9 @@ describe('checking a large backup database', () => {
     const db = new (loadSqlite())(path.join(env, 'db', 'trac.db'));
     try {
       // A plugin's table with two indexes: integrity_check reads it all, for a good part of a second.
-      db.exec('CREATE TABLE plugin_log (n INTEGER, text TEXT); CREATE INDEX plugin_log_n ON plugin_log (n); CREATE INDEX plugin_log_text ON plugin_log (text)');
+      db.exec(
+        'CREATE TABLE plugin_log (n INTEGER, text TEXT); CREATE INDEX plugin_log_n ON plugin_log (n); CREATE INDEX plugin_log_text ON plugin_log (text)',
+      );
       const insert = db.prepare('INSERT INTO plugin_log VALUES (?, ?)');
       db.transaction(() => {
         for (let n = 0; n < 600_000; n++) {
@@ -170,6 +182,9 @@ describe('checking a large backup database', () => {
     const { result, stallMs } = await longestStall(() => verifyBackup(backup));
 
     assert.equal(result?.ok, true, JSON.stringify(result?.problems));
-    assert.ok(stallMs < Math.max(STALL_LIMIT_MS, checkMs / 3), `the event loop stalled for ${Math.round(stallMs)} ms (the check takes ${Math.round(checkMs)} ms)`);
+    assert.ok(
+      stallMs < Math.max(STALL_LIMIT_MS, checkMs / 3),
+      `the event loop stalled for ${Math.round(stallMs)} ms (the check takes ${Math.round(checkMs)} ms)`,
+    );
   });
 });

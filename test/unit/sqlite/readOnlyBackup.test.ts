@@ -95,7 +95,9 @@ describe('a plain copy of a live WAL-mode environment, its -wal beside the datab
     try {
       writer.pragma('journal_mode = WAL');
       writer.pragma('wal_autocheckpoint = 0');
-      writer.prepare("INSERT INTO ticket (id, type, time, changetime, status, summary) VALUES (777, 'defect', 1, 1, 'new', 'only in the wal')").run();
+      writer
+        .prepare("INSERT INTO ticket (id, type, time, changetime, status, summary) VALUES (777, 'defect', 1, 1, 'new', 'only in the wal')")
+        .run();
       assert.ok((await fs.stat(`${file}-wal`)).size > 0);
       await fs.cp(env, copy, { recursive: true });
     } finally {
@@ -123,7 +125,11 @@ describe('a plain copy of a live WAL-mode environment, its -wal beside the datab
       process.stdout.write(String(readUnshared(process.argv[1], (db) => db.prepare('SELECT count(*) AS n FROM ticket').get().n)));
     `;
     const before = (await fs.readdir(path.dirname(file))).sort();
-    const count = execFileSync(process.execPath, ['-e', script, file], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, SQLITE_USE_URI: '0' } });
+    const count = execFileSync(process.execPath, ['-e', script, file], {
+      cwd: ROOT,
+      encoding: 'utf8',
+      env: { ...process.env, SQLITE_USE_URI: '0' },
+    });
     assert.equal(count, '60');
     assert.deepEqual((await fs.readdir(path.dirname(file))).sort(), before);
   });

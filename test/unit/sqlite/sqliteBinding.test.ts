@@ -8,7 +8,10 @@ import { copyFixture, removeTempDir } from '../../support/fixtures';
 test('the runtime check accepts Node 22 with N-API 10 and explains anything older', () => {
   assert.equal(runtimeProblem({ ...process.versions, node: '22.15.0', napi: '10' }), undefined);
   const problem = runtimeProblem({ ...process.versions, node: '20.20.2', napi: '9' });
-  assert.match(problem ?? '', /needs Node 22\+ with N-API 10 \(VS Code 1\.101 or newer\); this is Node 20\.20\.2 with N-API 9\. Update VS Code/);
+  assert.match(
+    problem ?? '',
+    /needs Node 22\+ with N-API 10 \(VS Code 1\.101 or newer\); this is Node 20\.20\.2 with N-API 9\. Update VS Code/,
+  );
 });
 
 const temps: string[] = [];
@@ -17,7 +20,7 @@ after(() => Promise.all(temps.map(removeTempDir)));
 // The machine's own Node (20 here) is the case where better-sqlite3 13 would crash the process
 // at require: environments must still be read from their files, with a clear database error.
 const systemNode = '/usr/bin/node';
-test('on the machine\'s own Node the environment is still read from files, without a crash', async () => {
+test("on the machine's own Node the environment is still read from files, without a crash", async () => {
   const env = await copyFixture('trac-1.6-populated');
   temps.push(path.dirname(env));
   const version = execFileSync(systemNode, ['-p', 'process.versions.node'], { encoding: 'utf8' }).trim();

@@ -28,7 +28,7 @@ describe('attachments', () => {
     await removeTempDir(tmp);
   });
 
-  it("finds every file where Trac put it (names with spaces and non-ASCII letters included)", async () => {
+  it('finds every file where Trac put it (names with spaces and non-ASCII letters included)', async () => {
     assert.equal(
       attachmentRelativePath('wiki', 'Page0004', 'screen shot-0.diff'),
       'files/attachments/wiki/df6/df635831b48e8a3415598fdb6a066c48cbf46ff6/701c69f0e36ecb6385c8cd45a61546d3fb3777a3.diff',
@@ -37,11 +37,16 @@ describe('attachments', () => {
     assert.deepEqual(mismatches, { missingFiles: [], unlistedFiles: [], rows: 40 });
   });
 
-  it("names files as Trac does: only an ASCII letters-and-digits suffix is kept as the extension", () => {
+  it('names files as Trac does: only an ASCII letters-and-digits suffix is kept as the extension', () => {
     // Trac's own rule (trac.attachment.Attachment._get_path and _get_hashed_filename), run in Python.
     const names = ['notes.tar.gz', '.htaccess', 'file.', 'a.b-c', 'résumé.pdf', 'report.PDF', 'archive.tar.g_z', 'no extension', 'x.日本'];
-    const trac = execFileSync('/usr/bin/python3', ['-c', TRAC_PATH_RULE, 'ticket', '42', ...names], { encoding: 'utf8' }).trim().split('\n');
-    assert.deepEqual(names.map((name) => attachmentRelativePath('ticket', '42', name)), trac);
+    const trac = execFileSync('/usr/bin/python3', ['-c', TRAC_PATH_RULE, 'ticket', '42', ...names], { encoding: 'utf8' })
+      .trim()
+      .split('\n');
+    assert.deepEqual(
+      names.map((name) => attachmentRelativePath('ticket', '42', name)),
+      trac,
+    );
   });
 
   it('reads the table as path → row signature, then tells what changed since', () => {
@@ -62,19 +67,24 @@ describe('attachments', () => {
         filename: string;
       }>;
       writer.prepare("INSERT INTO attachment VALUES ('ticket', '9', 'new.txt', 3, 1, '', '')").run();
-      writer.prepare("UPDATE attachment SET id = 'Moved' WHERE type = ? AND id = ? AND filename = ?").run(first.type, first.id, first.filename);
+      writer
+        .prepare("UPDATE attachment SET id = 'Moved' WHERE type = ? AND id = ? AND filename = ?")
+        .run(first.type, first.id, first.filename);
       writer.prepare('DELETE FROM attachment WHERE type = ? AND id = ? AND filename = ?').run(second.type, second.id, second.filename);
       writer.prepare("UPDATE attachment SET description = 'only the description' WHERE type = 'wiki' AND id = 'Page0004'").run();
 
       const changes = index.changes();
-      assert.deepEqual([...changes.rows.keys()].sort(), [
-        attachmentRelativePath('ticket', '9', 'new.txt'),
-        attachmentRelativePath(first.type, 'Moved', first.filename),
-      ].sort());
-      assert.deepEqual([...changes.vacated].sort(), [
-        attachmentRelativePath(first.type, first.id, first.filename),
-        attachmentRelativePath(second.type, second.id, second.filename),
-      ].sort());
+      assert.deepEqual(
+        [...changes.rows.keys()].sort(),
+        [attachmentRelativePath('ticket', '9', 'new.txt'), attachmentRelativePath(first.type, 'Moved', first.filename)].sort(),
+      );
+      assert.deepEqual(
+        [...changes.vacated].sort(),
+        [
+          attachmentRelativePath(first.type, first.id, first.filename),
+          attachmentRelativePath(second.type, second.id, second.filename),
+        ].sort(),
+      );
       assert.equal(index.read().size, 40, 'a new read is the new base');
       assert.deepEqual(index.changes(), { rows: new Map(), vacated: new Set() });
     } finally {

@@ -31,7 +31,10 @@ test('finds environments in a workspace down to the depth, not in node_modules, 
   const found = await discoverEnvironments({ roots: [root], depth: 2, environments: [], parents: [] });
   assert.deepEqual(
     found.map((entry) => [path.relative(root, entry.path), entry.origin]),
-    [['populated', 'workspace'], ['sites/fresh', 'workspace']],
+    [
+      ['populated', 'workspace'],
+      ['sites/fresh', 'workspace'],
+    ],
   );
   const deeper = await discoverEnvironments({ roots: [root], depth: 3, environments: [], parents: [] });
   assert.ok(deeper.some((entry) => entry.path.endsWith('too-deep')));
@@ -51,11 +54,14 @@ test('paths from settings always show, with a reason when they are not environme
   await fs.mkdir(notEnv);
   const missing = path.join(root, 'missing');
   const found = await discoverEnvironments({ roots: [], depth: 2, environments: [env, notEnv, missing], parents: [] });
-  assert.deepEqual(found.map((entry) => [entry.path, entry.origin, entry.problem]), [
-    [env, 'setting', undefined],
-    [notEnv, 'setting', 'Not a Trac environment: it has no VERSION file.'],
-    [missing, 'setting', 'Not a Trac environment: the folder does not exist.'],
-  ]);
+  assert.deepEqual(
+    found.map((entry) => [entry.path, entry.origin, entry.problem]),
+    [
+      [env, 'setting', undefined],
+      [notEnv, 'setting', 'Not a Trac environment: it has no VERSION file.'],
+      [missing, 'setting', 'Not a Trac environment: the folder does not exist.'],
+    ],
+  );
 });
 
 test('every child of an environment parent that is an environment is listed, like TRAC_ENV_PARENT_DIR', async () => {
@@ -65,11 +71,14 @@ test('every child of an environment parent that is an environment is listed, lik
   await copyFixture('trac-1.6-fresh', '.one.restore-123-abc', parent);
   await fs.mkdir(path.join(parent, 'not-an-env'));
   const found = await discoverEnvironments({ roots: [], depth: 0, environments: [], parents: [parent, path.join(parent, 'nope')] });
-  assert.deepEqual(found.map((entry) => [path.basename(entry.path), entry.origin, Boolean(entry.problem)]), [
-    ['one', 'parent', false],
-    ['two', 'parent', false],
-    ['nope', 'parent', true],
-  ]);
+  assert.deepEqual(
+    found.map((entry) => [path.basename(entry.path), entry.origin, Boolean(entry.problem)]),
+    [
+      ['one', 'parent', false],
+      ['two', 'parent', false],
+      ['nope', 'parent', true],
+    ],
+  );
   assert.match(found[2].problem ?? '', /cannot be read \(ENOENT\).*environmentParents/);
 });
 

@@ -79,7 +79,10 @@ test('a WAL database URL and an absolute database path are understood', async ()
   await fs.rename(path.join(env, 'db', 'trac.db'), path.join(outside, 'main.db'));
   const ini = path.join(env, 'conf', 'trac.ini');
   const text = await fs.readFile(ini, 'utf8');
-  await fs.writeFile(ini, text.replace('database = sqlite:db/trac.db', `database = sqlite:${path.join(outside, 'main.db')}?journal_mode=WAL`));
+  await fs.writeFile(
+    ini,
+    text.replace('database = sqlite:db/trac.db', `database = sqlite:${path.join(outside, 'main.db')}?journal_mode=WAL`),
+  );
   const environment = await readEnvironment(env);
   assert.deepEqual(environment.problems, []);
   assert.equal(environment.database?.kind, 'sqlite');

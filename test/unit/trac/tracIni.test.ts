@@ -33,7 +33,10 @@ test('readTracConfig follows [inherit] file, relative to the inheriting file, ow
   const dir = await makeTempDir();
   try {
     await fs.mkdir(path.join(dir, 'env', 'conf'), { recursive: true });
-    await fs.writeFile(path.join(dir, 'shared.ini'), '[project]\nname = Shared\ndescr = from parent\n[trac]\ndatabase = sqlite:db/other.db\n');
+    await fs.writeFile(
+      path.join(dir, 'shared.ini'),
+      '[project]\nname = Shared\ndescr = from parent\n[trac]\ndatabase = sqlite:db/other.db\n',
+    );
     await fs.writeFile(path.join(dir, 'env', 'conf', 'trac.ini'), '[inherit]\nfile = ../../shared.ini\n[project]\nname = Own\n');
     const config = await readTracConfig(path.join(dir, 'env', 'conf', 'trac.ini'));
     assert.equal(config.get('project', 'name'), 'Own');

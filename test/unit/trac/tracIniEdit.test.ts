@@ -4,7 +4,8 @@ import { parseIni, setIniOption } from '../../../src/core/trac/tracIni';
 
 describe('setIniOption', () => {
   it('replaces an existing option, keeping every other byte', () => {
-    const text = '# comment\n[trac]\nbase_url = \nDatabase = sqlite:/srv/db/trac.db\n  continued\ndebug_sql = disabled\n\n[other]\ndatabase = x\n';
+    const text =
+      '# comment\n[trac]\nbase_url = \nDatabase = sqlite:/srv/db/trac.db\n  continued\ndebug_sql = disabled\n\n[other]\ndatabase = x\n';
     assert.equal(
       setIniOption(text, 'trac', 'database', 'sqlite:db/trac.db'),
       '# comment\n[trac]\nbase_url = \ndatabase = sqlite:db/trac.db\ndebug_sql = disabled\n\n[other]\ndatabase = x\n',

@@ -80,7 +80,10 @@ describe('verifyBackup', () => {
 
     assert.equal(result.ok, false);
     assert.deepEqual(problemPaths(result), ['db/trac.db']);
-    assert.ok(result.problems.some((problem) => /cut short/.test(problem.problem)), JSON.stringify(result.problems));
+    assert.ok(
+      result.problems.some((problem) => /cut short/.test(problem.problem)),
+      JSON.stringify(result.problems),
+    );
     assert.ok(result.problems.some((problem) => /metadata says/.test(problem.problem)));
   });
 
@@ -112,7 +115,10 @@ describe('verifyBackup', () => {
     const result = await verifyBackup(backup, { full: false });
 
     assert.deepEqual(problemPaths(result), ['db/trac.db']);
-    assert.ok(result.problems.some((problem) => /quick_check|cannot be read by SQLite/.test(problem.problem)), JSON.stringify(result.problems));
+    assert.ok(
+      result.problems.some((problem) => /quick_check|cannot be read by SQLite/.test(problem.problem)),
+      JSON.stringify(result.problems),
+    );
     assert.ok(result.problems.some((problem) => /SHA-256/.test(problem.problem)));
   });
 
@@ -204,10 +210,14 @@ describe('verifyBackup', () => {
 
     assert.equal(result.ok, false);
     assert.deepEqual(result.problems, [
-      { path: ATTACHMENT, problem: "missing: the attachment row ticket:30/log-1.bin of the database names this file" },
+      { path: ATTACHMENT, problem: 'missing: the attachment row ticket:30/log-1.bin of the database names this file' },
     ]);
     const quick = await verifyBackup(backup, { full: false });
-    assert.deepEqual(quick.problems.map((problem) => problem.path), [ATTACHMENT], 'restore checks it too');
+    assert.deepEqual(
+      quick.problems.map((problem) => problem.path),
+      [ATTACHMENT],
+      'restore checks it too',
+    );
   });
 
   it('reports a folder that does not exist', async () => {

@@ -110,7 +110,11 @@ describe('verify of a backup deleted or moved while it is checked', () => {
     assert.equal(code, 1);
     assert.equal(stdout, '', 'no problem list for a backup that is gone');
     const bar = /^\S+\s+\[[#-]+\]/;
-    const lines = stderr.split('\r\x1b[2K').join('\n').split('\n').filter((line) => line && !bar.test(line));
+    const lines = stderr
+      .split('\r\x1b[2K')
+      .join('\n')
+      .split('\n')
+      .filter((line) => line && !bar.test(line));
     assert.deepEqual(lines, [`trac-backup: ${backup} ${VANISHED}: it was not verified. Verify it where it is now, if it was moved.`]);
     assert.ok(!(await readVerifications()).some((record) => record.backup === backup), 'a result was recorded for a backup that is gone');
   });

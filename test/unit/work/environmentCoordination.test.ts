@@ -58,15 +58,24 @@ describe('backups and restores of one environment know of each other across proc
     try {
       await assert.rejects(restore(backup, env, { replace: true, force: true }), (error: TracBackupError) => {
         assert.equal(error.code, 'ENVIRONMENT_BUSY');
-        assert.match(error.message, new RegExp(`Can't restore .* a backup run by the trac-backup command \\(process ${backingUp.child.pid}`));
+        assert.match(
+          error.message,
+          new RegExp(`Can't restore .* a backup run by the trac-backup command \\(process ${backingUp.child.pid}`),
+        );
         return true;
       });
       assert.deepEqual(await fingerprintTree(env), before);
       // What finds a running Trac does not take that backup for Trac, although it holds the database open.
       const live = await detectLiveTrac(env);
       assert.equal(live.running, false, live.summary);
-      assert.deepEqual(live.others.map((holder) => [holder.kind, holder.pid]), [['backup', backingUp.child.pid]]);
-      assert.ok(!live.processes.some((found) => found.pid === backingUp.child.pid), 'the backup was listed as a process using the environment');
+      assert.deepEqual(
+        live.others.map((holder) => [holder.kind, holder.pid]),
+        [['backup', backingUp.child.pid]],
+      );
+      assert.ok(
+        !live.processes.some((found) => found.pid === backingUp.child.pid),
+        'the backup was listed as a process using the environment',
+      );
     } finally {
       await stop(backingUp);
     }
@@ -95,7 +104,10 @@ describe('backups and restores of one environment know of each other across proc
       },
     );
     assert.ok(swapped, 'the backup never reached the phase the test swaps at');
-    assert.deepEqual((await fs.readdir(path.join(tmp, 'backups'))).filter((name) => name.startsWith('replaced') || name.includes('replaced-1')), []);
+    assert.deepEqual(
+      (await fs.readdir(path.join(tmp, 'backups'))).filter((name) => name.startsWith('replaced') || name.includes('replaced-1')),
+      [],
+    );
   });
 
   it('two backups of one second into one folder both succeed, under two names, when asked to move on', async () => {

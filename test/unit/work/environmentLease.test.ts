@@ -49,8 +49,16 @@ describe('leases: what the CLI and every VS Code window know of each other', () 
         (error: unknown) => error,
       );
       assert.ok(isEnvironmentBusy(refused), String(refused));
-      assert.match(String(refused), new RegExp(`Can't restore ${env.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} now: a backup run by the trac-backup command \\(process ${backup.child.pid}, since`));
-      assert.deepEqual((await activeLeases(env)).map((lease) => [lease.kind, lease.pid]), [['backup', backup.child.pid]]);
+      assert.match(
+        String(refused),
+        new RegExp(
+          `Can't restore ${env.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} now: a backup run by the trac-backup command \\(process ${backup.child.pid}, since`,
+        ),
+      );
+      assert.deepEqual(
+        (await activeLeases(env)).map((lease) => [lease.kind, lease.pid]),
+        [['backup', backup.child.pid]],
+      );
     } finally {
       await stop(backup);
     }
@@ -61,7 +69,10 @@ describe('leases: what the CLI and every VS Code window know of each other', () 
   it('refuses a backup while a restore runs, and forgets a restore that was killed', async () => {
     const restore = await holder('restore');
     const refused = startNode([CHILD, env, 'backup'], childEnv);
-    assert.match(await refused.waitForLine(() => true), new RegExp(`^busy Can't back up .* a restore run by the trac-backup command \\(process ${restore.child.pid}`));
+    assert.match(
+      await refused.waitForLine(() => true),
+      new RegExp(`^busy Can't back up .* a restore run by the trac-backup command \\(process ${restore.child.pid}`),
+    );
     await refused.exited;
     await stop(restore, 'SIGKILL');
     assert.deepEqual(await activeLeases(env), [], 'the killed restore still counts');
@@ -76,7 +87,10 @@ describe('leases: what the CLI and every VS Code window know of each other', () 
       const answers = await Promise.all(children.map((child) => child.waitForLine(() => true)));
       try {
         assert.equal(answers.filter((answer) => answer === 'held').length, 1, `round ${round}: ${answers.join(' | ')}`);
-        assert.match(answers.find((answer) => answer !== 'held')!, /^busy Can't back up .* a scheduled backup run by the trac-backup command/);
+        assert.match(
+          answers.find((answer) => answer !== 'held')!,
+          /^busy Can't back up .* a scheduled backup run by the trac-backup command/,
+        );
       } finally {
         await Promise.all(children.map((child) => stop(child)));
       }

@@ -112,7 +112,10 @@ describe('sweepEnvironmentLeftovers: what killed runs left around an environment
   it('leaves the work of a run that is alive (stopped with SIGSTOP) alone', async () => {
     const running = startCli(['hotcopy', env, path.join(backups, 'env-20240103-000000')]);
     try {
-      const started = await waitUntil(async () => (await workIn(backups)).some((name) => parseWorkName(name)?.pid === running.child.pid), running);
+      const started = await waitUntil(
+        async () => (await workIn(backups)).some((name) => parseWorkName(name)?.pid === running.child.pid),
+        running,
+      );
       assert.ok(started, 'the backup did not start');
       running.child.kill('SIGSTOP');
       const theirs = await workIn(backups);
@@ -124,7 +127,7 @@ describe('sweepEnvironmentLeftovers: what killed runs left around an environment
     assert.equal((await running.exited).code, 0, running.stderr());
   });
 
-  it('reports a restore stopped while swapping folders without finishing it: that is the next restore\'s to do', async () => {
+  it("reports a restore stopped while swapping folders without finishing it: that is the next restore's to do", async () => {
     const parent = path.join(tmp, 'swap');
     const target = path.join(parent, 'env');
     await fs.mkdir(parent);
@@ -139,13 +142,28 @@ describe('sweepEnvironmentLeftovers: what killed runs left around an environment
     const journal = journalPath(target);
     await fs.writeFile(
       journal,
-      JSON.stringify({ format: 1, pid, host: os.hostname(), startedAt: new Date().toISOString(), environment: target, backup, pairs: [{ live: target, temp, aside }] }),
+      JSON.stringify({
+        format: 1,
+        pid,
+        host: os.hostname(),
+        startedAt: new Date().toISOString(),
+        environment: target,
+        backup,
+        pairs: [{ live: target, temp, aside }],
+      }),
     );
 
     const swept = await sweepEnvironmentLeftovers({ environment: target, backupFolder: backups });
 
-    assert.deepEqual(swept.map((item) => [item.path, item.action]), [[journal, 'left']]);
+    assert.deepEqual(
+      swept.map((item) => [item.path, item.action]),
+      [[journal, 'left']],
+    );
     assert.match(swept[0].message, new RegExp(`was stopped while swapping folders.*restore .*again to finish it`));
-    assert.deepEqual((await fs.readdir(parent)).sort(), ['.env.restore-journal.json', path.basename(temp), path.basename(aside)].sort(), 'the sweep changed the interrupted swap');
+    assert.deepEqual(
+      (await fs.readdir(parent)).sort(),
+      ['.env.restore-journal.json', path.basename(temp), path.basename(aside)].sort(),
+      'the sweep changed the interrupted swap',
+    );
   });
 });

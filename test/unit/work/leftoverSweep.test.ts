@@ -66,7 +66,11 @@ async function killRounds(folder: string, { argsFor, windowMs, beforeRound, note
     await beforeRound?.(round);
     const stderr = await killAtRandom(argsFor(round), folder, round < ROUNDS ? windowMs : 0);
     const now = await workIn(folder);
-    assert.deepEqual(left.filter((name) => now.includes(name)), [], `round ${round} did not sweep what the one before left`);
+    assert.deepEqual(
+      left.filter((name) => now.includes(name)),
+      [],
+      `round ${round} did not sweep what the one before left`,
+    );
     if (notesBeforeWork) {
       assertReported(stderr, folder, left);
     }
@@ -91,7 +95,10 @@ async function timeRun(args: string[], folder: string, workPurpose: string): Pro
 function assertReported(stderr: string, folder: string, left: string[]): void {
   const lines = notes(stderr);
   for (const name of left) {
-    assert.ok(lines.some((line) => line.includes(path.join(folder, name))), `${name} was not reported:\n${stderr}`);
+    assert.ok(
+      lines.some((line) => line.includes(path.join(folder, name))),
+      `${name} was not reported:\n${stderr}`,
+    );
   }
   assert.equal(lines.length, left.length, `notes for work that was not left:\n${stderr}`);
 }
@@ -162,7 +169,10 @@ describe('work left by killed runs (kill -9) is swept by the next run, and only 
       beforeRound: (round) => addBackup(`old-${round}`, new Date(Date.now() - 86_400_000 * (round + 2))),
       notesBeforeWork: false,
     });
-    assert.ok(left.every((name) => parseWorkName(name)?.purpose === 'delete'), left.join(', '));
+    assert.ok(
+      left.every((name) => parseWorkName(name)?.purpose === 'delete'),
+      left.join(', '),
+    );
 
     const next = runBuiltCli([...pruneArgs, '--json']);
     assert.equal(next.code, 0, next.stderr);
