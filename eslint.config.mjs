@@ -48,6 +48,7 @@ export default tseslint.config(
         setInterval: 'readonly',
         clearInterval: 'readonly',
         __dirname: 'readonly',
+        performance: 'readonly',
       },
     },
   },

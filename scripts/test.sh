@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs every test on a fresh clone: system packages, npm ci, build, then the unit layer,
+# Runs every test on a fresh clone: system packages, npm ci, lint (ESLint and Prettier), build, then the unit layer,
 # code-server setup, the integration layer (extension host in code-server) and the e2e layer
 # (packaged .vsix driven in Chromium). Each layer writes test-results/<layer>.json; the last
 # line is "total: N passed, M failed". Exits non-zero if anything failed or a layer ran nothing.
@@ -51,6 +51,7 @@ mkdir -p test-results
 step "system packages" bash scripts/ensure-system-deps.sh || finish
 step "node modules" bash scripts/ensure-node-modules.sh || finish
 hash -r
+step "lint" npm run lint || finish
 step "build" npm run build || finish
 step "unit" node scripts/run-unit-tests.mjs
 if step "code-server setup" bash scripts/setup-code-server.sh; then

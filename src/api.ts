@@ -44,6 +44,11 @@ export interface TracBackupApi {
   statusBar(): StatusBarState;
 }
 
+/** A tree item's label as text (a TreeItemLabel's own label). */
+function labelText(label: string | { label: string } | undefined): string {
+  return typeof label === 'string' ? label : (label?.label ?? '');
+}
+
 export function createApi(
   registry: EnvironmentRegistry,
   statuses: VerifyStatusStore,
@@ -59,7 +64,7 @@ export function createApi(
         const backups = listed.backups.length ? backupsGroupItem(listed) : undefined;
         return {
           path: listed.environment.path,
-          label: String(item.label),
+          label: labelText(item.label),
           description: String(item.description ?? ''),
           tooltip: typeof item.tooltip === 'string' ? item.tooltip : (item.tooltip?.value ?? ''),
           problems: [...listed.problems],
@@ -76,7 +81,7 @@ export function createApi(
         const item = backupItem(backup, statuses.get(backup));
         return {
           path: backup.path,
-          label: String(item.label),
+          label: labelText(item.label),
           description: String(item.description ?? ''),
           tooltip: typeof item.tooltip === 'string' ? item.tooltip : (item.tooltip?.value ?? ''),
           contextValue: item.contextValue ?? '',

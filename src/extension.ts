@@ -45,7 +45,7 @@ export function activate(context: vscode.ExtensionContext): TracBackupApi {
   const statusBar = new BackupStatusBar(registry, (environment) => scheduled.scheduler.checkedUnchangedAt(environment));
   context.subscriptions.push(scheduled, statusBar, registerPruneCommand(registry, log));
 
-  log.info(`Trac Backup ${context.extension.packageJSON.version} activated in VS Code ${vscode.version}`);
+  log.info(`Trac Backup ${(context.extension.packageJSON as { version: string }).version} activated in VS Code ${vscode.version}`);
   // What reloads and crashes stopped midway (a partial backup, archive, restore copy) is swept once the tree is listed.
   const sweepLeftovers = startupSweep(registry, log);
   const ready = registry.refresh().then(() => {

@@ -71,7 +71,8 @@ export const restoreCommand: CliCommand = {
     let declined = false;
     let result: RestoreResult;
     try {
-      result = await withProgressBar(context, ({ onProgress, clear }) => {
+      result = await withProgressBar(context, (progress) => {
+        const { onProgress } = progress;
         const options: RestoreOptions = {
           replace: values.yes,
           force: values.force,
@@ -79,7 +80,7 @@ export const restoreCommand: CliCommand = {
           onProgress,
           // Asked only once the backup checked out and no Trac was found using the environment.
           confirm: async (plan) => {
-            clear();
+            progress.clear();
             if (!canAsk(context)) {
               throw new TracBackupError(
                 'TARGET_EXISTS',

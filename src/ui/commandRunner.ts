@@ -7,8 +7,8 @@ const OPEN_LOG = 'Open Log';
  * Registers a command whose failures all end the same way: a cancel is ignored (the user
  * chose it), anything else is logged and shown with a button to the log.
  */
-export function registerCommand(id: string, log: vscode.LogOutputChannel, handler: (...args: any[]) => unknown): vscode.Disposable {
-  return vscode.commands.registerCommand(id, async (...args: unknown[]) => {
+export function registerCommand(id: string, log: vscode.LogOutputChannel, handler: (...args: never[]) => unknown): vscode.Disposable {
+  return vscode.commands.registerCommand(id, async (...args: never[]) => {
     try {
       return await handler(...args);
     } catch (error) {

@@ -216,7 +216,7 @@ export class EnvironmentRegistry implements vscode.Disposable {
 
   /** True when what the list shows changed since the signature was last taken. */
   private updateSignature(): boolean {
-    const signature = JSON.stringify(this.listed, (key, value) => (key === 'config' ? undefined : value));
+    const signature = JSON.stringify(this.listed, (key: string, value: unknown) => (key === 'config' ? undefined : value));
     if (signature === this.signature) {
       return false;
     }

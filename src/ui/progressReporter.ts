@@ -77,7 +77,12 @@ export function abortSignalFor(token: vscode.CancellationToken): { signal: Abort
   if (token.isCancellationRequested) {
     controller.abort();
   }
-  return { signal: controller.signal, dispose: () => subscription.dispose() };
+  return {
+    signal: controller.signal,
+    dispose: () => {
+      subscription.dispose();
+    },
+  };
 }
 
 /** A reporter for the notification, with the share each phase takes of its bar (restore, verify). */

@@ -78,7 +78,6 @@ test('a restore in one window while the other backs up says so, instead of calli
     await treeRow(viewPane(windowB, 'Environments'), LABEL).waitFor();
     // Window B's backup waits for the database lock another process holds: it is running.
     const lock = await holdDatabaseLock(path.join(env, 'db', 'trac.db'));
-    let released = false;
     try {
       await runCommand(windowB, 'Trac: Back Up Environment');
       await notification(windowB, `Backing up ${LABEL}`).waitFor();
@@ -90,8 +89,7 @@ test('a restore in one window while the other backs up says so, instead of calli
       await screenshot(windowA, 'two-windows-restore-refused');
       await clickDialogButton(windowA, 'OK', "can't be restored now");
     } finally {
-      if (!released) await lock.release();
-      released = true;
+      await lock.release();
     }
     // B's backup goes on, whole; then the restore is possible again.
     await waitUntil(async () => (await backupFolders(env)).length === 2, "window B's backup on disk", 60_000);

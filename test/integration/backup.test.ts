@@ -126,18 +126,19 @@ describe('Trac: Back Up Environment', () => {
 
   it('shares verifications with the CLI: verified there shows verified here, verified here lets the CLI link from it', async () => {
     const made = runCli(['hotcopy', env, path.join(backups, 'trac-1.6-populated-by-cli'), '--json']);
-    const fromCli = JSON.parse(made).dest as string;
+    const fromCli = (JSON.parse(made) as BackupResult).dest;
     const unverified = await backupRow(fromCli, (row) => !/verified/.test(row.description));
     assert.doesNotMatch(unverified.tooltip, /Verified/);
     runCli(['verify', fromCli]);
     const shown = await backupRow(fromCli, (row) => /verified/.test(row.description));
     assert.match(shown.tooltip, /Verified/);
 
-    const second = JSON.parse(runCli(['hotcopy', env, path.join(backups, 'trac-1.6-populated-by-cli-2'), '--json'])).dest as string;
+    const second = (JSON.parse(runCli(['hotcopy', env, path.join(backups, 'trac-1.6-populated-by-cli-2'), '--json'])) as BackupResult).dest;
     await backupRow(second, () => true);
     const verified = await vscode.commands.executeCommand<{ ok: boolean }>('tracBackup.backup.verify', vscode.Uri.file(second));
     assert.equal(verified?.ok, true);
-    const linked = JSON.parse(runCli(['hotcopy', env, path.join(backups, 'trac-1.6-populated-by-cli-3'), '--incremental', '--json']));
+    const third = runCli(['hotcopy', env, path.join(backups, 'trac-1.6-populated-by-cli-3'), '--incremental', '--json']);
+    const linked = JSON.parse(third) as BackupResult & { incremental: boolean; linkDest?: string };
     assert.deepEqual([linked.incremental, linked.linkDest], [true, second]);
     await backupRow(linked.dest, () => true); // the next tests take the newest row: this one, once listed
   });

@@ -12,7 +12,7 @@ describe('Trac Backup in the extension host', () => {
   let extension: vscode.Extension<TracBackupApi>;
   let api: TracBackupApi;
 
-  before(async () => {
+  before(() => {
     const found = vscode.extensions.getExtension<TracBackupApi>(EXTENSION_ID);
     assert.ok(found, `extension ${EXTENSION_ID} is not installed`);
     extension = found;
@@ -30,7 +30,8 @@ describe('Trac Backup in the extension host', () => {
   });
 
   it('registers every command it contributes', async () => {
-    const contributed: string[] = (extension.packageJSON.contributes?.commands ?? []).map((entry: { command: string }) => entry.command);
+    const { contributes } = extension.packageJSON as { contributes?: { commands?: Array<{ command: string }> } };
+    const contributed = (contributes?.commands ?? []).map((entry) => entry.command);
     assert.ok(contributed.length > 0, 'package.json contributes no commands');
     const registered = new Set(await vscode.commands.getCommands(true));
     assert.deepEqual(

@@ -17,7 +17,7 @@ export function startNode(args: string[], env: NodeJS.ProcessEnv = process.env):
   let errors = '';
   const waiters: Array<() => void> = [];
   let done = false;
-  child.stdout!.setEncoding('utf8').on('data', (text: string) => {
+  child.stdout.setEncoding('utf8').on('data', (text: string) => {
     buffered += text;
     let newline: number;
     while ((newline = buffered.indexOf('\n')) >= 0) {
@@ -26,7 +26,7 @@ export function startNode(args: string[], env: NodeJS.ProcessEnv = process.env):
     }
     waiters.splice(0).forEach((wake) => wake());
   });
-  child.stderr!.setEncoding('utf8').on('data', (text: string) => (errors += text));
+  child.stderr.setEncoding('utf8').on('data', (text: string) => (errors += text));
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
     child.on('close', (code, signal) => {
       done = true;

@@ -69,7 +69,7 @@ export async function writeTarGz(file: string, entries: CraftedEntry[]): Promise
  * (nothing tells). A few hundred MB compress to a few hundred KB.
  */
 export async function writeZeroBomb(file: string, zeros: number, where: 'file' | 'trailing', before: CraftedEntry[] = []): Promise<string> {
-  async function* blocks(): AsyncGenerator<Buffer> {
+  function* blocks(): Generator<Buffer> {
     const head = tarBuffer(before);
     if (where === 'file') {
       yield head.subarray(0, head.length - 2 * BLOCK);

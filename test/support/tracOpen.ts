@@ -29,7 +29,7 @@ export function runAs(user: string, command: string, args: string[]): SpawnSyncR
 export function openInTrac(environment: string, user = OWNER.name): TracOpened {
   const run = runAs(user, PYTHON, [SCRIPT, environment]);
   if (run.status === 0) {
-    return { ok: true, output: run.stdout.trim(), result: JSON.parse(run.stdout) };
+    return { ok: true, output: run.stdout.trim(), result: JSON.parse(run.stdout) as TracOpened['result'] };
   }
   return { ok: false, output: `${run.stderr}${run.stdout}`.trim() || String(run.error) };
 }

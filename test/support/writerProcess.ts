@@ -24,7 +24,7 @@ export async function startWriter(config: WriterConfig, script = path.join(__dir
     buffered += text;
     let newline: number;
     while ((newline = buffered.indexOf('\n')) >= 0) {
-      messages.push(JSON.parse(buffered.slice(0, newline)));
+      messages.push(JSON.parse(buffered.slice(0, newline)) as { type: string });
       buffered = buffered.slice(newline + 1);
       waiters.splice(0).forEach((wake) => wake());
     }

@@ -136,7 +136,7 @@ export class DatabaseSnapshotter {
     // SQLite's backup opens the target path as a database and overwrites whatever it finds there.
     await fs.writeFile(target, '', { flag: 'wx', mode: 0o600 });
     await this.reader.backup(target, { progress: () => 0x7fffffff });
-    return async () => undefined;
+    return () => Promise.resolve();
   }
 
   /**

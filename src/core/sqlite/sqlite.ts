@@ -52,6 +52,7 @@ export function loadSqlite(): SqliteModule {
   // on for the whole process when this is set as its binding loads (it reads it once).
   process.env.SQLITE_USE_URI = '1';
   try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- lazy on purpose: required only once runtimeProblem() passed (on Node < 22 the binding crashes the process at require)
     loaded = require('better-sqlite3') as SqliteModule;
   } catch (error) {
     throw new TracBackupError(
@@ -117,7 +118,8 @@ export function withReadOnlyDatabase<T>(file: string, fn: (db: SqliteDatabase) =
 
 /** True for SQLite's "another connection holds the lock" (SQLITE_BUSY, SQLITE_LOCKED and their variants). */
 export function isBusy(error: unknown): boolean {
-  return /^SQLITE_(BUSY|LOCKED)/.test(String((error as { code?: unknown })?.code ?? ''));
+  const code = (error as { code?: unknown } | null | undefined)?.code;
+  return /^SQLITE_(BUSY|LOCKED)/.test(typeof code === 'string' ? code : '');
 }
 
 /** A database that stayed locked by another process for as long as the caller would wait. */

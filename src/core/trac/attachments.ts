@@ -80,6 +80,9 @@ export interface AttachmentChanges {
   vacated: Set<string>;
 }
 
+/** What a column of an SQLite row holds, as better-sqlite3 returns it. */
+type SqliteValue = string | number | bigint | Buffer | null;
+
 /**
  * The `attachment` table of a live database, seen through one connection (read-only is enough:
  * it writes only to its own TEMP table). read() lists every row as `path → signature` (realm, id,
@@ -93,8 +96,8 @@ export class AttachmentIndex {
   private readonly paths = new Map<string, string>();
   private statements?: {
     refresh: () => void;
-    seen: BetterSqlite3.Statement<[], unknown[]>;
-    changed: BetterSqlite3.Statement<[], unknown[]>;
+    seen: BetterSqlite3.Statement<[], SqliteValue[]>;
+    changed: BetterSqlite3.Statement<[], SqliteValue[]>;
     gone: BetterSqlite3.Statement<[], number>;
   };
 
@@ -137,7 +140,7 @@ export class AttachmentIndex {
   }
 
   /** rowid, type, id, filename, size, time → path and signature (paths cached: sha1 is not free). */
-  private describe(row: unknown[]): { path: string; signature: string } {
+  private describe(row: SqliteValue[]): { path: string; signature: string } {
     const [, type, id, filename, size, time] = row.map((value) => (value === null ? '' : String(value)));
     const key = `${type}\0${id}\0${filename}`;
     let relative = this.paths.get(key);
@@ -160,9 +163,9 @@ export class AttachmentIndex {
           clear.run();
           fill.run();
         }),
-        seen: db.prepare<[], unknown[]>('SELECT rid, type, id, filename, size, time FROM temp.trac_backup_seen').raw(),
+        seen: db.prepare<[], SqliteValue[]>('SELECT rid, type, id, filename, size, time FROM temp.trac_backup_seen').raw(),
         changed: db
-          .prepare<[], unknown[]>(
+          .prepare<[], SqliteValue[]>(
             'SELECT a.rowid, a.type, a.id, a.filename, a.size, a.time FROM main.attachment a ' +
               'LEFT JOIN temp.trac_backup_seen s ON s.rid = a.rowid WHERE s.rid IS NULL OR s.type IS NOT a.type ' +
               'OR s.id IS NOT a.id OR s.filename IS NOT a.filename OR s.size IS NOT a.size OR s.time IS NOT a.time',

@@ -17,7 +17,7 @@ const MICROSECONDS_PER_MS = 1000;
 /** What changed in a Trac database after `since`; throws when it lacks Trac's tables. */
 export function changesSince(db: SqliteDatabase, since: Date): EnvironmentChanges {
   const after = since.getTime() * MICROSECONDS_PER_MS;
-  const count = (sql: string) => (db.prepare(sql).get(...Array(sql.split('?').length - 1).fill(after)) as { n: number }).n;
+  const count = (sql: string) => (db.prepare(sql).get(...Array<number>(sql.split('?').length - 1).fill(after)) as { n: number }).n;
   const tickets = count(
     'SELECT count(*) AS n FROM (SELECT id FROM ticket WHERE time > ? OR changetime > ? UNION SELECT ticket FROM ticket_change WHERE time > ?)',
   );

@@ -53,7 +53,7 @@ describe('untrusted archives', () => {
     let called = false;
     let refusal: TracBackupError | undefined;
     await assert.rejects(
-      withExtractedArchive(archive, async () => (called = true), { tempParent: where.temp, limits: options.limits }),
+      withExtractedArchive(archive, () => Promise.resolve((called = true)), { tempParent: where.temp, limits: options.limits }),
       (error: TracBackupError) => {
         refusal = error;
         assert.equal(error.code, options.code ?? 'ARCHIVE_UNSAFE', error.message);

@@ -19,7 +19,7 @@ describe('environmentChangedSince', () => {
   });
 
   /** A fixture copy (its files, the database too, dated long ago) and a backup of it. */
-  async function backedUp(configure?: (env: string) => Promise<void>) {
+  async function backedUp(configure?: (env: string) => void | Promise<void>) {
     const area = path.join(tmp, `case-${++counter}`);
     const env = await copyFixture('trac-1.6-populated', 'env', area);
     await configure?.(env);
@@ -81,7 +81,7 @@ describe('environmentChangedSince', () => {
   });
 
   it('counts a database written just before the backup as changed (its time may hide a later write)', async () => {
-    const { env, backup } = await backedUp(async (dir) => {
+    const { env, backup } = await backedUp((dir) => {
       const db = new (loadSqlite())(path.join(dir, 'db', 'trac.db'));
       db.prepare("INSERT INTO ticket (summary, status, time, changetime) VALUES ('just now', 'new', 0, 0)").run();
       db.close();

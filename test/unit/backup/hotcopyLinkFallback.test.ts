@@ -1,6 +1,6 @@
 import * as assert from 'node:assert/strict';
-import fsModule = require('node:fs');
-import { promises as fs } from 'node:fs';
+// The module object itself (not a namespace copy), so that mock.method() changes what the core calls.
+import fsModule, { type PathLike, promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { after, afterEach, before, describe, it, mock } from 'node:test';
 import { hotcopy } from '../../../src/core/backup/hotcopy';
@@ -19,7 +19,7 @@ function failing(code: string): Error {
 /** Makes fs.linkSync throw `code` for the paths `when` picks (all by default). */
 function failLinks(code: string, when: (existing: string) => boolean = () => true): void {
   const real = fsModule.linkSync;
-  mock.method(fsModule, 'linkSync', (existing: fsModule.PathLike, target: fsModule.PathLike) => {
+  mock.method(fsModule, 'linkSync', (existing: PathLike, target: PathLike) => {
     if (when(String(existing))) {
       throw failing(code);
     }
@@ -71,7 +71,7 @@ describe('incremental hotcopy where hard links fail', () => {
       assert.deepEqual([result.incremental, result.linkedFiles, result.copiedFiles], [true, 0, result.files]);
       const manifest = await readManifest(result.dest);
       assert.equal(manifest?.linkFallback, result.linkFallback);
-      assert.deepEqual(await filesNotMatchingManifest(result.dest, manifest!), []);
+      assert.deepEqual(await filesNotMatchingManifest(result.dest, manifest), []);
       for (const [relative, file] of await inodes(result.dest)) {
         assert.equal(file.nlink, 1, relative);
       }

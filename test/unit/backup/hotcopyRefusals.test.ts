@@ -1,6 +1,6 @@
 import * as assert from 'node:assert/strict';
-import fsModule = require('node:fs');
-import { promises as fs } from 'node:fs';
+// The module object itself (not a namespace copy), so that mock.method() changes what the core calls.
+import fsModule, { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, it, mock } from 'node:test';
 import { hotcopy } from '../../../src/core/backup/hotcopy';

@@ -4,7 +4,7 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { attachmentRelativePath } from '../../../src/core/trac/attachments';
-import { hotcopy } from '../../../src/core/backup/hotcopy';
+import { type HotcopyResult, hotcopy } from '../../../src/core/backup/hotcopy';
 import { readManifest } from '../../../src/core/catalog/manifest';
 import { readVerifications, recordVerification, verificationOf, verificationStoreFile } from '../../../src/core/catalog/verificationStore';
 import { verifyBackup } from '../../../src/core/verify/verify';
@@ -77,7 +77,7 @@ describe('incremental backups and the verification store', () => {
     assert.equal(record?.ok, true);
     assert.equal(record?.problems, 0);
     assert.equal(record?.createdAt, (await readManifest(backup))?.createdAt);
-    assert.ok(Date.parse(record!.verifiedAt) >= Date.parse(record!.createdAt!));
+    assert.ok(Date.parse(record.verifiedAt) >= Date.parse(record.createdAt));
     assert.deepEqual((await fs.readdir(stateDir)).sort(), ['verifications.json'], 'written by rename: no temporary file is left');
 
     await rot(path.join(backup, ATTACHMENT));
@@ -128,7 +128,7 @@ describe('incremental backups and the verification store', () => {
     assert.match(result.stdout, /^note: .*passed verification.*full backup/m);
     assert.ok(result.stdout.includes(`run 'trac-backup verify ${first}'`), result.stdout);
     const json = await cli('hotcopy', env, next(), '--incremental', '--json');
-    assert.equal(JSON.parse(json.stdout).incremental, false);
+    assert.equal((JSON.parse(json.stdout) as HotcopyResult).incremental, false);
   });
 
   it('hotcopy --incremental links from the newest verified backup, not from a newer one never verified', async () => {
@@ -137,7 +137,7 @@ describe('incremental backups and the verification store', () => {
     await hotcopy(env, next()); // newer, never verified
     const result = await cli('hotcopy', env, next(), '--incremental', '--json');
     assert.equal(result.code, 0, result.stderr);
-    const json = JSON.parse(result.stdout);
+    const json = JSON.parse(result.stdout) as HotcopyResult;
     assert.deepEqual([json.incremental, json.linkDest], [true, verified]);
     assert.ok(json.linkedFiles > 40);
   });
@@ -162,7 +162,7 @@ describe('incremental backups and the verification store', () => {
     const check = await verifyBackup(dest);
     assert.deepEqual(check.problems, []);
     assert.ok(check.ok);
-    const json = JSON.parse((await cli('hotcopy', env, next(), '--link-dest', verified, '--json')).stdout);
-    assert.match(json.linkDestDamaged, /no longer matches its checksum/);
+    const json = JSON.parse((await cli('hotcopy', env, next(), '--link-dest', verified, '--json')).stdout) as HotcopyResult;
+    assert.match(json.linkDestDamaged ?? '', /no longer matches its checksum/);
   });
 });

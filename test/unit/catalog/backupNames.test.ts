@@ -65,7 +65,8 @@ describe('the names of backups, kept copies and work, and file times', () => {
   it('gives file times that read back to the same millisecond', () => {
     const file = path.join(tmp, 'times');
     writeFileSync(file, 'x');
-    for (const ms of [1795690109100, 1795690109100.0001, 1795690109999.9999, 1700000000000, 1795690109123.456]) {
+    // With the nearest doubles above and below a whole millisecond (2 ** -12 ms apart at this size).
+    for (const ms of [1795690109100, 1795690109100 + 2 ** -12, 1795690110000 - 2 ** -12, 1700000000000, 1795690109123.456]) {
       utimesSync(file, utimesSeconds(ms), utimesSeconds(ms));
       assert.equal(Math.floor(statSync(file).mtimeMs), Math.floor(ms), String(ms));
     }

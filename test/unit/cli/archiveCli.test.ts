@@ -2,6 +2,7 @@ import * as assert from 'node:assert/strict';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import type { ExportArchiveResult } from '../../../src/core/archive/exportArchive';
 import { hotcopy } from '../../../src/core/backup/hotcopy';
 import { runCliCaptured } from '../../support/cliRun';
 import { copyFixture, makeTempDir, removeTempDir } from '../../support/fixtures';
@@ -25,7 +26,7 @@ describe('trac-backup archive', () => {
     const result = await archiveCli([backup, file, '--json']);
     assert.equal(result.code, 0, result.stderr);
     assert.equal(result.stderr, '', 'no progress bar when stderr is not a terminal');
-    const json = JSON.parse(result.stdout);
+    const json = JSON.parse(result.stdout) as ExportArchiveResult;
     assert.equal(json.archive, file);
     assert.equal(json.archiveBytes, (await fs.stat(file)).size);
   });

@@ -3,6 +3,7 @@ import { SpawnSyncOptions, execFileSync } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import type { HotcopyResult } from '../../../src/core/backup/hotcopy';
 import { attachmentRelativePath } from '../../../src/core/trac/attachments';
 import { readManifest } from '../../../src/core/catalog/manifest';
 import { inspectDatabase } from '../../support/database';
@@ -43,9 +44,9 @@ describe('trac-backup CLI (dist/cli.js)', () => {
     assert.equal(result.stderr, '', 'no progress bar when stderr is not a terminal');
     const lines = result.stdout.trim().split('\n');
     assert.equal(lines.length, 1);
-    const json = JSON.parse(lines[0]);
+    const json = JSON.parse(lines[0]) as HotcopyResult;
     assert.equal(json.dest, dest);
-    for (const key of ['files', 'bytes', 'durationMs', 'lockMs']) {
+    for (const key of ['files', 'bytes', 'durationMs', 'lockMs'] as const) {
       assert.equal(typeof json[key], 'number', key);
     }
     assert.equal(json.files, (await readManifest(dest))?.fileCount);
@@ -66,7 +67,7 @@ describe('trac-backup CLI (dist/cli.js)', () => {
     const dest = path.join(tmp, 'nodb', 'backup');
     const result = runBuiltCli(['hotcopy', '--no-database', env, dest, '--json']);
     assert.equal(result.code, 0, result.stderr);
-    assert.equal(JSON.parse(result.stdout).databaseIncluded, false);
+    assert.equal((JSON.parse(result.stdout) as HotcopyResult).databaseIncluded, false);
     await assert.rejects(fs.access(path.join(dest, 'db', 'trac.db')), { code: 'ENOENT' });
   });
 

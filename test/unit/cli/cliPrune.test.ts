@@ -3,6 +3,7 @@ import { execFileSync } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import type { HotcopyResult } from '../../../src/core/backup/hotcopy';
 import { makeBackupChain } from '../../support/backupChain';
 import { errorLine, runBuiltCli, runCliCaptured } from '../../support/cliRun';
 import { copyFixture, makeTempDir, removeTempDir } from '../../support/fixtures';
@@ -40,9 +41,10 @@ describe('trac-backup prune and hotcopy --link-dest (CLI)', () => {
   it('prune --json prints one object', async () => {
     const result = await cli('prune', folder, '--keep-last', '1', '--dry-run', '--json');
     assert.equal(result.code, 0, result.stderr);
-    const json = JSON.parse(result.stdout);
+    type Decision = { path: string; name: string; createdAt: string; reasons: string[] };
+    const json = JSON.parse(result.stdout) as { dryRun: boolean; keep: Decision[]; remove: Decision[] };
     assert.deepEqual(
-      [json.dryRun, json.keep.map((item: { name: string }) => item.name), json.remove.map((item: { name: string }) => item.name)],
+      [json.dryRun, json.keep.map((item) => item.name), json.remove.map((item) => item.name)],
       [true, ['env-20240102-090000'], ['env-20240101-170000', 'env-20240101-090000']],
     );
     assert.deepEqual(json.keep[0].reasons, ['last (1 of 1)']);
@@ -139,7 +141,7 @@ describe('trac-backup prune and hotcopy --link-dest (CLI)', () => {
     const previous = path.join(folder, 'env-20240102-090000');
     const linked = await cli('hotcopy', env, path.join(folder, 'env-20240103-090000'), '--link-dest', previous, '--json');
     assert.equal(linked.code, 0, linked.stderr);
-    const json = JSON.parse(linked.stdout);
+    const json = JSON.parse(linked.stdout) as HotcopyResult;
     assert.deepEqual([json.incremental, json.linkDest, json.copiedFiles], [true, previous, 1]);
 
     await addAttachment(env, '5', 'fresh.txt', 'fresh');

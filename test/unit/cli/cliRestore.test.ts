@@ -3,7 +3,9 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import * as path from 'node:path';
 import { Readable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
+import type { RestoreResult } from '../../../src/core/restore/restore';
 import { attachmentRelativePath } from '../../../src/core/trac/attachments';
+import type { VerifyResult } from '../../../src/core/verify/verify';
 import { CliInput } from '../../../src/cli/command';
 import { startNode } from '../../support/childProcess';
 import { BUILT_CLI, errorLine, runBuiltCli, runCliCaptured } from '../../support/cliRun';
@@ -42,7 +44,7 @@ describe('trac-backup verify and restore (dist/cli.js)', () => {
     assert.match(text.stdout, /is whole: \d+ files .* checked; database passes integrity_check/);
     const json = runBuiltCli(['verify', backup, '--json']);
     assert.equal(json.code, 0);
-    const result = JSON.parse(json.stdout);
+    const result = JSON.parse(json.stdout) as VerifyResult;
     assert.equal(result.ok, true);
     assert.deepEqual(result.problems, []);
   });
@@ -61,7 +63,7 @@ describe('trac-backup verify and restore (dist/cli.js)', () => {
     assert.match(errorLine(result.stderr), /failed verification: 2 problems/);
     const json = runBuiltCli(['verify', backup, '--json']);
     assert.equal(json.code, 1);
-    assert.equal(JSON.parse(json.stdout).problems.length, 2);
+    assert.equal((JSON.parse(json.stdout) as VerifyResult).problems.length, 2);
   });
 
   it('restore --json into a missing path prints env, aside, files, bytes and durationMs', async () => {
@@ -72,10 +74,10 @@ describe('trac-backup verify and restore (dist/cli.js)', () => {
 
     assert.equal(result.code, 0, result.stderr);
     assert.equal(result.stderr, '');
-    const json = JSON.parse(result.stdout);
+    const json = JSON.parse(result.stdout) as RestoreResult;
     assert.equal(json.env, env);
     assert.equal(json.aside, null);
-    for (const key of ['files', 'bytes', 'durationMs']) {
+    for (const key of ['files', 'bytes', 'durationMs'] as const) {
       assert.equal(typeof json[key], 'number', key);
     }
     assert.ok(sameTree(await fingerprintTree(env), restored));
@@ -94,7 +96,8 @@ describe('trac-backup verify and restore (dist/cli.js)', () => {
     const confirmed = runBuiltCli(['restore', backup, env, '--yes', '--json']);
 
     assert.equal(confirmed.code, 0, confirmed.stderr);
-    const json = JSON.parse(confirmed.stdout);
+    const json = JSON.parse(confirmed.stdout) as RestoreResult;
+    assert.ok(json.aside, 'the old environment is kept aside');
     assert.match(json.aside, /env\.before-restore-\d{8}-\d{6}$/);
     assert.ok(sameTree(await fingerprintTree(json.aside), old));
     assert.ok(sameTree(await fingerprintTree(env, withoutManifest), restored));

@@ -4,6 +4,7 @@ import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { exportArchive } from '../../../src/core/archive/exportArchive';
 import { hotcopy } from '../../../src/core/backup/hotcopy';
+import type { RestoreResult } from '../../../src/core/restore/restore';
 import { runCliCaptured } from '../../support/cliRun';
 import { copyFixture, makeTempDir, removeTempDir } from '../../support/fixtures';
 import { compareTrees } from '../../support/treeCompare';
@@ -26,7 +27,7 @@ describe('trac-backup restore <file.tar.gz>', () => {
     const target = path.join(tmp, 'restored');
     const result = await runCliCaptured(['restore', archive, target, '--json']);
     assert.equal(result.code, 0, result.stderr);
-    const json = JSON.parse(result.stdout);
+    const json = JSON.parse(result.stdout) as RestoreResult;
     assert.equal(json.env, target);
     assert.equal(json.aside, null);
     assert.equal(json.backup, archive);
@@ -42,7 +43,8 @@ describe('trac-backup restore <file.tar.gz>', () => {
     await fs.appendFile(path.join(env, 'conf', 'trac.ini'), '\n# changed after the backup\n');
     const result = await runCliCaptured(['restore', archive, env, '--yes', '--json']);
     assert.equal(result.code, 0, result.stderr);
-    const json = JSON.parse(result.stdout);
+    const json = JSON.parse(result.stdout) as RestoreResult;
+    assert.ok(json.aside, 'the old environment is kept aside');
     assert.match(json.aside, /env\.before-restore-\d{8}-\d{6}$/);
     assert.doesNotMatch(await fs.readFile(path.join(env, 'conf', 'trac.ini'), 'utf8'), /changed after the backup/);
     assert.match(await fs.readFile(path.join(json.aside, 'conf', 'trac.ini'), 'utf8'), /changed after the backup/);

@@ -117,8 +117,8 @@ describe('restore', () => {
   });
 
   describe('refuses a damaged backup, naming what is wrong, and changes nothing', () => {
-    const damages: Array<[string, (backup: string) => Promise<void>, string]> = [
-      ['a corrupted database page', async (backup) => void corruptPageInMiddle(path.join(backup, 'db', 'trac.db')), 'db/trac.db'],
+    const damages: Array<[string, (backup: string) => void | Promise<void>, string]> = [
+      ['a corrupted database page', (backup) => void corruptPageInMiddle(path.join(backup, 'db', 'trac.db')), 'db/trac.db'],
       [
         'a changed attachment byte',
         async (backup) => {
@@ -221,10 +221,10 @@ describe('restore', () => {
     assert.equal(result.database?.file, outside);
     assert.equal(result.database?.aside, `${outside}.before-restore-${restoreStamp(now)}`);
     assert.deepEqual(await fs.readFile(outside), snapshot, 'the database is the backup snapshot');
-    assert.deepEqual(await fs.readFile(result.database!.aside!), oldDb, 'the old database is kept');
-    assert.deepEqual(await fs.readFile(`${result.database!.aside!}-wal`), wal, 'its -wal went aside with it');
+    assert.deepEqual(await fs.readFile(result.database.aside), oldDb, 'the old database is kept');
+    assert.deepEqual(await fs.readFile(`${result.database.aside}-wal`), wal, 'its -wal went aside with it');
     await assert.rejects(fs.access(`${outside}-wal`), { code: 'ENOENT' }, 'no old -wal beside the restored database');
-    assert.equal(inspectDatabase(result.database!.aside!).tickets, 61);
+    assert.equal(inspectDatabase(result.database.aside).tickets, 61);
     assert.equal(await fs.readFile(ini, 'utf8'), originalIni, 'trac.ini names the external database again');
     const iniAfter = await fs.stat(ini);
     assert.equal(iniAfter.mtime.toISOString(), iniBefore.mtime.toISOString(), 'with the mtime it had');

@@ -7,6 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import { exportArchive } from '../../../src/core/archive/exportArchive';
 import { hotcopy } from '../../../src/core/backup/hotcopy';
 import { readManifest } from '../../../src/core/catalog/manifest';
+import type { RestoreResult } from '../../../src/core/restore/restore';
 import { runCliCaptured } from '../../support/cliRun';
 import { copyFixture, makeTempDir, removeTempDir } from '../../support/fixtures';
 import { expectedRestore } from '../../support/restoreCase';
@@ -52,7 +53,7 @@ describe('restore from an archive needs room for one copy of the backup', { skip
     const run = await runCliCaptured(['restore', archive, target, '--json']);
 
     assert.equal(run.code, 0, run.stderr);
-    const result = JSON.parse(run.stdout);
+    const result = JSON.parse(run.stdout) as RestoreResult;
     assert.equal(result.env, target);
     assert.equal(result.backup, archive);
     assert.deepEqual(await fingerprintTree(target), await expectedRestore(backup));

@@ -63,7 +63,7 @@ describe('restore killed at random instants (SIGKILL, a real child process)', ()
     let state: Outcome['state'];
     if (present) {
       const now = await fingerprintTree(env);
-      state = sameTree(now, old) ? 'old' : sameTree(now, scenario.restored) ? 'restored' : (assert.fail(`${env} holds a mixture`) as never);
+      state = sameTree(now, old) ? 'old' : sameTree(now, scenario.restored) ? 'restored' : assert.fail(`${env} holds a mixture`);
     } else {
       // Only between the two renames of the swap, after the journal was written: the next run finishes it.
       assert.ok(work.includes('.env.restore-journal.json'), `${env} is missing without a journal: ${work.join(', ')}`);

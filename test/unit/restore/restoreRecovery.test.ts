@@ -1,6 +1,6 @@
 import * as assert from 'node:assert/strict';
-import fsModule = require('node:fs');
-import { promises as fs } from 'node:fs';
+// The module object itself (not a namespace copy), so that mock.method() changes what the core calls.
+import fsModule, { type PathLike, promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, it, mock } from 'node:test';
@@ -53,7 +53,7 @@ describe('restore after a failure or a killed run', () => {
     const { backup, env, old } = await scenario();
     const realRename = fsModule.renameSync;
     let renames = 0;
-    mock.method(fsModule, 'renameSync', (from: fsModule.PathLike, to: fsModule.PathLike) => {
+    mock.method(fsModule, 'renameSync', (from: PathLike, to: PathLike) => {
       if (String(to) === env && ++renames === 1) {
         throw Object.assign(new Error(`EACCES: permission denied, rename '${String(from)}' -> '${String(to)}'`), { code: 'EACCES' });
       }
@@ -75,7 +75,7 @@ describe('restore after a failure or a killed run', () => {
   it('keeps everything when the undo fails too, and the next run finishes the swap', async () => {
     const { backup, env, old, restored } = await scenario();
     const realRename = fsModule.renameSync;
-    mock.method(fsModule, 'renameSync', (from: fsModule.PathLike, to: fsModule.PathLike) => {
+    mock.method(fsModule, 'renameSync', (from: PathLike, to: PathLike) => {
       if (String(to) === env || String(from).startsWith(`${env}.before-restore-`)) {
         throw Object.assign(new Error('EIO: i/o error, rename'), { code: 'EIO' });
       }

@@ -9,7 +9,7 @@ import { exportArchive } from '../../../src/core/archive/exportArchive';
 import { walkTree } from '../../../src/core/fs/fileTree';
 import { hotcopy } from '../../../src/core/backup/hotcopy';
 import { BackupManifest, MANIFEST_FILE, readManifest, writeManifest } from '../../../src/core/catalog/manifest';
-import { restore } from '../../../src/core/restore/restore';
+import { type RestoreResult, restore } from '../../../src/core/restore/restore';
 import { restoreFromArchive } from '../../../src/core/workflows/restoreFromArchive';
 import { verifyBackup } from '../../../src/core/verify/verify';
 import { writeTarGz } from '../../support/craftTar';
@@ -97,13 +97,13 @@ describe('restore trusts no metadata with a path outside the environment', () =>
     const replaced = await runCliCaptured(['restore', evil, target, '--yes', '--json']);
 
     assert.equal(replaced.code, 0, replaced.stderr);
-    const json = JSON.parse(replaced.stdout);
+    const json = JSON.parse(replaced.stdout) as RestoreResult;
     assert.equal(json.database, null, 'no database was restored to a path of its own');
-    assert.equal(json.databaseInside.file, path.join(target, 'db', 'trac.db'));
-    assert.equal(json.databaseInside.backedUpFrom, keys);
+    assert.equal(json.databaseInside?.file, path.join(target, 'db', 'trac.db'));
+    assert.equal(json.databaseInside?.backedUpFrom, keys);
     assert.equal(await identity(keys), before, 'the file at the path the metadata names is untouched');
     assert.deepEqual(await fs.readdir(path.dirname(keys)), ['authorized_keys'], 'nothing was put beside it');
-    assert.match(json.aside, /newenv\.before-restore-/);
+    assert.match(json.aside ?? '', /newenv\.before-restore-/);
   });
 
   it('verify reports metadata that does not agree with itself about an external database, and says what a restore does with one', async () => {
@@ -153,7 +153,7 @@ describe('restore trusts no metadata with a path outside the environment', () =>
 
     const confirmed = await runCliCaptured(['restore', backup, path.join(root, 'drill', 'again'), '--yes', '--json']);
     assert.equal(confirmed.code, 0, confirmed.stderr);
-    assert.equal(JSON.parse(confirmed.stdout).database, null);
+    assert.equal((JSON.parse(confirmed.stdout) as RestoreResult).database, null);
     assert.equal(await identity(database), production, 'production’s database is untouched with --yes too');
   });
 
@@ -256,7 +256,7 @@ describe('restore from an archive', () => {
       (await fs.readdir(root)).filter((name) => name.startsWith('.')),
       [],
     );
-    assert.deepEqual((await fs.readdir(path.dirname(database))).sort(), ['trac.db', path.basename(result.database!.aside!)].sort());
+    assert.deepEqual((await fs.readdir(path.dirname(database))).sort(), ['trac.db', path.basename(result.database.aside!)].sort());
   });
 
   it(

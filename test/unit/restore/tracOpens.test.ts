@@ -24,7 +24,7 @@ async function assertTracRuns(environment: string): Promise<void> {
   assert.equal(opened.result?.uid, OWNER.uid);
   assert.equal(inspectDatabase(path.join(environment, 'db', 'trac.db')).tickets, before + 1);
   assert.match(await fs.readFile(path.join(environment, 'log', 'trac.log'), 'utf8'), /ticket \d+ created\n$/);
-  await fs.access(path.join(environment, opened.result!.attachment));
+  await fs.access(path.join(environment, opened.result.attachment));
 }
 
 /**

@@ -57,19 +57,20 @@ function fakeEnvironments(clock: FakeClock, names: string[]) {
     clearTimer: clock.clearTimer,
     schedule: (_environment: string) => schedule,
     environments: () => names,
-    lastBackup: async (env: string) => backups.get(env)?.at(-1),
-    hasChangedSince: async (env: string) => changed.has(env),
-    runBackup: async (env: string) => {
+    lastBackup: (env: string) => Promise.resolve(backups.get(env)?.at(-1)),
+    hasChangedSince: (env: string) => Promise.resolve(changed.has(env)),
+    runBackup: (env: string): Promise<LastBackup> => {
       if (failing.has(env)) {
-        throw new Error(`the disk of ${env} is full`);
+        return Promise.reject(new Error(`the disk of ${env} is full`));
       }
       const backup = { path: `/backups/${env}-${backups.get(env)?.length ?? 0}`, createdAt: clock.now() };
       backups.set(env, [...(backups.get(env) ?? []), backup]);
       changed.delete(env);
-      return backup;
+      return Promise.resolve(backup);
     },
-    prune: async (env: string) => {
+    prune: (env: string): Promise<void> => {
       pruned.push(env);
+      return Promise.resolve();
     },
     report: (event: SchedulerEvent) => events.push(event),
   };
@@ -179,19 +180,17 @@ describe('BackupScheduler (fake clock)', () => {
   it('reports a failed change check or prune and goes on', async () => {
     const clock = new FakeClock(Date.UTC(2024, 5, 1, 8));
     const world = fakeEnvironments(clock, ['alpha', 'beta']);
-    world.host.prune = async () => {
-      throw new Error('prune failed');
-    };
+    world.host.prune = () => Promise.reject(new Error('prune failed'));
     const scheduler = new BackupScheduler(world.host);
     const round = await scheduler.runDue();
     assert.deepEqual(round, { backedUp: ['alpha', 'beta'], skipped: [], failed: [] });
     assert.equal(world.events.filter((event) => event.type === 'failed' && event.stage === 'prune').length, 2);
 
-    world.host.hasChangedSince = async (env: string) => {
+    world.host.hasChangedSince = (env: string) => {
       if (env === 'alpha') {
-        throw new Error('cannot read trac.ini');
+        return Promise.reject(new Error('cannot read trac.ini'));
       }
-      return true;
+      return Promise.resolve(true);
     };
     clock.advance(DAY);
     const second = await scheduler.runDue();
@@ -323,9 +322,9 @@ describe('several schedulers (windows) on one environment', () => {
       // The first look (before the lease) is stale; by the second, another window's backup is on disk.
       const host = {
         ...world.host,
-        lastBackup: async (environment: string) => {
+        lastBackup: (environment: string) => {
           looks += 1;
-          return looks === 1 ? undefined : { path: `${environment}-by-the-other-window`, createdAt: clock.now() };
+          return Promise.resolve(looks === 1 ? undefined : { path: `${environment}-by-the-other-window`, createdAt: clock.now() });
         },
       };
       const scheduler = new BackupScheduler(host);

@@ -3,6 +3,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { checkDatabaseFile } from '../../../src/core/sqlite/databaseCheck';
+import { describeError } from '../../../src/core/shared/errors';
 import { BUSY_TIMEOUT_MS, loadSqlite } from '../../../src/core/sqlite/sqlite';
 import { readEnvironment } from '../../../src/core/trac/environment';
 import { readEnvironmentDetails } from '../../../src/core/trac/environmentDetails';
@@ -109,7 +110,7 @@ describe('a database another process keeps locked', () => {
   it('a backup gives up after the stated wait, saying how long it really waited, without stalling the process', async () => {
     const { error, stallMs, elapsedMs } = await longestStall(() => hotcopy(env, path.join(tmp, 'locked-out', 'b1')));
     assert.ok(error, 'the backup failed');
-    assert.equal((error as { code?: string }).code, 'DATABASE_LOCK_FAILED', String(error));
+    assert.equal((error as { code?: string }).code, 'DATABASE_LOCK_FAILED', describeError(error));
     const seconds = (BUSY_TIMEOUT_MS / 1000).toFixed(1);
     assert.match((error as Error).message, new RegExp(`waited ${seconds.replace('.', '\\.')} s`));
     assert.ok(elapsedMs >= BUSY_TIMEOUT_MS && elapsedMs < BUSY_TIMEOUT_MS + 2000, `took ${Math.round(elapsedMs)} ms`);

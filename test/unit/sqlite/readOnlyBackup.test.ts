@@ -8,7 +8,7 @@ import { hotcopy } from '../../../src/core/backup/hotcopy';
 import { restore } from '../../../src/core/restore/restore';
 import { loadSqlite } from '../../../src/core/sqlite/sqlite';
 import { readSqliteHeader } from '../../../src/core/sqlite/tracDatabase';
-import { verifyBackup } from '../../../src/core/verify/verify';
+import { type VerifyResult, verifyBackup } from '../../../src/core/verify/verify';
 import { runBuiltCli } from '../../support/cliRun';
 import { inspectDatabase } from '../../support/database';
 import { copyFixture, makeTempDir, removeTempDir } from '../../support/fixtures';
@@ -65,7 +65,7 @@ describe('a good WAL-mode backup on media its reader cannot write', { skip: !isR
 
     const verified = runBuiltCli(['verify', backup, '--json'], NOBODY);
     assert.equal(verified.code, 0, verified.stdout + verified.stderr);
-    assert.equal(JSON.parse(verified.stdout).ok, true);
+    assert.equal((JSON.parse(verified.stdout) as VerifyResult).ok, true);
 
     const targetParent = path.join(tmp, 'nobody-owns');
     await fs.mkdir(targetParent);

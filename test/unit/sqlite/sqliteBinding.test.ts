@@ -3,6 +3,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import * as path from 'node:path';
 import { after, test } from 'node:test';
 import { runtimeProblem } from '../../../src/core/sqlite/sqlite';
+import type { EnvironmentDetails } from '../../../src/core/trac/environmentDetails';
 import { copyFixture, removeTempDir } from '../../support/fixtures';
 
 test('the runtime check accepts Node 22 with N-API 10 and explains anything older', () => {
@@ -31,12 +32,12 @@ test("on the machine's own Node the environment is still read from files, withou
   `;
   const run = spawnSync(systemNode, ['-e', script, env], { encoding: 'utf8' });
   assert.equal(run.status, 0, run.stderr);
-  const details = JSON.parse(run.stdout);
+  const details = JSON.parse(run.stdout) as EnvironmentDetails;
   assert.equal(details.attachments.files, 40);
   if (Number(version.split('.')[0]) < 22) {
-    assert.equal(details.database.bindingUnavailable, true);
-    assert.match(details.database.error, new RegExp(`this is Node ${version.replace(/\./g, '\\.')}`));
+    assert.equal(details.database?.bindingUnavailable, true);
+    assert.match(details.database?.error ?? '', new RegExp(`this is Node ${version.replace(/\./g, '\\.')}`));
   } else {
-    assert.equal(details.database.version, '45');
+    assert.equal(details.database?.version, '45');
   }
 });

@@ -82,7 +82,9 @@ describe('sweepEnvironmentLeftovers: what killed runs left around an environment
       restore: await killMidway(() => startCli(['restore', backup, env, '--yes']), tmp),
       delete: await killMidway(() => startNode([DELETE_CHILD, doomed.shift()!]), backups),
     };
-    const sizes = Object.fromEntries(await Promise.all(Object.entries(left).map(async ([key, file]) => [key, await sizeOf(file)])));
+    const sizes = Object.fromEntries(
+      await Promise.all(Object.entries(left).map(async ([key, file]): Promise<[string, number]> => [key, await sizeOf(file)])),
+    );
     const environmentBefore = await fingerprintTree(env);
 
     const swept = await sweepEnvironmentLeftovers({ environment: env, backupFolder: backups });

@@ -177,7 +177,8 @@ describe('work left by killed runs (kill -9) is swept by the next run, and only 
     const next = runBuiltCli([...pruneArgs, '--json']);
     assert.equal(next.code, 0, next.stderr);
     assertReported(next.stderr, folder, left);
-    assert.deepEqual((JSON.parse(next.stdout).swept as Array<{ path: string }>).map((swept) => path.basename(swept.path)).sort(), left);
+    const { swept } = JSON.parse(next.stdout) as { swept: Array<{ path: string }> };
+    assert.deepEqual(swept.map((item) => path.basename(item.path)).sort(), left);
     assert.deepEqual(await fs.readdir(folder), ['newest']);
   });
 
