@@ -5,7 +5,7 @@ import { checkDatabaseOffThread } from '../sqlite/databaseCheckThread';
 import { whyNotAnEnvironment } from '../trac/environment';
 import { TracBackupError, errnoCode, throwIfAborted } from '../shared/errors';
 import { ExternalDatabase } from '../catalog/externalDatabase';
-import { copyFileHashed, hashFile } from '../fs/fileCopy';
+import { CopiedFile, copyFileHashed, hashFile } from '../fs/fileCopy';
 import { utimesSeconds } from '../fs/fileTimes';
 import { pathExists, walkTree } from '../fs/fileTree';
 import { destinationError } from '../fs/fsErrors';
@@ -59,15 +59,7 @@ export async function copyBackup(
   let files = [...mirror.records.values()].filter((record) => record.kind === 'file').length;
   if (external) {
     tracker.expect(1, 0);
-    const copied = await copyFileHashed(path.join(backup, ...external.storedAt.split('/')), external.temp, {
-      destination: external.file,
-      keepOwner: copy.keepOwners,
-      signal,
-      onBytes: (count) => tracker.advance(count, external.storedAt),
-    });
-    if (!copied || (external.sha256 && copied.sha256 !== external.sha256)) {
-      throw changedDuringRestore(copy, external.storedAt);
-    }
+    const copied = await copyExternalDatabase(copy, external, path.join(backup, ...external.storedAt.split('/')), tracker, signal);
     const recorded = manifest?.entries.find((entry) => entry.path === external.storedAt);
     if (recorded?.type === 'file') {
       await fs.chmod(external.temp, recorded.mode);
@@ -301,15 +293,7 @@ async function moveExternalOut(
     if (errnoCode(error) !== 'EXDEV') {
       throw destinationError(error, path.dirname(external.file));
     }
-    const copied = await copyFileHashed(stored, external.temp, {
-      destination: external.file,
-      keepOwner: copy.keepOwners,
-      signal,
-      onBytes: (count) => tracker.advance(count, external.storedAt),
-    });
-    if (!copied || (external.sha256 && copied.sha256 !== external.sha256)) {
-      throw changedDuringRestore(copy, external.storedAt);
-    }
+    await copyExternalDatabase(copy, external, stored, tracker, signal);
     await fs.rm(stored);
   }
   if (recorded?.type === 'file') {
@@ -403,4 +387,24 @@ function changedDuringRestore(copy: RestoreCopy, relative: string): TracBackupEr
       'nothing was changed. Leave the backup alone while restoring, verify it, then try again.',
     file,
   );
+}
+
+/** Copies the backup's external database to its temporary file beside where it goes, checking it is what the metadata records. */
+async function copyExternalDatabase(
+  copy: RestoreCopy,
+  external: NonNullable<RestoreCopy['external']>,
+  from: string,
+  tracker: ProgressCounter,
+  signal: AbortSignal | undefined,
+): Promise<CopiedFile> {
+  const copied = await copyFileHashed(from, external.temp, {
+    destination: external.file,
+    keepOwner: copy.keepOwners,
+    signal,
+    onBytes: (count) => tracker.advance(count, external.storedAt),
+  });
+  if (!copied || (external.sha256 && copied.sha256 !== external.sha256)) {
+    throw changedDuringRestore(copy, external.storedAt);
+  }
+  return copied;
 }
