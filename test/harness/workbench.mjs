@@ -181,6 +181,14 @@ export async function screenshot(page, name) {
 
 /** Right-clicks a tree row and picks the context-menu entry labelled exactly `label`. */
 export async function clickContextMenu(page, row, label) {
+  // A hover left by the mouse's last place (a row's tooltip) would take the click.
+  await moveMouseAway(page);
+  await page
+    .locator('.context-view')
+    .filter({ has: page.locator('.monaco-hover, .workbench-hover, p') })
+    .first()
+    .waitFor({ state: 'hidden', timeout: 5000 })
+    .catch(() => undefined);
   await row.click({ button: 'right' });
   const menu = page.locator('.context-view .monaco-menu');
   await menu.waitFor();
