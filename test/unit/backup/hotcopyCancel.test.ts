@@ -5,6 +5,7 @@ import { after, before, describe, it } from 'node:test';
 import { hotcopy } from '../../../src/core/backup/hotcopy';
 import { HOTCOPY_PHASES, HotcopyProgress } from '../../../src/core/backup/backupProgress';
 import { loadSqlite } from '../../../src/core/sqlite/sqlite';
+import { cancelWhen } from '../../support/cancel';
 import { copyFixture, makeTempDir, removeTempDir } from '../../support/fixtures';
 import { fingerprintTree } from '../../support/treeCompare';
 
@@ -24,29 +25,15 @@ describe('cancelling a hotcopy', () => {
   });
 
   /** Cancels when `when` first says so; checks that nothing is left and the source is untouched. */
-  async function cancelWhen(name: string, when: (event: HotcopyProgress) => boolean, includeDatabase = true) {
+  async function cancelHotcopyWhen(name: string, when: (event: HotcopyProgress) => boolean, includeDatabase = true) {
     const parent = path.join(tmp, `cancel-${name}`);
     const dest = path.join(parent, 'backup');
-    const controller = new AbortController();
-    const seen: string[] = [];
-    await assert.rejects(
-      hotcopy(env, dest, {
-        includeDatabase,
-        signal: controller.signal,
-        onProgress: (event) => {
-          seen.push(event.phase);
-          if (when(event)) {
-            controller.abort();
-          }
-        },
-      }),
-      (error: Error & { code?: string }) => {
-        assert.equal(error.code, 'CANCELLED', error.message);
-        assert.match(error.message, /cancelled/);
-        return true;
-      },
+    await cancelWhen<HotcopyProgress>(
+      (signal, onProgress) => hotcopy(env, dest, { includeDatabase, signal, onProgress }),
+      when,
+      /cancelled/,
+      name,
     );
-    assert.ok(controller.signal.aborted, `${name}: the cancel point was reached (saw ${[...new Set(seen)].join(', ')})`);
     // The run made the parent folder: it goes too, with the temporary folder.
     await assert.rejects(
       fs.readdir(parent),
@@ -66,17 +53,17 @@ describe('cancelling a hotcopy', () => {
 
   for (const phase of HOTCOPY_PHASES) {
     it(`at the start of '${phase}' leaves nothing behind`, async () => {
-      await cancelWhen(phase, (event) => event.phase === phase);
+      await cancelHotcopyWhen(phase, (event) => event.phase === phase);
     });
   }
 
   it('in the middle of copying the files leaves nothing behind', async () => {
-    await cancelWhen('mid-copy', (event) => event.phase === 'copy' && event.filesDone >= 10);
+    await cancelHotcopyWhen('mid-copy', (event) => event.phase === 'copy' && event.filesDone >= 10);
   });
 
   it('without the database, at the start of each of its phases, leaves nothing behind', async () => {
     for (const phase of ['scan', 'copy', 'catch-up', 'finish', 'verify', 'publish']) {
-      await cancelWhen(`nodb-${phase}`, (event) => event.phase === phase, false);
+      await cancelHotcopyWhen(`nodb-${phase}`, (event) => event.phase === phase, false);
     }
   });
 

@@ -3,6 +3,7 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { RESTORE_PHASES, RestoreProgress, restore } from '../../../src/core/restore/restore';
+import { cancelWhen } from '../../support/cancel';
 import { makeTempDir, removeTempDir } from '../../support/fixtures';
 import { RestoreCase, besideEnvironment, makeRestoreCase } from '../../support/restoreCase';
 import { fingerprintTree } from '../../support/treeCompare';
@@ -21,34 +22,20 @@ describe('cancelling a restore', () => {
   });
 
   /** Cancels a restore to `env` when `when` first says so; returns the phases seen. */
-  async function cancelWhen(env: string, when: (event: RestoreProgress) => boolean, replace = true): Promise<string[]> {
-    const controller = new AbortController();
-    const seen: string[] = [];
-    await assert.rejects(
-      restore(scenario.backup, env, {
-        replace,
-        signal: controller.signal,
-        onProgress: (event) => {
-          seen.push(event.phase);
-          if (when(event)) {
-            controller.abort();
-          }
-        },
-      }),
-      (error: Error & { code?: string }) => {
-        assert.equal(error.code, 'CANCELLED', error.message);
-        assert.match(error.message, /The restore was cancelled; nothing was changed/);
-        return true;
-      },
+  async function cancelRestoreWhen(env: string, when: (event: RestoreProgress) => boolean, replace = true): Promise<string[]> {
+    const seen = await cancelWhen<RestoreProgress>(
+      (signal, onProgress) => restore(scenario.backup, env, { replace, signal, onProgress }),
+      when,
+      /The restore was cancelled; nothing was changed/,
+      'the restore',
     );
-    assert.ok(controller.signal.aborted, `the cancel point was reached (saw ${[...new Set(seen)].join(', ')})`);
     assert.deepEqual(await fingerprintTree(scenario.backup), backupBefore, 'the backup is untouched');
     return seen;
   }
 
   for (const phase of RESTORE_PHASES) {
     it(`at the start of '${phase}' leaves the environment as it was, with nothing beside it`, async () => {
-      await cancelWhen(scenario.env, (event) => event.phase === phase);
+      await cancelRestoreWhen(scenario.env, (event) => event.phase === phase);
       assert.deepEqual(await fingerprintTree(scenario.env), scenario.old);
       assert.deepEqual(await besideEnvironment(scenario.env), { asides: [], work: [] });
     });
@@ -56,7 +43,7 @@ describe('cancelling a restore', () => {
 
   for (const phase of ['copy', 'verify'] as const) {
     it(`in the middle of '${phase}' leaves the environment as it was`, async () => {
-      await cancelWhen(scenario.env, (event) => event.phase === phase && event.filesDone >= 10);
+      await cancelRestoreWhen(scenario.env, (event) => event.phase === phase && event.filesDone >= 10);
       assert.deepEqual(await fingerprintTree(scenario.env), scenario.old);
       assert.deepEqual(await besideEnvironment(scenario.env), { asides: [], work: [] });
     });
@@ -65,7 +52,7 @@ describe('cancelling a restore', () => {
   it('into a missing path, at any phase, creates nothing (not even its parent folders)', async () => {
     const parent = path.join(tmp, 'missing-parent');
     for (const phase of RESTORE_PHASES) {
-      await cancelWhen(path.join(parent, 'deeper', 'env'), (event) => event.phase === phase, false);
+      await cancelRestoreWhen(path.join(parent, 'deeper', 'env'), (event) => event.phase === phase, false);
       await assert.rejects(fs.access(parent), { code: 'ENOENT' }, `after a cancel at '${phase}'`);
     }
   });
