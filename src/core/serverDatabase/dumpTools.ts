@@ -56,7 +56,9 @@ async function onPath(names: readonly string[]): Promise<string | undefined> {
  */
 export async function findTool(kind: ServerKind, role: ToolRole, configuredDump?: string): Promise<string> {
   const names = TOOL_NAMES[kind][role];
-  const configured = configuredDump?.trim();
+  const trimmed = configuredDump?.trim();
+  // trac.ini's defaults (pg_dump, mysqldump) are just names: where mysqldump is missing, mariadb-dump does.
+  const configured = trimmed === 'pg_dump' || trimmed === 'mysqldump' ? undefined : trimmed;
   if (configured) {
     const dumpTool = configured.includes('/') ? path.resolve(configured) : await onPath([configured]);
     if (role === 'dump') {
