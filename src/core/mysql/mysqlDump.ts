@@ -66,6 +66,8 @@ export class MysqlDumpSession implements ServerDumpSession {
       }
       const [versionRow] = await connection.query("SELECT value FROM `system` WHERE name = 'database_version'");
       const version = (versionRow as Array<{ value: string }>)[0]?.value;
+      const [countRows] = await connection.query('SELECT (SELECT COUNT(*) FROM ticket) AS tickets, (SELECT COUNT(DISTINCT name) FROM wiki) AS pages');
+      const counts = (countRows as Array<{ tickets: number; pages: number }>)[0];
       const facts: ServerDatabaseFacts = {
         server: 'mysql',
         ...(location.host !== undefined && !location.socket && { host: location.host }),
@@ -76,6 +78,8 @@ export class MysqlDumpSession implements ServerDumpSession {
         toolVersion: printed,
         serverVersion,
         format: 'sql',
+        tickets: Number(counts.tickets),
+        wikiPages: Number(counts.pages),
       };
       return new MysqlDumpSession(location, facts, dumpStoredAt(location), connection, version);
     } catch (error) {

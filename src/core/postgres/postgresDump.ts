@@ -89,6 +89,12 @@ export class PostgresDumpSession implements ServerDumpSession {
       const version = (
         await this.reader.query<{ value: string }>(`SELECT value FROM ${quoteIdent(schemaOf(this.location))}.system WHERE name = 'database_version'`)
       ).rows[0]?.value;
+      const table = (name: string) => `${quoteIdent(schemaOf(this.location))}.${name}`;
+      const counts = await this.reader.query<{ tickets: string; pages: string }>(
+        `SELECT (SELECT count(*) FROM ${table('ticket')}) AS tickets, (SELECT count(DISTINCT name) FROM ${table('wiki')}) AS pages`,
+      );
+      this.facts.tickets = Number(counts.rows[0].tickets);
+      this.facts.wikiPages = Number(counts.rows[0].pages);
       return { rows, waitMs, version };
     } catch (error) {
       throw serverError(error, this.location, 'taking the snapshot');

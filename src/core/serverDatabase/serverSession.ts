@@ -16,6 +16,9 @@ export interface ServerDatabaseFacts {
   serverVersion: string;
   /** The dump's format: PostgreSQL's custom format or plain SQL. */
   format: 'pg-custom' | 'sql';
+  /** What the dump holds: tickets and distinct wiki pages (for a restore's prompt). */
+  tickets?: number;
+  wikiPages?: number;
 }
 
 export interface StartedDump {
