@@ -318,7 +318,9 @@ class HotcopyRun {
       let version: string | undefined;
       ({ lockMs, lockWaitMs, createdAt, version } = await dumpServerDatabase(this.serverDumpContext(), server));
       this.enter('finish');
-      await this.mirror.sync(await this.walk(inAttachments), (relative) => !inAttachments(relative) && relative !== server.storedAt);
+      const dumpFolder = path.posix.dirname(server.storedAt);
+      await this.mirror.sync(await this.walk(inAttachments), (relative) => !inAttachments(relative) && relative !== server.storedAt && relative !== dumpFolder);
+      await this.recordMadeFolder(dumpFolder);
       this.enter('verify');
       database = { ...database, path: server.storedAt, version, server: server.facts, ...(await this.hashServerDump(server.storedAt)) };
     } else {
@@ -480,6 +482,23 @@ class HotcopyRun {
       signal: this.signal,
       enter: (phase) => this.enter(phase),
     };
+  }
+
+  /** A folder this run made in the backup (db/ for a server's dump, where the environment has none) goes into the metadata. */
+  private async recordMadeFolder(relative: string): Promise<void> {
+    if (this.mirror.records.has(relative)) {
+      return;
+    }
+    const stats = await fs.stat(path.join(this.temp, ...relative.split('/')));
+    this.mirror.records.set(relative, {
+      kind: 'directory',
+      mode: stats.mode & 0o7777,
+      size: 0,
+      atimeMs: stats.atimeMs,
+      mtimeMs: stats.mtimeMs,
+      ctimeMs: stats.ctimeMs,
+      ino: stats.ino,
+    });
   }
 
   /** Checks the dump reads, hashes it and makes it read-only, like every file of a backup. */

@@ -174,7 +174,7 @@ async function runRestore(source: RestoreSource, env: string, options: RestoreOp
       manifest,
       environment: env,
       temp: source.archive ? await workspace.name(env) : await workspace.folder(env),
-      databasePath: external ? undefined : (verified.database.path ?? undefined),
+      databasePath: external || serverDump ? undefined : (verified.database.path ?? undefined),
       external: external && { ...external, temp: await workspace.name(external.file) },
       keepOwners: options.keepOwners ?? canKeepOwners(),
     };

@@ -108,7 +108,8 @@ export async function planServerRestore(
   let scratch: string | undefined;
   if (location.kind === 'postgres') {
     const schemas = await postgresSchemas(location);
-    if (schemas.exists && !inPlace) {
+    // An empty schema (a new database's public) needs no keeping: the load goes into it.
+    if (schemas.exists && !inPlace && (hasTrac || holdsNow.bytes > 0)) {
       aside = nameWithStamp(schemaOf(location), `_before_restore_${stamp}`);
     }
     if (!inPlace) await requirePostgresRestorePrivileges(location, schemas.exists);

@@ -77,9 +77,18 @@ export async function checkDumpFile(file: string, configuredDump?: string): Prom
       const location: ServerDatabaseLocation = { kind: 'postgres', scheme: 'postgres', database: '', params: {}, display: '' };
       try {
         const { stdout } = await runTool(tool, ['--list', file], location, { doing: 'reading the dump' }).done;
-        return /TABLE DATA/.test(stdout) || /TABLE /.test(stdout) ? undefined : 'pg_restore --list found no table in it';
+        if (!/ TABLE /.test(stdout)) {
+          return 'pg_restore --list found no table in it';
+        }
       } catch (error) {
         return `pg_restore --list cannot read it: ${error instanceof Error ? error.message : String(error)}`;
+      }
+      // --list reads the table of contents only: a dump cut short passes it. Read every entry too.
+      try {
+        await runTool(tool, ['-f', '/dev/null', file], location, { doing: 'reading the whole dump' }).done;
+        return undefined;
+      } catch (error) {
+        return `pg_restore cannot read all of it (cut short or damaged): ${error instanceof Error ? error.message : String(error)}`;
       }
     }
     case 'pg-sql':
