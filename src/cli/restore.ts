@@ -151,7 +151,9 @@ function replacedWhat(plan: RestorePlan): string {
   const parts = [
     plan.aside ? `${plan.environment} exists and restoring replaces it (kept as ${plan.aside})` : undefined,
     plan.database?.aside ? `the database ${plan.database.file} (kept as ${plan.database.aside})` : undefined,
-    plan.serverDatabase?.holdsNow ? `the database ${plan.serverDatabase.display}${plan.serverDatabase.aside ? ` (kept as ${plan.serverDatabase.aside})` : ''}` : undefined,
+    plan.serverDatabase?.holdsNow
+      ? `the database ${plan.serverDatabase.display}${plan.serverDatabase.aside ? ` (kept as ${plan.serverDatabase.aside})` : ''}`
+      : undefined,
   ].filter(Boolean);
   return parts.length > 0 ? parts.join(' and ') : `Restoring to ${plan.environment} needs a yes`;
 }

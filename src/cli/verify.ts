@@ -52,7 +52,9 @@ export const verifyCommand: CliCommand = {
         what: 'the backup folder',
       },
     );
-    const result = await withProgressBar(context, ({ onProgress }) => verifyBackup(positionals[0], { signal: context.signal, onProgress, deep: values.deep }));
+    const result = await withProgressBar(context, ({ onProgress }) =>
+      verifyBackup(positionals[0], { signal: context.signal, onProgress, deep: values.deep }),
+    );
     if (result.vanished) {
       // Nothing was checked to the end: nothing to record, nothing to list.
       if (values.json) {

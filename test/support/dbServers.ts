@@ -118,9 +118,13 @@ export async function startPostgres(): Promise<PostgresServer> {
   );
   const admin = async (sql: string, database = 'postgres') =>
     (
-      await run('psql', ['-h', '127.0.0.1', '-p', String(port), '-U', 'admin', '-d', database, '-qAt', '-v', 'ON_ERROR_STOP=1', '-c', sql], {
-        env: { ...process.env, PGPASSWORD: adminPassword },
-      })
+      await run(
+        'psql',
+        ['-h', '127.0.0.1', '-p', String(port), '-U', 'admin', '-d', database, '-qAt', '-v', 'ON_ERROR_STOP=1', '-c', sql],
+        {
+          env: { ...process.env, PGPASSWORD: adminPassword },
+        },
+      )
     ).stdout.trim();
   const server: PostgresServer = {
     kind: 'postgres',
@@ -139,11 +143,27 @@ export async function startPostgres(): Promise<PostgresServer> {
       await admin(`CREATE DATABASE "${database}" OWNER "${role}" ENCODING 'UTF8' TEMPLATE template0`);
       if (options.load !== false) {
         const sql = await fs.readFile(path.join(FIXTURES_DIR, 'trac-1.6-postgres.sql'), 'utf8');
-        const psqlArgs = ['-h', '127.0.0.1', '-p', String(port), '-U', role, '-d', database, '-q', '-o', '/dev/null', '-v', 'ON_ERROR_STOP=1'];
+        const psqlArgs = [
+          '-h',
+          '127.0.0.1',
+          '-p',
+          String(port),
+          '-U',
+          role,
+          '-d',
+          database,
+          '-q',
+          '-o',
+          '/dev/null',
+          '-v',
+          'ON_ERROR_STOP=1',
+        ];
         await pipeInto('psql', [...psqlArgs, '--single-transaction'], sql, { PGPASSWORD: password });
         if (options.schema) {
           // Trac's ?schema=NAME keeps its tables in that schema: move the fixture's there.
-          await pipeInto('psql', psqlArgs, `ALTER SCHEMA public RENAME TO "${options.schema}"; CREATE SCHEMA public;`, { PGPASSWORD: password });
+          await pipeInto('psql', psqlArgs, `ALTER SCHEMA public RENAME TO "${options.schema}"; CREATE SCHEMA public;`, {
+            PGPASSWORD: password,
+          });
         }
       }
       return database;
@@ -241,7 +261,11 @@ export async function startMariadb(): Promise<MariadbServer> {
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
   }
-  await pipeInto('mariadb', ['--no-defaults', `--socket=${socket}`, '-uroot'], `ALTER USER root@localhost IDENTIFIED BY '${rootPassword}';`);
+  await pipeInto(
+    'mariadb',
+    ['--no-defaults', `--socket=${socket}`, '-uroot'],
+    `ALTER USER root@localhost IDENTIFIED BY '${rootPassword}';`,
+  );
   const rootCnf = path.join(myDir, 'root.cnf');
   writeFileSync(rootCnf, `[client]\nuser=root\npassword=${rootPassword}\nsocket=${socket}\n`, { mode: 0o600 });
   const root = async (sql: string, database?: string) =>
@@ -266,7 +290,9 @@ export async function startMariadb(): Promise<MariadbServer> {
       );
       if (options.load !== false) {
         const sql = await fs.readFile(path.join(FIXTURES_DIR, 'trac-1.6-mysql.sql'), 'utf8');
-        await pipeInto('mariadb', ['--no-defaults', '-h', '127.0.0.1', '-P', String(port), `-u${user}`, database], sql, { MYSQL_PWD: password });
+        await pipeInto('mariadb', ['--no-defaults', '-h', '127.0.0.1', '-P', String(port), `-u${user}`, database], sql, {
+          MYSQL_PWD: password,
+        });
       }
       return database;
     },

@@ -67,15 +67,10 @@ async function main(): Promise<void> {
       await attachmentsDb.exec(begin);
       mkdirSync(path.dirname(file), { recursive: true });
       writeFileSync(file, content);
-      await attachmentsDb.exec('INSERT INTO attachment (type, id, filename, size, time, description, author) VALUES (?, ?, ?, ?, ?, ?, ?)', [
-        'ticket',
-        '1',
-        filename,
-        Buffer.byteLength(content),
-        Date.now() * 1000,
-        'live',
-        'writer',
-      ]);
+      await attachmentsDb.exec(
+        'INSERT INTO attachment (type, id, filename, size, time, description, author) VALUES (?, ?, ?, ?, ?, ?, ?)',
+        ['ticket', '1', filename, Buffer.byteLength(content), Date.now() * 1000, 'live', 'writer'],
+      );
       await attachmentsDb.exec('COMMIT');
       summary.attachmentsAdded += 1;
       added.push(filename);

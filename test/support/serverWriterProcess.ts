@@ -9,7 +9,9 @@ export interface ServerWriterHandle {
 
 /** Starts serverWriter in a child process; resolves once its first attachment is committed. */
 export async function startServerWriter(config: ServerWriterConfig): Promise<ServerWriterHandle> {
-  const child = spawn(process.execPath, [path.join(__dirname, 'serverWriter.js'), JSON.stringify(config)], { stdio: ['pipe', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [path.join(__dirname, 'serverWriter.js'), JSON.stringify(config)], {
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
   let stdout = '';
   let stderr = '';
   child.stderr.setEncoding('utf8').on('data', (text: string) => (stderr += text));

@@ -319,7 +319,10 @@ class HotcopyRun {
       ({ lockMs, lockWaitMs, createdAt, version } = await dumpServerDatabase(this.serverDumpContext(), server));
       this.enter('finish');
       const dumpFolder = path.posix.dirname(server.storedAt);
-      await this.mirror.sync(await this.walk(inAttachments), (relative) => !inAttachments(relative) && relative !== server.storedAt && relative !== dumpFolder);
+      await this.mirror.sync(
+        await this.walk(inAttachments),
+        (relative) => !inAttachments(relative) && relative !== server.storedAt && relative !== dumpFolder,
+      );
       await this.recordMadeFolder(dumpFolder);
       this.enter('verify');
       database = { ...database, path: server.storedAt, version, server: server.facts, ...(await this.hashServerDump(server.storedAt)) };
@@ -504,9 +507,16 @@ class HotcopyRun {
   /** Checks the dump reads, hashes it and makes it read-only, like every file of a backup. */
   private async hashServerDump(storedAt: string): Promise<Partial<ManifestDatabase>> {
     const file = path.join(this.temp, ...storedAt.split('/'));
-    const problem = await checkDumpFile(file, this.source.server && configuredDumpTool(this.source.server.location, this.source.server.config));
+    const problem = await checkDumpFile(
+      file,
+      this.source.server && configuredDumpTool(this.source.server.location, this.source.server.config),
+    );
     if (problem) {
-      throw new TracBackupError('DUMP_FAILED', `The dump of ${this.source.manifestDatabase.url} is not whole: ${problem}. Nothing was published; back up again.`, file);
+      throw new TracBackupError(
+        'DUMP_FAILED',
+        `The dump of ${this.source.manifestDatabase.url} is not whole: ${problem}. Nothing was published; back up again.`,
+        file,
+      );
     }
     const record = this.mirror.records.get(storedAt)!;
     record.sha256 = await hashFile(file, this.signal);

@@ -157,7 +157,16 @@ async function refuseInterruptedRestore(environment: string): Promise<void> {
 
 /** Reads the environment and refuses what a hot backup cannot handle, before anything is copied. */
 export async function inspectSource(environmentPath: string, includeDatabase: boolean): Promise<HotcopySource> {
-  const { root, realRoot, projectName, database, config, databaseRelative: relative, exclude, follow } = await sourceLayout(environmentPath);
+  const {
+    root,
+    realRoot,
+    projectName,
+    database,
+    config,
+    databaseRelative: relative,
+    exclude,
+    follow,
+  } = await sourceLayout(environmentPath);
   const source = { root, realRoot, projectName, follow, linkedFolders: await linkedFolderTargets(root, relative) };
   if (isServerLocation(database)) {
     const manifestDatabase: ManifestDatabase = { kind: database.kind, url: database.display, external: true, included: includeDatabase };
@@ -165,7 +174,12 @@ export async function inspectSource(environmentPath: string, includeDatabase: bo
       return { ...source, exclude, manifestDatabase };
     }
     const storedAt = dumpStoredAt(database);
-    return { ...source, exclude: (relative, kind) => relative === storedAt || exclude(relative, kind), manifestDatabase, server: { location: database, config } };
+    return {
+      ...source,
+      exclude: (relative, kind) => relative === storedAt || exclude(relative, kind),
+      manifestDatabase,
+      server: { location: database, config },
+    };
   }
   if (database.kind === 'other') {
     if (includeDatabase) {

@@ -8,7 +8,11 @@ function mysqlModule(): typeof import('mysql2/promise') {
   return require('mysql2/promise') as typeof import('mysql2/promise');
 }
 
-export function mysqlConfig(location: ServerDatabaseLocation, database: string | undefined = location.database, timeoutMs = 5000): ConnectionOptions {
+export function mysqlConfig(
+  location: ServerDatabaseLocation,
+  database: string | undefined = location.database,
+  timeoutMs = 5000,
+): ConnectionOptions {
   return {
     ...(location.socket ? { socketPath: location.socket } : { host: location.host ?? 'localhost', port: location.port ?? 3306 }),
     user: location.user,

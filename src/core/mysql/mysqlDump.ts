@@ -1,6 +1,13 @@
 import type { Connection } from 'mysql2/promise';
 import { ServerDatabaseLocation } from '../trac/databaseUrl';
-import { AttachmentDbRow, ServerDatabaseFacts, ServerDumpSession, StartedDump, rowsByPath, dumpStoredAt } from '../serverDatabase/serverSession';
+import {
+  AttachmentDbRow,
+  ServerDatabaseFacts,
+  ServerDumpSession,
+  StartedDump,
+  rowsByPath,
+  dumpStoredAt,
+} from '../serverDatabase/serverSession';
 import { findTool, requireToolNotOlder, toolVersion } from '../serverDatabase/dumpTools';
 import { runTool } from '../serverDatabase/toolRun';
 import { serverError } from '../serverDatabase/serverErrors';
@@ -66,7 +73,9 @@ export class MysqlDumpSession implements ServerDumpSession {
       }
       const [versionRow] = await connection.query("SELECT value FROM `system` WHERE name = 'database_version'");
       const version = (versionRow as Array<{ value: string }>)[0]?.value;
-      const [countRows] = await connection.query('SELECT (SELECT COUNT(*) FROM ticket) AS tickets, (SELECT COUNT(DISTINCT name) FROM wiki) AS pages');
+      const [countRows] = await connection.query(
+        'SELECT (SELECT COUNT(*) FROM ticket) AS tickets, (SELECT COUNT(DISTINCT name) FROM wiki) AS pages',
+      );
       const counts = (countRows as Array<{ tickets: number; pages: number }>)[0];
       const facts: ServerDatabaseFacts = {
         server: 'mysql',

@@ -13,16 +13,20 @@ export async function mysqlContents(
       'SELECT COALESCE(SUM(data_length + index_length), 0) AS bytes FROM information_schema.tables WHERE table_schema = ?',
       [database],
     );
-    const [tableRows] = await connection.query('SELECT table_name AS name FROM information_schema.tables WHERE table_schema = ?', [database]);
+    const [tableRows] = await connection.query('SELECT table_name AS name FROM information_schema.tables WHERE table_schema = ?', [
+      database,
+    ]);
     const has = new Set((tableRows as Array<{ name: string }>).map((row) => row.name));
     const one = async (sql: string) => ((await connection.query(sql))[0] as Array<Record<string, unknown>>)[0];
     const db = quoteName(database);
-    const version = has.has('system') ? (await one(`SELECT value FROM ${db}.\`system\` WHERE name = 'database_version'`))?.value : undefined;
+    const version = has.has('system')
+      ? (await one(`SELECT value FROM ${db}.\`system\` WHERE name = 'database_version'`))?.value
+      : undefined;
     const tickets = has.has('ticket') ? Number((await one(`SELECT count(*) AS n FROM ${db}.ticket`)).n) : undefined;
     const wikiPages = has.has('wiki') ? Number((await one(`SELECT count(DISTINCT name) AS n FROM ${db}.wiki`)).n) : undefined;
     return {
       bytes: Number((sizeRows as Array<{ bytes: unknown }>)[0].bytes),
-      version: version === undefined ? undefined : String(version as string),
+      version: typeof version === 'string' || typeof version === 'number' ? String(version) : undefined,
       tickets,
       wikiPages,
     };

@@ -11,7 +11,12 @@ import { mysqlConnectionArgs } from './mysqlDump';
  * (not through this process: a restore killed meanwhile leaves a partly loaded scratch database,
  * which the next run removes, never a half-loaded live one).
  */
-export async function loadMysqlDump(dump: string, target: ServerDatabaseLocation, database: string, configuredDump?: string): Promise<void> {
+export async function loadMysqlDump(
+  dump: string,
+  target: ServerDatabaseLocation,
+  database: string,
+  configuredDump?: string,
+): Promise<void> {
   const client = await findTool('mysql', 'shell', configuredDump);
   const args = [...mysqlConnectionArgs(target), '--default-character-set=utf8mb4', database];
   const fd = openSync(dump, 'r');

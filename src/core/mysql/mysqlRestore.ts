@@ -7,10 +7,13 @@ import { loadMysqlDump } from './mysqlLoad';
 export async function mysqlOtherConnections(target: ServerDatabaseLocation): Promise<string[]> {
   const connection = await connectMysql(target, 'looking for other connections', { database: null });
   try {
-    const [rows] = await connection.query('SELECT id, user, host, command FROM information_schema.processlist WHERE db = ? AND id <> CONNECTION_ID()', [
-      target.database,
-    ]);
-    return (rows as Array<{ id: number; user: string; host: string }>).map((row) => `connection ${row.id} (user ${row.user}, from ${row.host})`);
+    const [rows] = await connection.query(
+      'SELECT id, user, host, command FROM information_schema.processlist WHERE db = ? AND id <> CONNECTION_ID()',
+      [target.database],
+    );
+    return (rows as Array<{ id: number; user: string; host: string }>).map(
+      (row) => `connection ${row.id} (user ${row.user}, from ${row.host})`,
+    );
   } finally {
     await connection.end().catch(() => undefined);
   }
@@ -81,9 +84,14 @@ export async function restoreMysqlSwapped(
     }
     await loadMysqlDump(dump, target, names.scratch, configuredDump);
     const tablesOf = async (database: string) =>
-      ((await connection.query("SELECT table_name AS t FROM information_schema.tables WHERE table_schema = ? AND table_type = 'BASE TABLE'", [database]))[0] as Array<{ t: string }>).map(
-        (row) => row.t,
-      );
+      (
+        (
+          await connection.query(
+            "SELECT table_name AS t FROM information_schema.tables WHERE table_schema = ? AND table_type = 'BASE TABLE'",
+            [database],
+          )
+        )[0] as Array<{ t: string }>
+      ).map((row) => row.t);
     const [live, loaded] = [await tablesOf(target.database), await tablesOf(names.scratch)];
     const renames: string[] = [];
     let aside: string | null = null;
@@ -95,9 +103,13 @@ export async function restoreMysqlSwapped(
         throw serverError(error, target, 'creating the database the old data is kept in');
       }
       aside = names.aside;
-      renames.push(...live.map((table) => `${quoteName(target.database)}.${quoteName(table)} TO ${quoteName(names.aside)}.${quoteName(table)}`));
+      renames.push(
+        ...live.map((table) => `${quoteName(target.database)}.${quoteName(table)} TO ${quoteName(names.aside)}.${quoteName(table)}`),
+      );
     }
-    renames.push(...loaded.map((table) => `${quoteName(names.scratch)}.${quoteName(table)} TO ${quoteName(target.database)}.${quoteName(table)}`));
+    renames.push(
+      ...loaded.map((table) => `${quoteName(names.scratch)}.${quoteName(table)} TO ${quoteName(target.database)}.${quoteName(table)}`),
+    );
     await connection.query(`RENAME TABLE ${renames.join(', ')}`);
     await connection.query(`DROP DATABASE ${quoteName(names.scratch)}`);
     return { aside };
@@ -122,7 +134,9 @@ export async function restoreMysqlSwapped(
 export async function restoreMysqlInPlace(dump: string, target: ServerDatabaseLocation, configuredDump?: string): Promise<void> {
   const connection = await connectMysql(target, 'restoring the database in place');
   try {
-    const [rows] = await connection.query("SELECT table_name AS t FROM information_schema.tables WHERE table_schema = DATABASE() AND table_type = 'BASE TABLE'");
+    const [rows] = await connection.query(
+      "SELECT table_name AS t FROM information_schema.tables WHERE table_schema = DATABASE() AND table_type = 'BASE TABLE'",
+    );
     const tables = (rows as Array<{ t: string }>).map((row) => quoteName(row.t));
     if (tables.length > 0) await connection.query(`DROP TABLE ${tables.join(', ')}`);
   } catch (error) {

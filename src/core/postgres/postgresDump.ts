@@ -1,6 +1,13 @@
 import type { Client } from 'pg';
 import { ServerDatabaseLocation } from '../trac/databaseUrl';
-import { AttachmentDbRow, ServerDatabaseFacts, ServerDumpSession, StartedDump, rowsByPath, dumpStoredAt } from '../serverDatabase/serverSession';
+import {
+  AttachmentDbRow,
+  ServerDatabaseFacts,
+  ServerDumpSession,
+  StartedDump,
+  rowsByPath,
+  dumpStoredAt,
+} from '../serverDatabase/serverSession';
 import { findTool, requireToolNotOlder, toolVersion } from '../serverDatabase/dumpTools';
 import { runTool } from '../serverDatabase/toolRun';
 import { serverError } from '../serverDatabase/serverErrors';
@@ -85,9 +92,13 @@ export class PostgresDumpSession implements ServerDumpSession {
       const waitMs = this.lockedAt - waitStarted;
       await this.reader.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
       this.snapshotId = String((await this.reader.query<{ id: string }>('SELECT pg_export_snapshot() AS id')).rows[0].id);
-      const rows = rowsByPath((await this.reader.query<AttachmentDbRow>(`SELECT type, id, filename, size, time FROM ${this.attachmentTable}`)).rows);
+      const rows = rowsByPath(
+        (await this.reader.query<AttachmentDbRow>(`SELECT type, id, filename, size, time FROM ${this.attachmentTable}`)).rows,
+      );
       const version = (
-        await this.reader.query<{ value: string }>(`SELECT value FROM ${quoteIdent(schemaOf(this.location))}.system WHERE name = 'database_version'`)
+        await this.reader.query<{ value: string }>(
+          `SELECT value FROM ${quoteIdent(schemaOf(this.location))}.system WHERE name = 'database_version'`,
+        )
       ).rows[0]?.value;
       const table = (name: string) => `${quoteIdent(schemaOf(this.location))}.${name}`;
       const counts = await this.reader.query<{ tickets: string; pages: string }>(
@@ -105,7 +116,16 @@ export class PostgresDumpSession implements ServerDumpSession {
     if (!this.snapshotId) {
       throw new Error('startDump before freeze');
     }
-    const args = ['-Fc', '-n', quoteIdent(schemaOf(this.location)), `--snapshot=${this.snapshotId}`, ...pgConnectionArgs(this.location), '-f', file, this.location.database];
+    const args = [
+      '-Fc',
+      '-n',
+      quoteIdent(schemaOf(this.location)),
+      `--snapshot=${this.snapshotId}`,
+      ...pgConnectionArgs(this.location),
+      '-f',
+      file,
+      this.location.database,
+    ];
     const run = runTool(this.facts.tool, args, this.location, { signal, doing: `dumping ${this.location.display}` });
     return { begun: Promise.resolve(), done: run.done.then(() => undefined), pid: run.pid };
   }

@@ -15,13 +15,18 @@ export async function postgresContents(
       "SELECT sum(pg_total_relation_size(c.oid))::bigint AS bytes FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relkind IN ('r', 'm')",
       [schema],
     );
-    const tables = await client.query<{ name: string }>("SELECT table_name AS name FROM information_schema.tables WHERE table_schema = $1", [schema]);
+    const tables = await client.query<{ name: string }>(
+      'SELECT table_name AS name FROM information_schema.tables WHERE table_schema = $1',
+      [schema],
+    );
     const has = new Set(tables.rows.map((row) => row.name));
     const table = (name: string) => `${quoteIdent(schema)}.${quoteIdent(name)}`;
     const version = has.has('system')
       ? (await client.query<{ value: string }>(`SELECT value FROM ${table('system')} WHERE name = 'database_version'`)).rows[0]?.value
       : undefined;
-    const tickets = has.has('ticket') ? Number((await client.query<{ n: string }>(`SELECT count(*) AS n FROM ${table('ticket')}`)).rows[0].n) : undefined;
+    const tickets = has.has('ticket')
+      ? Number((await client.query<{ n: string }>(`SELECT count(*) AS n FROM ${table('ticket')}`)).rows[0].n)
+      : undefined;
     const wikiPages = has.has('wiki')
       ? Number((await client.query<{ n: string }>(`SELECT count(DISTINCT name) AS n FROM ${table('wiki')}`)).rows[0].n)
       : undefined;

@@ -46,7 +46,7 @@ export async function requirePostgresRestorePrivileges(target: ServerDatabaseLoc
     const schema = schemaOf(target);
     const { rows } = await client.query<{ can_create: boolean; owns: boolean | null }>(
       "SELECT has_database_privilege(current_user, current_database(), 'CREATE') AS can_create, " +
-        '(SELECT pg_has_role(current_user, nspowner, \'USAGE\') FROM pg_namespace WHERE nspname = $1) AS owns',
+        "(SELECT pg_has_role(current_user, nspowner, 'USAGE') FROM pg_namespace WHERE nspname = $1) AS owns",
       [schema],
     );
     const user = target.user ?? 'the user';

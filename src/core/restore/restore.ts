@@ -184,7 +184,7 @@ async function runRestore(source: RestoreSource, env: string, options: RestoreOp
       await pointCopyAt(copy.temp, server.target.url);
     }
     progress.enter('swap', signal);
-    const restoredServer = server && (await swapServerDatabase(serverDump!, server.target, env, source.archive ?? backup, signal));
+    const restoredServer = server && (await swapServerDatabase(serverDump, server.target, env, source.archive ?? backup, signal));
     const pairs: SwapPair[] = [];
     if (copy.external) {
       pairs.push({ live: copy.external.file, temp: copy.external.temp, aside: databaseAside, sqlite: true });
@@ -209,7 +209,9 @@ async function runRestore(source: RestoreSource, env: string, options: RestoreOp
       leftovers,
       madeFolders: built.madeFolders,
       warnings: server ? [] : restoreWarnings(manifest, verified.database.note, env, aside),
-      ...(server && { serverDatabase: { display: server.target.plan.display, aside: restoredServer?.aside ?? null, inPlace: server.target.plan.inPlace } }),
+      ...(server && {
+        serverDatabase: { display: server.target.plan.display, aside: restoredServer?.aside ?? null, inPlace: server.target.plan.inPlace },
+      }),
     };
   } finally {
     await workspace.discard();

@@ -11,7 +11,13 @@ import { fileStamp } from '../shared/format';
 import { postgresOtherConnections, postgresSchemas, requirePostgresRestorePrivileges } from '../postgres/postgresRestore';
 import { dumpAsSql, loadPostgresSql, schemaInSql } from '../postgres/postgresLoad';
 import { schemaOf } from '../postgres/postgresConnection';
-import { dropMysqlScratch, mysqlOtherConnections, mysqlRestoreNames, restoreMysqlInPlace, restoreMysqlSwapped } from '../mysql/mysqlRestore';
+import {
+  dropMysqlScratch,
+  mysqlOtherConnections,
+  mysqlRestoreNames,
+  restoreMysqlInPlace,
+  restoreMysqlSwapped,
+} from '../mysql/mysqlRestore';
 
 /** What a restore would do to the server database, for the prompt; names only, never the password. */
 export interface ServerRestorePlan {
@@ -164,13 +170,22 @@ export function refuseOtherConnections(target: ServerRestoreTarget): void {
  * the schema aside and loads the new one; MySQL: a scratch database swapped in with one
  * RENAME TABLE), or in place when asked. `work` is a private folder for the SQL.
  */
-export async function restoreServerDatabase(dump: ServerDump, target: ServerRestoreTarget, work: string, signal?: AbortSignal): Promise<{ aside: string | null }> {
+export async function restoreServerDatabase(
+  dump: ServerDump,
+  target: ServerRestoreTarget,
+  work: string,
+  signal?: AbortSignal,
+): Promise<{ aside: string | null }> {
   if (target.location.kind === 'postgres') {
     const sql = path.join(work, 'restore.sql');
     await dumpAsSql(dump.file, dump.format, sql, dump.configuredDump);
     const created = await schemaInSql(sql);
     if (created && created !== schemaOf(target.location)) {
-      throw new TracBackupError('INVALID_ARGUMENT', `The dump holds the schema ${created}, not ${schemaOf(target.location)}: add ?schema=${created} to the database URL.`, dump.file);
+      throw new TracBackupError(
+        'INVALID_ARGUMENT',
+        `The dump holds the schema ${created}, not ${schemaOf(target.location)}: add ?schema=${created} to the database URL.`,
+        dump.file,
+      );
     }
     await loadPostgresSql(sql, target.location, {
       aside: target.plan.aside ?? undefined,
@@ -207,7 +222,10 @@ export async function tidyServerLeftovers(target: ServerRestoreTarget): Promise<
   const names = await mysqlRestoreNames(target.location);
   const stale = names.scratch.filter((name) => name !== target.scratch);
   await dropMysqlScratch(target.location, stale);
-  return stale.map((name) => `Removed ${name} from ${target.plan.display}: a restore stopped while loading it had left it (the live database was not touched).`);
+  return stale.map(
+    (name) =>
+      `Removed ${name} from ${target.plan.display}: a restore stopped while loading it had left it (the live database was not touched).`,
+  );
 }
 
 /** The server database part of a restore's prompt, in words (both faces show these lines). */
@@ -222,9 +240,13 @@ export function serverRestoreLines(plan: ServerRestorePlan): string[] {
       : `The backup's database (${counts(plan.backupHolds)}) goes into ${where}, which holds no Trac data now.`,
   ];
   if (plan.inPlace) {
-    lines.push('In place (--in-place): its tables are dropped and loaded anew; nothing of the old data is kept, and a restore stopped midway leaves it partial.');
+    lines.push(
+      'In place (--in-place): its tables are dropped and loaded anew; nothing of the old data is kept, and a restore stopped midway leaves it partial.',
+    );
   } else if (plan.aside) {
-    lines.push(`Its data is kept, not deleted, as the ${plan.kind === 'postgres' ? 'schema' : 'database'} ${plan.aside}; the swap is one atomic step.`);
+    lines.push(
+      `Its data is kept, not deleted, as the ${plan.kind === 'postgres' ? 'schema' : 'database'} ${plan.aside}; the swap is one atomic step.`,
+    );
   }
   if (plan.rewritesConfig) {
     lines.push(`The restored trac.ini will name ${plan.display}.`);

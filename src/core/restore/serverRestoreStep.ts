@@ -66,7 +66,8 @@ export async function prepareServerTarget(
     .then((text) => JSON.parse(text) as ServerJournal)
     .catch(() => undefined);
   if (journal) {
-    const replaced = journal.aside !== null && journal.display === target.plan.display && (await asideExists(target.location, journal.aside));
+    const replaced =
+      journal.aside !== null && journal.display === target.plan.display && (await asideExists(target.location, journal.aside));
     notes.push(
       replaced
         ? `A restore of ${journal.backup} (process ${journal.pid}) was stopped after it had replaced the database ${journal.display} ` +

@@ -92,10 +92,14 @@ export async function checkDumpFile(file: string, configuredDump?: string): Prom
       }
     }
     case 'pg-sql':
-      return /PostgreSQL database dump complete/.test(await readEnd(file, 4096)) ? undefined : 'the SQL dump is cut short (no "dump complete" at its end)';
+      return /PostgreSQL database dump complete/.test(await readEnd(file, 4096))
+        ? undefined
+        : 'the SQL dump is cut short (no "dump complete" at its end)';
     case 'pg-sql-gz':
       try {
-        return /PostgreSQL database dump complete/.test(await gzipEnd(file, 4096)) ? undefined : 'the SQL dump is cut short (no "dump complete" at its end)';
+        return /PostgreSQL database dump complete/.test(await gzipEnd(file, 4096))
+          ? undefined
+          : 'the SQL dump is cut short (no "dump complete" at its end)';
       } catch (error) {
         return `the gzip'd dump cannot be read: ${error instanceof Error ? error.message : String(error)}`;
       }

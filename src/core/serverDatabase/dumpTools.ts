@@ -1,6 +1,7 @@
 import { execFile } from 'node:child_process';
 import { promises as fs, constants as fsConstants } from 'node:fs';
 import * as path from 'node:path';
+import { promisify } from 'node:util';
 import { TracBackupError } from '../shared/errors';
 
 export type ServerKind = 'postgres' | 'mysql';
@@ -91,11 +92,13 @@ export async function findTool(kind: ServerKind, role: ToolRole, configuredDump?
 
 /** The version a tool prints (`pg_dump (PostgreSQL) 15.18`, `mariadb-dump Ver 10.19 Distrib 10.11.19-MariaDB`). */
 export async function toolVersion(tool: string): Promise<string> {
-  const output = await new Promise<string>((resolve, reject) =>
-    execFile(tool, ['--version'], { timeout: 10000 }, (error, stdout) => (error ? reject(error) : resolve(stdout))),
-  ).catch((error: unknown) => {
-    throw new TracBackupError('DUMP_TOOL_MISSING', `${tool} --version failed (${String(error)}): check the tool.`, tool, { cause: error });
-  });
+  const output = await promisify(execFile)(tool, ['--version'], { timeout: 10000, encoding: 'utf8' })
+    .then(({ stdout }) => stdout)
+    .catch((error: unknown) => {
+      throw new TracBackupError('DUMP_TOOL_MISSING', `${tool} --version failed (${String(error)}): check the tool.`, tool, {
+        cause: error,
+      });
+    });
   return output.trim();
 }
 
@@ -111,7 +114,13 @@ export function versionNumbers(text: string): [number, number] | undefined {
  * older mysqldump may dump a newer server's tables wrongly. `compare` is 'major' for PostgreSQL
  * (pg_dump 15 dumps any 15.x) and 'minor' for MariaDB/MySQL.
  */
-export function requireToolNotOlder(tool: string, toolText: string, serverText: string, compare: 'major' | 'minor', serverName: string): void {
+export function requireToolNotOlder(
+  tool: string,
+  toolText: string,
+  serverText: string,
+  compare: 'major' | 'minor',
+  serverName: string,
+): void {
   const toolVersionNumbers = versionNumbers(toolText);
   const serverVersionNumbers = versionNumbers(serverText);
   if (!toolVersionNumbers || !serverVersionNumbers) {

@@ -60,4 +60,3 @@ export async function findServerDump(backup: string, manifest: BackupManifest | 
 export async function serverWorkFolder(): Promise<string> {
   return fs.mkdtemp(path.join(os.tmpdir(), 'trac-backup-restore-sql-'));
 }
-

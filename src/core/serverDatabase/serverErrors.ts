@@ -14,11 +14,15 @@ export function serverError(error: unknown, location: ServerDatabaseLocation, do
   }
   const server = `the ${kindName(location)} server ${describeServer(location)}`;
   const code = errnoCode(error) ?? '';
-  const sqlCode = String((error as { code?: unknown; errno?: unknown } | undefined)?.code ?? '');
+  const rawCode = (error as { code?: unknown } | undefined)?.code;
+  const sqlCode = typeof rawCode === 'string' || typeof rawCode === 'number' ? String(rawCode) : '';
   const errno = Number((error as { errno?: unknown } | undefined)?.errno);
   const words = withoutSecret(error instanceof Error ? error.message : String(error), location);
   const user = location.user ?? '(default user)';
-  if (['ECONNREFUSED', 'ENOENT', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENOTFOUND', 'ECONNRESET', 'EAI_AGAIN'].includes(code) || /timeout/i.test(words)) {
+  if (
+    ['ECONNREFUSED', 'ENOENT', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENOTFOUND', 'ECONNRESET', 'EAI_AGAIN'].includes(code) ||
+    /timeout/i.test(words)
+  ) {
     return new TracBackupError(
       'SERVER_UNREACHABLE',
       `Can't reach ${server} while ${doing} (${code || words}): start the server, or check the host and port in trac.ini's [trac] database.`,

@@ -51,7 +51,12 @@ export interface ServerDumpSession {
 
 /** The signature of an attachment row, as trac/attachments.ts's AttachmentIndex makes it. */
 export function attachmentSignature(row: { type: unknown; id: unknown; filename: unknown; size: unknown; time: unknown }): string {
-  const text = (value: unknown) => (value === null || value === undefined ? '' : String(value));
+  const text = (value: unknown) =>
+    typeof value === 'string' || typeof value === 'number' || typeof value === 'bigint'
+      ? String(value)
+      : value instanceof Buffer
+        ? value.toString('utf8')
+        : '';
   return `${text(row.type)}\0${text(row.id)}\0${text(row.filename)}\0${text(row.size)}\0${text(row.time)}`;
 }
 

@@ -116,7 +116,9 @@ function parseServerUrl(scheme: string, rest: string): ServerDatabaseLocation {
   const params = Object.fromEntries(new URLSearchParams(query));
   const database = decodeURIComponent(databasePart);
   if (!database) {
-    throw new SyntaxError(`The database URL ${scheme}://${host}/ names no database: write it as ${scheme}://user:password@host:port/database`);
+    throw new SyntaxError(
+      `The database URL ${scheme}://${host}/ names no database: write it as ${scheme}://user:password@host:port/database`,
+    );
   }
   if (portText && !/^\d+$/.test(portText)) {
     throw new SyntaxError(`The database URL ${scheme}://${host}/${database} has a port that is not a number`);

@@ -13,7 +13,19 @@ import { loadMysqlDump } from '../mysql/mysqlLoad';
 import { ServerDump, findServerDump, serverWorkFolder } from '../serverDatabase/serverDump';
 
 /** The tables every Trac 1.6 database has. */
-const TRAC_TABLES = ['attachment', 'component', 'enum', 'milestone', 'permission', 'report', 'session', 'system', 'ticket', 'ticket_change', 'wiki'];
+const TRAC_TABLES = [
+  'attachment',
+  'component',
+  'enum',
+  'milestone',
+  'permission',
+  'report',
+  'session',
+  'system',
+  'ticket',
+  'ticket_change',
+  'wiki',
+];
 
 export interface ServerDumpVerdict {
   /** Relative to the backup. */
@@ -30,7 +42,11 @@ export interface ServerDumpVerdict {
  * restored into a scratch database on the server the backup's trac.ini names, dropped afterwards:
  * Trac's tables there, its database_version, its attachment rows.
  */
-export async function verifyServerDump(backup: string, manifest: BackupManifest | undefined, deep: boolean): Promise<ServerDumpVerdict | undefined> {
+export async function verifyServerDump(
+  backup: string,
+  manifest: BackupManifest | undefined,
+  deep: boolean,
+): Promise<ServerDumpVerdict | undefined> {
   const dump = await findServerDump(backup, manifest).catch(() => undefined);
   if (!dump) {
     return undefined;
@@ -53,7 +69,10 @@ export async function verifyServerDump(backup: string, manifest: BackupManifest 
   try {
     return { path: relative, ...(await restoreIntoScratch(dump, dump.from)) };
   } catch (error) {
-    return { path: relative, problems: [`could not be restored into a scratch database: ${describeError(serverError(error, dump.from, 'the deep check'))}`] };
+    return {
+      path: relative,
+      problems: [`could not be restored into a scratch database: ${describeError(serverError(error, dump.from, 'the deep check'))}`],
+    };
   }
 }
 
@@ -72,7 +91,10 @@ async function restoreIntoScratch(dump: ServerDump, server: ServerDatabaseLocati
       const user = server.user ?? 'the user';
       throw new Error(
         `${user} may not create databases on ${server.display} (${describeError(error)}): --deep needs ` +
-          (server.kind === 'postgres' ? `CREATEDB (ALTER ROLE "${user}" CREATEDB)` : `CREATE on ${scratch.replace(/_[^_]+_[^_]+$/, '')}_% (GRANT ALL ON \`trac\\_backup\\_verify\\_%\`.* TO '${user}'@'…')`),
+          (server.kind === 'postgres'
+            ? `CREATEDB (ALTER ROLE "${user}" CREATEDB)`
+            : `CREATE on ${scratch.replace(/_[^_]+_[^_]+$/, '')}_% (GRANT ALL ON \`trac\\_backup\\_verify\\_%\`.* TO '${user}'@'…')`),
+        { cause: error },
       );
     }
     if (server.kind === 'postgres') {
@@ -86,7 +108,7 @@ async function restoreIntoScratch(dump: ServerDump, server: ServerDatabaseLocati
     const tables = await tablesOf(target, scratch);
     const missing = TRAC_TABLES.filter((table) => !tables.includes(table));
     if (missing.length > 0) problems.push(`restored, lacks Trac's tables ${missing.join(', ')}`);
-    if (!contents.version) problems.push("restored, has no database_version in its system table: it is not a Trac database");
+    if (!contents.version) problems.push('restored, has no database_version in its system table: it is not a Trac database');
     return { problems, version: contents.version, attachments: await attachmentsOf(target, scratch) };
   } finally {
     await admin?.query(`DROP DATABASE IF EXISTS ${quoteIdent(scratch)}`).catch(() => undefined);
@@ -102,31 +124,48 @@ async function tablesOf(target: ServerDatabaseLocation, database: string): Promi
     const client = await connectPostgres(target, 'reading the scratch database', { database });
     try {
       const schema = target.schema ?? 'public';
-      return (await client.query<{ t: string }>('SELECT table_name AS t FROM information_schema.tables WHERE table_schema = $1', [schema])).rows.map((row) => row.t);
+      return (
+        await client.query<{ t: string }>('SELECT table_name AS t FROM information_schema.tables WHERE table_schema = $1', [schema])
+      ).rows.map((row) => row.t);
     } finally {
       await client.end().catch(() => undefined);
     }
   }
   const connection = await connectMysql(target, 'reading the scratch database', { database });
   try {
-    return ((await connection.query('SELECT table_name AS t FROM information_schema.tables WHERE table_schema = ?', [database]))[0] as Array<{ t: string }>).map((row) => row.t);
+    return (
+      (await connection.query('SELECT table_name AS t FROM information_schema.tables WHERE table_schema = ?', [database]))[0] as Array<{
+        t: string;
+      }>
+    ).map((row) => row.t);
   } finally {
     await connection.end().catch(() => undefined);
   }
 }
 
-async function attachmentsOf(target: ServerDatabaseLocation, database: string): Promise<Array<{ type: string; id: string; filename: string }>> {
+async function attachmentsOf(
+  target: ServerDatabaseLocation,
+  database: string,
+): Promise<Array<{ type: string; id: string; filename: string }>> {
   if (target.kind === 'postgres') {
     const client = await connectPostgres(target, 'reading the scratch database', { database });
     try {
-      return (await client.query<{ type: string; id: string; filename: string }>(`SELECT type, id, filename FROM ${quoteIdent(target.schema ?? 'public')}.attachment`)).rows;
+      return (
+        await client.query<{ type: string; id: string; filename: string }>(
+          `SELECT type, id, filename FROM ${quoteIdent(target.schema ?? 'public')}.attachment`,
+        )
+      ).rows;
     } finally {
       await client.end().catch(() => undefined);
     }
   }
   const connection = await connectMysql(target, 'reading the scratch database', { database });
   try {
-    return (await connection.query('SELECT type, id, filename FROM attachment'))[0] as Array<{ type: string; id: string; filename: string }>;
+    return (await connection.query('SELECT type, id, filename FROM attachment'))[0] as Array<{
+      type: string;
+      id: string;
+      filename: string;
+    }>;
   } finally {
     await connection.end().catch(() => undefined);
   }

@@ -28,7 +28,11 @@ async function allText(root: string): Promise<string> {
 }
 
 /** The attachment rows of an SQL dump, loaded into a new database `scratch`. */
-async function rowsOfDump(server: MariadbServer, dump: string, scratch: string): Promise<Array<{ type: string; id: string; filename: string }>> {
+async function rowsOfDump(
+  server: MariadbServer,
+  dump: string,
+  scratch: string,
+): Promise<Array<{ type: string; id: string; filename: string }>> {
   await server.root(`CREATE DATABASE \`${scratch}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin`);
   await server.root(await fs.readFile(dump, 'utf8'), scratch);
   const out = await server.root(`SELECT CONCAT(type, '|', id, '|', filename) FROM attachment`, scratch);
@@ -135,10 +139,12 @@ describe('hot backup of a MySQL/MariaDB environment (a real MariaDB 10.11 server
     ]);
     assert.ok(performance.now() - started < 40000);
     assert.equal((await readManifest(result.dest)).database.server?.socket, server.socket);
-    await server.root(`KILL (SELECT id FROM information_schema.processlist WHERE info LIKE 'SELECT SLEEP(60)%' LIMIT 1)`).catch(async () => {
-      const id = await server.root("SELECT id FROM information_schema.processlist WHERE info LIKE 'SELECT SLEEP(60)%'");
-      if (id) await server.root(`KILL ${id.split('\n')[0]}`);
-    });
+    await server
+      .root(`KILL (SELECT id FROM information_schema.processlist WHERE info LIKE 'SELECT SLEEP(60)%' LIMIT 1)`)
+      .catch(async () => {
+        const id = await server.root("SELECT id FROM information_schema.processlist WHERE info LIKE 'SELECT SLEEP(60)%'");
+        if (id) await server.root(`KILL ${id.split('\n')[0]}`);
+      });
     await holder;
   });
 
@@ -146,9 +152,13 @@ describe('hot backup of a MySQL/MariaDB environment (a real MariaDB 10.11 server
     const { env, area } = await environment({ user: 'argvuser', password: 'My-Argv-Pw-9' });
     const record = path.join(area, 'argv.txt');
     const wrapper = path.join(area, 'mysqldump');
-    await fs.writeFile(wrapper, `#!/bin/sh\nprintf '%s\\n' "$*" >> '${record}'\nprintf 'MYSQL_PWD=%s\\n' "\${MYSQL_PWD:+set}" >> '${record}'\nexec mariadb-dump "$@"\n`, {
-      mode: 0o755,
-    });
+    await fs.writeFile(
+      wrapper,
+      `#!/bin/sh\nprintf '%s\\n' "$*" >> '${record}'\nprintf 'MYSQL_PWD=%s\\n' "\${MYSQL_PWD:+set}" >> '${record}'\nexec mariadb-dump "$@"\n`,
+      {
+        mode: 0o755,
+      },
+    );
     const ini = path.join(env, 'conf', 'trac.ini');
     const original = await fs.readFile(ini, 'utf8');
     await fs.writeFile(ini, original.replace(/^mysqldump_path = .*$/m, `mysqldump_path = ${wrapper}`));
@@ -169,8 +179,16 @@ describe('hot backup of a MySQL/MariaDB environment (a real MariaDB 10.11 server
       assert.ok(!error.message.includes('My-Argv-Pw-9') && !error.message.includes('Wrong-Pw'), error.message);
     };
     await attempt(original.replace('My-Argv-Pw-9', 'Wrong-Pw'), 'SERVER_LOGIN_FAILED', /refused the login of argvuser/);
-    await attempt(original.replace(`:${server.port}/`, ':1/'), 'SERVER_UNREACHABLE', /Can't reach the MySQL\/MariaDB server 127\.0\.0\.1:1/);
-    await attempt(original.replace(/^mysqldump_path = .*$/m, 'mysqldump_path = /nonexistent/mysqldump'), 'DUMP_TOOL_MISSING', /apt-get install mariadb-client/);
+    await attempt(
+      original.replace(`:${server.port}/`, ':1/'),
+      'SERVER_UNREACHABLE',
+      /Can't reach the MySQL\/MariaDB server 127\.0\.0\.1:1/,
+    );
+    await attempt(
+      original.replace(/^mysqldump_path = .*$/m, 'mysqldump_path = /nonexistent/mysqldump'),
+      'DUMP_TOOL_MISSING',
+      /apt-get install mariadb-client/,
+    );
     await fs.writeFile(ini, original);
   });
 });

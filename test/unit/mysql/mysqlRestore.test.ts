@@ -61,7 +61,10 @@ describe('restore and verify of a MySQL/MariaDB environment (a real MariaDB 10.1
     assert.deepEqual(deep.problems, []);
     assert.equal(deep.database.version, '45');
     assert.equal(await server.root("SELECT COUNT(*) FROM information_schema.schemata WHERE schema_name LIKE 'trac_backup_verify_%'"), '0');
-    await value(database, "INSERT INTO ticket (summary, status) VALUES ('after the backup', 'new'); DELETE FROM wiki WHERE name = 'Page0001'");
+    await value(
+      database,
+      "INSERT INTO ticket (summary, status) VALUES ('after the backup', 'new'); DELETE FROM wiki WHERE name = 'Page0001'",
+    );
     const result = await restore(backup, env, { replace: true });
     const aside = result.serverDatabase?.aside ?? '';
     assert.match(aside, new RegExp(`^${database}_before_restore_\\d{8}_\\d{6}$`));
@@ -69,7 +72,11 @@ describe('restore and verify of a MySQL/MariaDB environment (a real MariaDB 10.1
     assert.equal(await pages(database), 85);
     assert.equal(await tickets(aside), 61, 'the old data is kept');
     assert.equal(await value(database, 'SELECT summary FROM ticket WHERE id = 1'), 'Ticket 0: ünïcode ✓');
-    assert.equal(await server.root(`SELECT COUNT(*) FROM information_schema.schemata WHERE schema_name LIKE '${database}\\_restore\\_%'`), '0', 'no scratch left');
+    assert.equal(
+      await server.root(`SELECT COUNT(*) FROM information_schema.schemata WHERE schema_name LIKE '${database}\\_restore\\_%'`),
+      '0',
+      'no scratch left',
+    );
     await attachmentsAgree(env, database);
   });
 
@@ -79,10 +86,7 @@ describe('restore and verify of a MySQL/MariaDB environment (a real MariaDB 10.1
     await server.createFixtureDatabase(moved, { load: false });
     const url = server.url(moved);
     const target = path.join(tmp, `moved-${counter}`);
-    const holder = await connectMysql(
-      parseDatabaseUrl(url, tmp) as ServerDatabaseLocation,
-      'holding',
-    );
+    const holder = await connectMysql(parseDatabaseUrl(url, tmp) as ServerDatabaseLocation, 'holding');
     try {
       const refused = await restore(backup, target, { replace: true, databaseUrl: url }).then(
         () => undefined,
@@ -96,15 +100,34 @@ describe('restore and verify of a MySQL/MariaDB environment (a real MariaDB 10.1
     const result = await restore(backup, target, { replace: true, databaseUrl: url });
     assert.equal(result.serverDatabase?.aside, null);
     assert.equal(await tickets(moved), 60);
-    assert.match(await fs.readFile(path.join(target, 'conf', 'trac.ini'), 'utf8'), new RegExp(`^database = ${url.replace(/[.?*+]/g, '\\$&')}$`, 'm'));
+    assert.match(
+      await fs.readFile(path.join(target, 'conf', 'trac.ini'), 'utf8'),
+      new RegExp(`^database = ${url.replace(/[.?*+]/g, '\\$&')}$`, 'm'),
+    );
     await attachmentsAgree(target, moved);
 
     // trac-admin hotcopy's own dump: mysqldump as Trac runs it (with --single-transaction, as our README's workaround).
     const folder = await copyServerFixture('mysql', path.join(tmp, `hotcopy-${counter}`), 'hotcopy', server.url(database));
     await fs.mkdir(path.join(folder, 'db'));
-    execFileSync('mariadb-dump', ['--no-defaults', '-h', '127.0.0.1', '-P', String(server.port), '-u', 'trac', '--single-transaction', '-r', path.join(folder, 'db', 'mysql-db-backup.sql'), database], {
-      env: { ...process.env, MYSQL_PWD: 'trac' },
-    });
+    execFileSync(
+      'mariadb-dump',
+      [
+        '--no-defaults',
+        '-h',
+        '127.0.0.1',
+        '-P',
+        String(server.port),
+        '-u',
+        'trac',
+        '--single-transaction',
+        '-r',
+        path.join(folder, 'db', 'mysql-db-backup.sql'),
+        database,
+      ],
+      {
+        env: { ...process.env, MYSQL_PWD: 'trac' },
+      },
+    );
     const fromHotcopy = `${database}_hc`;
     await server.createFixtureDatabase(fromHotcopy, { load: false });
     await restore(folder, path.join(tmp, `hc-restored-${counter}`), { replace: true, databaseUrl: server.url(fromHotcopy) });
@@ -136,7 +159,10 @@ describe('restore and verify of a MySQL/MariaDB environment (a real MariaDB 10.1
     const { env, database, backup } = await backedUp();
     await value(database, "INSERT INTO ticket (summary, status) VALUES ('after the backup', 'new')");
     for (const delay of [200, 700, 1300, 2000]) {
-      const child = startNode([path.join(__dirname, '..', '..', 'support', 'restoreChild.js'), JSON.stringify({ backup, environment: env, replace: true })]);
+      const child = startNode([
+        path.join(__dirname, '..', '..', 'support', 'restoreChild.js'),
+        JSON.stringify({ backup, environment: env, replace: true }),
+      ]);
       await new Promise((resolve) => setTimeout(resolve, delay));
       child.child.kill('SIGKILL');
       await child.exited;
@@ -147,7 +173,11 @@ describe('restore and verify of a MySQL/MariaDB environment (a real MariaDB 10.1
     }
     const result = await restore(backup, env, { replace: true });
     assert.equal(await tickets(database), 60);
-    assert.equal(await server.root(`SELECT COUNT(*) FROM information_schema.schemata WHERE schema_name LIKE '${database}\\_restore\\_%'`), '0', 'scratch databases tidied');
+    assert.equal(
+      await server.root(`SELECT COUNT(*) FROM information_schema.schemata WHERE schema_name LIKE '${database}\\_restore\\_%'`),
+      '0',
+      'scratch databases tidied',
+    );
     assert.ok(result.serverDatabase?.aside);
     await attachmentsAgree(env, database);
   });

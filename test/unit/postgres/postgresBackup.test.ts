@@ -29,11 +29,35 @@ async function allText(root: string): Promise<string> {
 }
 
 /** The attachment rows of a pg_dump custom-format file, restored into a new database `scratch`. */
-async function rowsOfDump(server: PostgresServer, dump: string, scratch: string, schema = 'public'): Promise<Array<{ type: string; id: string; filename: string }>> {
+async function rowsOfDump(
+  server: PostgresServer,
+  dump: string,
+  scratch: string,
+  schema = 'public',
+): Promise<Array<{ type: string; id: string; filename: string }>> {
   await server.admin(`CREATE DATABASE "${scratch}" TEMPLATE template0 ENCODING 'UTF8'`);
-  await pipeInto('pg_restore', ['-h', '127.0.0.1', '-p', String(server.port), '-U', 'admin', '-d', scratch, '--no-owner', '--exit-on-error', '--clean', '--if-exists', dump], '', {
-    PGPASSWORD: server.adminPassword,
-  });
+  await pipeInto(
+    'pg_restore',
+    [
+      '-h',
+      '127.0.0.1',
+      '-p',
+      String(server.port),
+      '-U',
+      'admin',
+      '-d',
+      scratch,
+      '--no-owner',
+      '--exit-on-error',
+      '--clean',
+      '--if-exists',
+      dump,
+    ],
+    '',
+    {
+      PGPASSWORD: server.adminPassword,
+    },
+  );
   const out = await server.admin(`SELECT type || '|' || id || '|' || filename FROM "${schema}".attachment`, scratch);
   return out
     .split('\n')
@@ -84,7 +108,10 @@ describe('hot backup of a PostgreSQL environment (a real PostgreSQL 15 server)',
     assert.equal(entry.type === 'file' && entry.size, (await fs.stat(dump)).size);
     assert.equal((await fs.readFile(dump)).subarray(0, 5).toString(), 'PGDMP');
     const manifestText = await fs.readFile(path.join(result.dest, MANIFEST_FILE), 'utf8');
-    assert.ok(!manifestText.includes('S3cret-Pw!x') && !manifestText.includes(encodeURIComponent('S3cret-Pw!x')), 'no password in the metadata');
+    assert.ok(
+      !manifestText.includes('S3cret-Pw!x') && !manifestText.includes(encodeURIComponent('S3cret-Pw!x')),
+      'no password in the metadata',
+    );
     assert.ok(!JSON.stringify(result).includes('S3cret-Pw!x'), 'nor in the result');
     // The backup's trac.ini is the environment's own (it holds the URL, as the environment's does); nothing else holds it.
     const tree = (await allText(result.dest)).replace(await fs.readFile(path.join(result.dest, 'conf', 'trac.ini'), 'latin1'), '');
@@ -136,7 +163,12 @@ describe('hot backup of a PostgreSQL environment (a real PostgreSQL 15 server)',
     const manifest = await readManifest(bySchema.dest);
     assert.equal(manifest.database.server?.schema, 'tracschema');
     assert.equal(manifest.database.version, '45');
-    const rows = await rowsOfDump(server, path.join(bySchema.dest, 'db', `${schema.database}.pgdump`), `${schema.database}_check`, 'tracschema');
+    const rows = await rowsOfDump(
+      server,
+      path.join(bySchema.dest, 'db', `${schema.database}.pgdump`),
+      `${schema.database}_check`,
+      'tracschema',
+    );
     assert.equal(rows.length, 40);
   });
 
@@ -202,10 +234,20 @@ describe('hot backup of a PostgreSQL environment (a real PostgreSQL 15 server)',
     await attempt(original.replace('Right-Pw-1', 'Wrong-Pw-2'), 'SERVER_LOGIN_FAILED', /refused the login of errrole/);
     await attempt(original.replace(/\/trac_\d+$/m, '/no_such_db'), 'SERVER_DATABASE_MISSING', /no_such_db does not exist/);
     await attempt(original.replace(`:${server.port}/`, ':1/'), 'SERVER_UNREACHABLE', /Can't reach the PostgreSQL server 127\.0\.0\.1:1/);
-    await attempt(original.replace(/^pg_dump_path = .*$/m, 'pg_dump_path = /nonexistent/pg_dump'), 'DUMP_TOOL_MISSING', /apt-get install postgresql-client.*brew install libpq/);
+    await attempt(
+      original.replace(/^pg_dump_path = .*$/m, 'pg_dump_path = /nonexistent/pg_dump'),
+      'DUMP_TOOL_MISSING',
+      /apt-get install postgresql-client.*brew install libpq/,
+    );
     const old = path.join(area, 'old_pg_dump');
-    await fs.writeFile(old, `#!/bin/sh\n[ "$1" = --version ] && { echo 'pg_dump (PostgreSQL) 14.9'; exit 0; }\nexec pg_dump "$@"\n`, { mode: 0o755 });
-    await attempt(original.replace(/^pg_dump_path = .*$/m, `pg_dump_path = ${old}`), 'DUMP_TOOL_TOO_OLD', /version 14, older than the PostgreSQL server \(15\)/);
+    await fs.writeFile(old, `#!/bin/sh\n[ "$1" = --version ] && { echo 'pg_dump (PostgreSQL) 14.9'; exit 0; }\nexec pg_dump "$@"\n`, {
+      mode: 0o755,
+    });
+    await attempt(
+      original.replace(/^pg_dump_path = .*$/m, `pg_dump_path = ${old}`),
+      'DUMP_TOOL_TOO_OLD',
+      /version 14, older than the PostgreSQL server \(15\)/,
+    );
     await fs.writeFile(ini, original);
   });
 });

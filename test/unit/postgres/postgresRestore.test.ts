@@ -42,7 +42,9 @@ describe('restore and verify of a PostgreSQL environment (a real PostgreSQL 15 s
 
   /** Every attachment row of `database` has its file in `env`, and every file its row. */
   async function attachmentsAgree(env: string, database: string) {
-    const rows = (await server.admin("SELECT type || '|' || id || '|' || filename FROM public.attachment", database)).split('\n').filter(Boolean);
+    const rows = (await server.admin("SELECT type || '|' || id || '|' || filename FROM public.attachment", database))
+      .split('\n')
+      .filter(Boolean);
     assert.equal(rows.length, 40);
     for (const row of rows) {
       const [type, id, filename] = row.split('|');
@@ -61,9 +63,16 @@ describe('restore and verify of a PostgreSQL environment (a real PostgreSQL 15 s
     assert.deepEqual(deep.problems, []);
     assert.equal(deep.database.check, 'restored');
     assert.equal(deep.database.version, '45');
-    assert.equal(await server.admin("SELECT count(*) FROM pg_database WHERE datname LIKE 'trac_backup_verify_%'"), '0', 'the scratch database was dropped');
+    assert.equal(
+      await server.admin("SELECT count(*) FROM pg_database WHERE datname LIKE 'trac_backup_verify_%'"),
+      '0',
+      'the scratch database was dropped',
+    );
     await server.admin('ALTER ROLE trac NOCREATEDB');
-    await server.admin("INSERT INTO public.ticket (summary, status) VALUES ('after the backup', 'new'); DELETE FROM public.wiki WHERE name = 'Page0001'", database);
+    await server.admin(
+      "INSERT INTO public.ticket (summary, status) VALUES ('after the backup', 'new'); DELETE FROM public.wiki WHERE name = 'Page0001'",
+      database,
+    );
     assert.equal(await tickets(database), 61);
     const result = await restore(backup, env, { replace: true });
     assert.match(result.serverDatabase?.aside ?? '', /^public_before_restore_\d{8}_\d{6}$/);
@@ -71,7 +80,7 @@ describe('restore and verify of a PostgreSQL environment (a real PostgreSQL 15 s
     assert.equal(await pages(database), 85);
     assert.equal(await tickets(database, result.serverDatabase!.aside!), 61, 'the old data is kept in the aside schema');
     assert.equal(await server.admin("SELECT value FROM public.system WHERE name = 'database_version'", database), '45');
-    assert.equal(await server.admin("SELECT summary FROM public.ticket WHERE id = 1", database), 'Ticket 0: ünïcode ✓');
+    assert.equal(await server.admin('SELECT summary FROM public.ticket WHERE id = 1', database), 'Ticket 0: ünïcode ✓');
     await attachmentsAgree(env, database);
     // The next ticket Trac makes gets id 61: the sequence came back too.
     assert.equal(await server.admin("SELECT nextval('public.ticket_id_seq')", database), '61');
@@ -110,9 +119,30 @@ describe('restore and verify of a PostgreSQL environment (a real PostgreSQL 15 s
     const area = path.join(tmp, `case-${n}`);
     const folder = await copyServerFixture('postgres', area, 'hotcopy', server.url(database));
     await fs.mkdir(path.join(folder, 'db'));
-    execFileSync('pg_dump', ['-C', '--inserts', '-x', '-Z', '8', '-U', 'trac', '-h', '127.0.0.1', '-p', String(server.port), '-n', '"public"', '-f', path.join(folder, 'db', 'postgres-db-backup.sql.gz'), database], {
-      env: { ...process.env, PGPASSWORD: 'trac' },
-    });
+    execFileSync(
+      'pg_dump',
+      [
+        '-C',
+        '--inserts',
+        '-x',
+        '-Z',
+        '8',
+        '-U',
+        'trac',
+        '-h',
+        '127.0.0.1',
+        '-p',
+        String(server.port),
+        '-n',
+        '"public"',
+        '-f',
+        path.join(folder, 'db', 'postgres-db-backup.sql.gz'),
+        database,
+      ],
+      {
+        env: { ...process.env, PGPASSWORD: 'trac' },
+      },
+    );
     await server.createFixtureDatabase(`${database}_fromhotcopy`, { load: false });
     const target = path.join(area, 'restored');
     const result = await restore(folder, target, { replace: true, databaseUrl: server.url(`${database}_fromhotcopy`) });
@@ -131,15 +161,25 @@ describe('restore and verify of a PostgreSQL environment (a real PostgreSQL 15 s
     await fs.chmod(dump, 0o600);
     await fs.truncate(dump, Math.floor(size / 2));
     const verified = await verifyBackup(backup);
-    assert.ok(verified.problems.some((problem) => problem.path === `db/${database}.pgdump` && /pg_restore cannot read all of it/.test(problem.problem)), JSON.stringify(verified.problems));
+    assert.ok(
+      verified.problems.some(
+        (problem) => problem.path === `db/${database}.pgdump` && /pg_restore cannot read all of it/.test(problem.problem),
+      ),
+      JSON.stringify(verified.problems),
+    );
     await server.admin("INSERT INTO public.ticket (summary, status) VALUES ('after', 'new')", database);
-    await assert.rejects(restore(backup, env, { replace: true }), (error: unknown) => error instanceof TracBackupError && error.code === 'BACKUP_DAMAGED');
+    await assert.rejects(
+      restore(backup, env, { replace: true }),
+      (error: unknown) => error instanceof TracBackupError && error.code === 'BACKUP_DAMAGED',
+    );
     assert.equal(await tickets(database), 61, 'nothing changed');
   });
 
   it('refuses, before changing anything, a role that may not create schemas, and a server of another kind', async () => {
     const { env, database, backup } = await backedUp();
-    await server.admin(`CREATE ROLE weak LOGIN PASSWORD 'weakpw'; GRANT CONNECT ON DATABASE "${database}" TO weak; GRANT USAGE ON SCHEMA public TO weak`);
+    await server.admin(
+      `CREATE ROLE weak LOGIN PASSWORD 'weakpw'; GRANT CONNECT ON DATABASE "${database}" TO weak; GRANT USAGE ON SCHEMA public TO weak`,
+    );
     const weak = server.url(database, { role: 'weak', password: 'weakpw' });
     const error = await restore(backup, path.join(tmp, `weak-${counter}`), { replace: true, databaseUrl: weak }).then(
       () => undefined,
@@ -160,12 +200,20 @@ describe('restore and verify of a PostgreSQL environment (a real PostgreSQL 15 s
     const { env, database, backup } = await backedUp();
     await server.admin("INSERT INTO public.ticket (summary, status) VALUES ('after the backup', 'new')", database);
     for (const delay of [150, 600, 1200, 2000]) {
-      const child = startNode([path.join(__dirname, '..', '..', 'support', 'restoreChild.js'), JSON.stringify({ backup, environment: env, replace: true })]);
+      const child = startNode([
+        path.join(__dirname, '..', '..', 'support', 'restoreChild.js'),
+        JSON.stringify({ backup, environment: env, replace: true }),
+      ]);
       await new Promise((resolve) => setTimeout(resolve, delay));
       child.child.kill('SIGKILL');
       await child.exited;
       // psql, if it was running, goes on by itself and commits or not, whole: wait for it.
-      for (let tries = 0; tries < 100 && (await server.admin(`SELECT count(*) FROM pg_stat_activity WHERE datname = '${database}' AND application_name = 'psql'`)) !== '0'; tries++) {
+      for (
+        let tries = 0;
+        tries < 100 &&
+        (await server.admin(`SELECT count(*) FROM pg_stat_activity WHERE datname = '${database}' AND application_name = 'psql'`)) !== '0';
+        tries++
+      ) {
         await new Promise((resolve) => setTimeout(resolve, 100));
       }
       const now = await tickets(database);
@@ -174,7 +222,11 @@ describe('restore and verify of a PostgreSQL environment (a real PostgreSQL 15 s
     }
     const result = await restore(backup, env, { replace: true });
     assert.equal(await tickets(database), 60);
-    const asides = (await server.admin("SELECT nspname FROM pg_namespace WHERE nspname LIKE 'public_before_restore_%' ORDER BY 1", database)).split('\n').filter(Boolean);
+    const asides = (
+      await server.admin("SELECT nspname FROM pg_namespace WHERE nspname LIKE 'public_before_restore_%' ORDER BY 1", database)
+    )
+      .split('\n')
+      .filter(Boolean);
     assert.ok(asides.length >= 1);
     assert.ok(result.serverDatabase?.aside);
     await attachmentsAgree(env, database);
