@@ -6,6 +6,8 @@ import { hotcopy } from '../../../src/core/backup/hotcopy';
 import { MANIFEST_FILE, readManifest as readManifestOrNone } from '../../../src/core/catalog/manifest';
 import { attachmentRelativePath } from '../../../src/core/trac/attachments';
 import { TracBackupError } from '../../../src/core/shared/errors';
+import { readEnvironmentDetails } from '../../../src/core/trac/environmentDetails';
+import { readEnvironment } from '../../../src/core/trac/environment';
 import { makeTempDir, removeTempDir } from '../../support/fixtures';
 import { PostgresServer, copyServerFixture, pipeInto, startPostgres } from '../../support/dbServers';
 import { startServerWriter } from '../../support/serverWriterProcess';
@@ -209,6 +211,25 @@ describe('hot backup of a PostgreSQL environment (a real PostgreSQL 15 server)',
     assert.ok(seen.length > 0);
     assert.ok(!seen.some((line) => line.includes('Argv-Secret-77')), 'no process had the password in its argv');
     void database;
+  });
+
+  it('the tree row: server and database, size, database_version, reachable; a dead server says why, quickly, without the password', async () => {
+    const { env } = await environment({ role: 'rowrole', password: 'Row-Pw-5' });
+    const details = await readEnvironmentDetails(await readEnvironment(env));
+    assert.equal(details.server?.reachable, true, details.server?.error);
+    assert.equal(details.server?.version, '45');
+    assert.equal(details.server?.tickets, 60);
+    assert.equal(details.server?.wikiPages, 85);
+    assert.ok((details.server?.bytes ?? 0) > 0);
+    assert.equal(details.server?.display, `postgres://127.0.0.1:${server.port}/trac_${counter}`);
+    const ini = path.join(env, 'conf', 'trac.ini');
+    await fs.writeFile(ini, (await fs.readFile(ini, 'utf8')).replace(`:${server.port}/`, ':1/'));
+    const started = performance.now();
+    const dead = await readEnvironmentDetails(await readEnvironment(env));
+    assert.ok(performance.now() - started < 10000, 'a dead server is said quickly');
+    assert.equal(dead.server?.reachable, false);
+    assert.match(dead.server?.error ?? '', /Can't reach the PostgreSQL server/);
+    assert.ok(!JSON.stringify(dead).includes('Row-Pw-5') && !JSON.stringify(details).includes('Row-Pw-5'));
   });
 
   it('says what is wrong: wrong password, database missing, server down, dump tool missing or too old; never the password', async () => {
