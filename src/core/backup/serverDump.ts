@@ -33,6 +33,7 @@ export async function dumpServerDatabase(context: ServerDumpContext, server: Ser
   const storedAt = server.storedAt;
   const folder = await realFolderInWork(context.temp, path.posix.dirname(storedAt), root, context.dest);
   const target = path.join(folder, path.posix.basename(storedAt));
+  await server.prepareDump?.(target, signal);
   const frozen = await server.freeze(signal);
   const createdAt = new Date();
   let lockMs = 0;

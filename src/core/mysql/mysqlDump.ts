@@ -13,6 +13,7 @@ import { runTool } from '../serverDatabase/toolRun';
 import { serverError } from '../serverDatabase/serverErrors';
 import { TracBackupError } from '../shared/errors';
 import { connectMysql } from './mysqlConnection';
+import { DumpGate } from './dumpGate';
 
 /** What mysqldump/mariadb-dump writes before each table, after its consistent snapshot began. */
 const FIRST_TABLE_MARKER = '-- Table structure for table';
@@ -40,6 +41,7 @@ export function mysqlConnectionArgs(location: ServerDatabaseLocation): string[] 
 export class MysqlDumpSession implements ServerDumpSession {
   private lockedAt = 0;
   private locked = false;
+  private prepared?: { gate: DumpGate; done: Promise<unknown> };
 
   private constructor(
     readonly location: ServerDatabaseLocation,
@@ -119,9 +121,50 @@ export class MysqlDumpSession implements ServerDumpSession {
     }
   }
 
-  startDump(file: string, signal?: AbortSignal): StartedDump {
-    const args = [
-      ...mysqlConnectionArgs(this.location),
+  /**
+   * Starts the dump tool before the lock, through a DumpGate that holds its START TRANSACTION:
+   * the tool's start (a process, a login: 100 ms and more on a busy machine) then costs the
+   * attachment writers nothing. Where the gate cannot hold it (a TLS connection), the tool is
+   * stopped and startDump() starts one after the lock instead.
+   */
+  async prepareDump(file: string, signal?: AbortSignal): Promise<void> {
+    const gate = new DumpGate(this.location);
+    const socket = await gate.listen();
+    const through: ServerDatabaseLocation = { ...this.location, socket };
+    const run = runTool(this.facts.tool, this.dumpArgs(through), this.location, {
+      signal,
+      doing: `dumping ${this.location.display}`,
+      stdoutFile: file,
+    });
+    run.done.catch(() => undefined);
+    let timer: NodeJS.Timeout | undefined;
+    const state = await Promise.race([
+      gate.ready,
+      run.done.then(
+        () => 'ended' as const,
+        () => 'ended' as const,
+      ),
+      new Promise<'opaque'>((resolve) => (timer = setTimeout(() => resolve('opaque'), 30000))),
+    ]);
+    clearTimeout(timer);
+    if (state === 'held') {
+      this.prepared = { gate, done: run.done.finally(() => gate.close()) };
+      return;
+    }
+    if (run.pid) {
+      try {
+        process.kill(run.pid, 'SIGKILL');
+      } catch {
+        // gone already
+      }
+    }
+    await run.done.catch(() => undefined);
+    await gate.close();
+  }
+
+  private dumpArgs(location: ServerDatabaseLocation): string[] {
+    return [
+      ...mysqlConnectionArgs(location),
       '--single-transaction',
       '--skip-lock-tables',
       '--skip-add-locks',
@@ -129,8 +172,18 @@ export class MysqlDumpSession implements ServerDumpSession {
       '--hex-blob',
       '--default-character-set=utf8mb4',
       '--triggers',
-      this.location.database,
+      location.database,
     ];
+  }
+
+  startDump(file: string, signal?: AbortSignal): StartedDump {
+    if (this.prepared) {
+      const { gate, done } = this.prepared;
+      this.prepared = undefined;
+      gate.open();
+      return { begun: gate.begun, done: done.then(() => undefined) };
+    }
+    const args = this.dumpArgs(this.location);
     let markBegun: () => void = () => undefined;
     const begun = new Promise<void>((resolve) => (markBegun = resolve));
     let tail = '';
@@ -167,6 +220,11 @@ export class MysqlDumpSession implements ServerDumpSession {
   }
 
   async close(): Promise<void> {
+    if (this.prepared) {
+      // Never opened (the backup stopped before the lock): the dump is stopped, never let run unlocked.
+      await this.prepared.gate.close();
+      this.prepared = undefined;
+    }
     await this.thaw();
     await this.connection.end().catch(() => undefined);
   }

@@ -123,7 +123,7 @@ export async function planServerRestore(
     scratch = nameWithStamp(location.database, `_restore_${stamp}`);
     aside = hasTrac || holdsNow.bytes > 0 ? nameWithStamp(location.database, `_before_restore_${stamp}`) : null;
   }
-  const otherConnections = location.kind === 'postgres' ? await postgresOtherConnections(location) : await mysqlOtherConnections(location);
+  const otherConnections = await lastingConnections(location);
   const fromUrl = dump.from ? `${dump.from.kind}:${dump.from.display}` : undefined;
   return {
     location,
@@ -142,6 +142,21 @@ export async function planServerRestore(
       rewritesConfig: url !== undefined && fromUrl !== `${location.kind}:${location.display}`,
     },
   };
+}
+
+/**
+ * The other connections that stay: a connection that just closed (this tool's backup a moment ago)
+ * may be listed for a few hundred milliseconds while the server tidies it up.
+ */
+async function lastingConnections(location: ServerDatabaseLocation): Promise<string[]> {
+  const list = () => (location.kind === 'postgres' ? postgresOtherConnections(location) : mysqlOtherConnections(location));
+  let found = await list();
+  for (let attempt = 0; attempt < 5 && found.length > 0; attempt++) {
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const again = new Set(await list());
+    found = found.filter((connection) => again.has(connection));
+  }
+  return found;
 }
 
 function safeParse(url: string, environment: string) {

@@ -43,6 +43,8 @@ export interface ServerDumpSession {
   /** The attachment rows as committed now: path → signature (see trac/attachments.ts). */
   readAttachmentRows(): Promise<Map<string, string>>;
   freeze(signal?: AbortSignal): Promise<{ rows: Map<string, string>; waitMs: number; version?: string }>;
+  /** Optional: start the dump tool before freeze(), held before its snapshot until startDump(). */
+  prepareDump?(file: string, signal?: AbortSignal): Promise<void>;
   startDump(file: string, signal?: AbortSignal): StartedDump;
   /** Lets attachment writers go on; how long they were held (ms). */
   thaw(): Promise<number>;

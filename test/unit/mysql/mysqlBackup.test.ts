@@ -166,6 +166,8 @@ describe('hot backup of a MySQL/MariaDB environment (a real MariaDB 10.11 server
     const recorded = await fs.readFile(record, 'utf8');
     assert.match(recorded, /^--no-defaults .*--single-transaction --skip-lock-tables --skip-add-locks/m);
     assert.match(recorded, /MYSQL_PWD=set/);
+    // Started before the lock, through the gate that holds its START TRANSACTION until the attachments are locked.
+    assert.match(recorded, /--protocol=socket --socket=\S*trac-backup-gate-/);
     assert.ok(!recorded.includes('My-Argv-Pw-9'), recorded);
     const attempt = async (text: string, code: string, pattern: RegExp) => {
       await fs.writeFile(ini, text);
