@@ -54,10 +54,13 @@ export async function dumpServerDatabase(context: ServerDumpContext, server: Ser
     } else {
       descriptors = openForCopy(plan.toCopy);
     }
+    if (!server.dumpNeedsLock) {
+      lockMs = await server.thaw();
+    }
     const dump = server.startDump(target, signal);
     dump.done.catch(() => undefined);
     await dump.begun;
-    lockMs = await server.thaw();
+    lockMs ||= await server.thaw();
     await dump.done;
     if (plan) {
       await mirror.apply(plan.present, plan.absent, { ...plan, sources: descriptors });

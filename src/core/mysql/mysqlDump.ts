@@ -40,6 +40,8 @@ export function mysqlConnectionArgs(location: ServerDatabaseLocation): string[] 
  */
 export class MysqlDumpSession implements ServerDumpSession {
   private lockedAt = 0;
+  /** The dump's snapshot must begin while the attachments are locked. */
+  readonly dumpNeedsLock = true;
   private locked = false;
   private prepared?: { gate: DumpGate; done: Promise<unknown> };
 

@@ -34,6 +34,8 @@ export class PostgresDumpSession implements ServerDumpSession {
   private locker?: Client;
   private snapshotId?: string;
   private lockedAt = 0;
+  /** pg_dump shares the exported snapshot: it needs no lock, and starts once the lock is gone. */
+  readonly dumpNeedsLock = false;
 
   private constructor(
     readonly location: ServerDatabaseLocation,
@@ -100,12 +102,6 @@ export class PostgresDumpSession implements ServerDumpSession {
           `SELECT value FROM ${quoteIdent(schemaOf(this.location))}.system WHERE name = 'database_version'`,
         )
       ).rows[0]?.value;
-      const table = (name: string) => `${quoteIdent(schemaOf(this.location))}.${name}`;
-      const counts = await this.reader.query<{ tickets: string; pages: string }>(
-        `SELECT (SELECT count(*) FROM ${table('ticket')}) AS tickets, (SELECT count(DISTINCT name) FROM ${table('wiki')}) AS pages`,
-      );
-      this.facts.tickets = Number(counts.rows[0].tickets);
-      this.facts.wikiPages = Number(counts.rows[0].pages);
       return { rows, waitMs, version };
     } catch (error) {
       throw serverError(error, this.location, 'taking the snapshot');
@@ -138,7 +134,18 @@ export class PostgresDumpSession implements ServerDumpSession {
     }
     const heldMs = performance.now() - this.lockedAt;
     await locker.query('COMMIT').catch(() => undefined);
-    await locker.end().catch(() => undefined);
+    void locker.end().catch(() => undefined);
+    // What the dump holds, for a restore's prompt: counted in the same snapshot, after the lock.
+    const table = (name: string) => `${quoteIdent(schemaOf(this.location))}.${name}`;
+    const counts = await this.reader
+      .query<{ tickets: string; pages: string }>(
+        `SELECT (SELECT count(*) FROM ${table('ticket')}) AS tickets, (SELECT count(DISTINCT name) FROM ${table('wiki')}) AS pages`,
+      )
+      .catch(() => undefined);
+    if (counts) {
+      this.facts.tickets = Number(counts.rows[0].tickets);
+      this.facts.wikiPages = Number(counts.rows[0].pages);
+    }
     return heldMs;
   }
 

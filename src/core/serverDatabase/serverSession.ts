@@ -40,6 +40,8 @@ export interface ServerDumpSession {
   readonly facts: ServerDatabaseFacts;
   /** Where the dump goes in the backup, relative ('db/<database>.pgdump' or 'db/<database>.sql'). */
   readonly storedAt: string;
+  /** True when the dump must begin before thaw() (MySQL); false when it shares a snapshot already fixed (PostgreSQL). */
+  readonly dumpNeedsLock: boolean;
   /** The attachment rows as committed now: path → signature (see trac/attachments.ts). */
   readAttachmentRows(): Promise<Map<string, string>>;
   freeze(signal?: AbortSignal): Promise<{ rows: Map<string, string>; waitMs: number; version?: string }>;
