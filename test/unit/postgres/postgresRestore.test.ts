@@ -13,6 +13,7 @@ import { parseDatabaseUrl, ServerDatabaseLocation } from '../../../src/core/trac
 import { makeTempDir, removeTempDir } from '../../support/fixtures';
 import { PostgresServer, copyServerFixture, startPostgres } from '../../support/dbServers';
 import { startNode } from '../../support/childProcess';
+import { runBuiltCli } from '../../support/cliRun';
 
 describe('restore and verify of a PostgreSQL environment (a real PostgreSQL 15 server)', () => {
   let server: PostgresServer;
@@ -194,6 +195,32 @@ describe('restore and verify of a PostgreSQL environment (a real PostgreSQL 15 s
     );
     assert.ok(other instanceof TracBackupError && other.code === 'SERVER_KIND_MISMATCH', String(other));
     assert.equal(await tickets(database), 60);
+  });
+
+  it('the bundled CLI (dist/cli.js, drivers inside): hotcopy, verify --deep and restore --database-url, never printing the password', async () => {
+    const n = ++counter;
+    const database = await server.createFixtureDatabase(`trac_${n}`, { role: 'clirole', password: 'Cli-Secret-3' });
+    const area = path.join(tmp, `case-${n}`);
+    const env = await copyServerFixture('postgres', area, 'env', server.url(database, { role: 'clirole', password: 'Cli-Secret-3' }));
+    const backup = path.join(area, 'backup');
+    const made = runBuiltCli(['hotcopy', env, backup, '--json']);
+    assert.equal(made.code, 0, made.stderr);
+    await server.admin('ALTER ROLE clirole CREATEDB');
+    const verified = runBuiltCli(['verify', backup, '--deep', '--json']);
+    assert.equal(verified.code, 0, verified.stdout + verified.stderr);
+    assert.equal((JSON.parse(verified.stdout) as { database: { check: string } }).database.check, 'restored');
+    await server.createFixtureDatabase(`${database}_cli`, { role: 'clirole', password: 'Cli-Secret-3', load: false });
+    const url = server.url(`${database}_cli`, { role: 'clirole', password: 'Cli-Secret-3' });
+    const restored = runBuiltCli(['restore', backup, path.join(area, 'restored'), '--yes', '--database-url', url, '--json']);
+    assert.equal(restored.code, 0, restored.stderr);
+    assert.equal(
+      (JSON.parse(restored.stdout) as { serverDatabase: { display: string } }).serverDatabase.display,
+      `postgres://127.0.0.1:${server.port}/${database}_cli`,
+    );
+    assert.equal(await tickets(`${database}_cli`), 60);
+    for (const output of [made, verified, restored]) {
+      assert.ok(!(output.stdout + output.stderr).includes('Cli-Secret-3'), 'no password in any output');
+    }
   });
 
   it('a restore killed with SIGKILL at random instants leaves the old data or the new, whole; the next run says so and finishes', async () => {
