@@ -225,3 +225,8 @@ async function diskOf(support, backups) {
 }
 
 await main();
+// The PostgreSQL row (issue 12): its own throwaway server; skipped with BENCH_POSTGRES=0.
+if (process.env.BENCH_POSTGRES !== '0') {
+  const { postgresRow } = await import('./benchPostgres.mjs');
+  console.log(`\n${(await postgresRow(root, cache)).join('\n')}`);
+}

@@ -3,10 +3,11 @@
 # chromium (the browser Playwright drives), ripgrep (VS Code's search, instead of the download
 # code-server's postinstall would do), libkrb5-dev (headers for VS Code's kerberos module),
 # the toolchain node-gyp uses to build code-server's native modules, and procps (ps, which the
-# live-Trac check uses where there is no /proc, tested here too).
+# live-Trac check uses where there is no /proc, tested here too), and PostgreSQL and MariaDB
+# (servers the tests start themselves in temporary folders, and the dump tools a backup runs).
 set -euo pipefail
 
-PACKAGES=(chromium ripgrep libkrb5-dev python3 make g++ fonts-liberation procps)
+PACKAGES=(chromium ripgrep libkrb5-dev python3 make g++ fonts-liberation procps postgresql mariadb-server mariadb-client)
 
 missing=()
 for pkg in "${PACKAGES[@]}"; do

@@ -11,13 +11,14 @@ import {
   RestoreOptions,
   RestorePlan,
   RestoreResult,
+  serverRestoreLines,
   TracBackupError,
 } from '../core';
 import { CliCommand, CliContext, EXIT_FAILURE, EXIT_OK, parseVerbArgs } from './command';
 import { canAsk, confirm } from './confirm';
 import { withProgressBar, writeResult } from './progressBar';
 
-const HELP = `Usage: trac-backup restore <backup> <environment> [--yes] [--force] [--json]
+const HELP = `Usage: trac-backup restore <backup> <environment> [--yes] [--force] [--database-url URL] [--in-place] [--json]
 
 <backup> is a backup folder or a .tar.gz archive of one (trac-backup archive).
 Restores a backup (made by trac-backup, or a trac-admin hotcopy folder) to
@@ -34,6 +35,16 @@ up from is not touched. Folders every environment has (htdocs, log, plugins,
 templates) are made where the backup lacks them. Run as root, files get the
 owners the backup records.
 
+A backup of a PostgreSQL or MySQL/MariaDB environment (its dump in db/, or a
+trac-admin hotcopy's db/postgres-db-backup.sql.gz or db/mysql-db-backup.sql)
+is restored into the database <environment>'s trac.ini names (else the
+backup's), or the one --database-url names, which the restored trac.ini then
+names. The data there is kept aside (PostgreSQL: the schema renamed to
+<schema>_before_restore_YYYYMMDD_HHMMSS in the one transaction that loads the
+backup; MySQL: the tables moved to <database>_before_restore_YYYYMMDD_HHMMSS
+with one RENAME TABLE). Other connections to that database are refused (named)
+unless --force.
+
 An archive is unpacked, with every check against hostile archives, into a
 hidden folder beside <environment>, checked, and moved into place: the disk
 of <environment> needs room for the archive's backup once (plus the archive,
@@ -45,6 +56,13 @@ Options:
   --force        Restore even when Trac seems to be using the environment (a
                  locked database, a tracd naming it), or when the folder there
                  is not a Trac environment
+  --database-url URL
+                 Restore a server database into URL (postgres://… or mysql://…:
+                 moving to another server or database) instead
+  --in-place     Restore a server database in place (drop, then load) when the
+                 user may not create the aside schema or database: not atomic,
+                 the old data is not kept, and a restore stopped midway leaves a
+                 partial database
   --json         Print the result as one JSON object on standard output
   -h, --help     Show this help
 `;
@@ -60,6 +78,8 @@ export const restoreCommand: CliCommand = {
       {
         yes: { type: 'boolean', short: 'y', default: false },
         force: { type: 'boolean', default: false },
+        'database-url': { type: 'string' },
+        'in-place': { type: 'boolean', default: false },
         json: { type: 'boolean', default: false },
       },
       {
@@ -76,6 +96,8 @@ export const restoreCommand: CliCommand = {
         const options: RestoreOptions = {
           replace: values.yes,
           force: values.force,
+          databaseUrl: values['database-url'],
+          inPlace: values['in-place'],
           signal: context.signal,
           onProgress,
           // Asked only once the backup checked out and no Trac was found using the environment.
@@ -129,6 +151,9 @@ function replacedWhat(plan: RestorePlan): string {
   const parts = [
     plan.aside ? `${plan.environment} exists and restoring replaces it (kept as ${plan.aside})` : undefined,
     plan.database?.aside ? `the database ${plan.database.file} (kept as ${plan.database.aside})` : undefined,
+    plan.serverDatabase?.holdsNow
+      ? `the database ${plan.serverDatabase.display}${plan.serverDatabase.aside ? ` (kept as ${plan.serverDatabase.aside})` : ''}`
+      : undefined,
   ].filter(Boolean);
   return parts.length > 0 ? parts.join(' and ') : `Restoring to ${plan.environment} needs a yes`;
 }
@@ -143,6 +168,9 @@ function question(plan: RestorePlan): string {
   }
   if (plan.databaseInside) {
     lines.push(databaseInsideNote(plan.databaseInside, false));
+  }
+  if (plan.serverDatabase) {
+    lines.push(...serverRestoreLines(plan.serverDatabase));
   }
   for (const warning of plan.warnings) {
     lines.push(`Warning: ${warning}`);

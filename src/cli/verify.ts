@@ -12,7 +12,7 @@ import {
 import { CliCommand, EXIT_OK, parseVerbArgs } from './command';
 import { withProgressBar } from './progressBar';
 
-const HELP = `Usage: trac-backup verify <backup> [--json]
+const HELP = `Usage: trac-backup verify <backup> [--deep] [--json]
 
 Checks a backup without changing it: that it is a Trac environment (VERSION,
 conf/trac.ini), that its SQLite database passes PRAGMA integrity_check, that
@@ -25,7 +25,15 @@ is recorded for this user (as the extension records its own): hotcopy
 --incremental links only from a backup that passed verification since it was
 made.
 
+A PostgreSQL or MySQL/MariaDB backup's dump is checked without a server (its
+checksum; pg_restore --list reads a custom-format dump; an SQL dump ends as a
+complete one does). With --deep it is also restored into a scratch database on
+the server the backup's trac.ini names, which is dropped afterwards, and
+Trac's tables, database_version and attachment rows are checked there (the
+user needs CREATEDB on PostgreSQL, CREATE on MySQL).
+
 Options:
+  --deep         Also restore a server database's dump into a scratch database
   --json         Print the result as one JSON object on standard output
   -h, --help     Show this help
 `;
@@ -38,13 +46,15 @@ export const verifyCommand: CliCommand = {
     const { values, positionals } = parseVerbArgs(
       'verify',
       args,
-      { json: { type: 'boolean', default: false } },
+      { json: { type: 'boolean', default: false }, deep: { type: 'boolean', default: false } },
       {
         count: 1,
         what: 'the backup folder',
       },
     );
-    const result = await withProgressBar(context, ({ onProgress }) => verifyBackup(positionals[0], { signal: context.signal, onProgress }));
+    const result = await withProgressBar(context, ({ onProgress }) =>
+      verifyBackup(positionals[0], { signal: context.signal, onProgress, deep: values.deep }),
+    );
     if (result.vanished) {
       // Nothing was checked to the end: nothing to record, nothing to list.
       if (values.json) {

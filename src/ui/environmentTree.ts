@@ -2,6 +2,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import {
   BackupInfo,
+  EnvironmentDetails,
   defaultBackupFolder,
   formatAge,
   formatBytes,
@@ -235,12 +236,39 @@ function isKeptByRestore(backup: BackupInfo): boolean {
   return isKeptBeforeRestore(backup.name);
 }
 
+/** The database row of a PostgreSQL or MySQL/MariaDB environment: server and database, size, version, reachable. */
+function serverDatabaseRow(display: string, server: EnvironmentDetails['server']): DetailNode {
+  if (!server) {
+    return new DetailNode('Database', display, new vscode.ThemeIcon('database'));
+  }
+  if (!server.reachable) {
+    return new DetailNode('Database', `${display} (unreachable)`, new vscode.ThemeIcon('warning'), server.error);
+  }
+  const parts = [display];
+  if (server.bytes !== undefined) {
+    parts.push(formatBytes(server.bytes));
+  }
+  if (server.version) {
+    parts.push(`version ${server.version}`);
+  }
+  const tooltip = [
+    display,
+    server.tickets !== undefined ? `${server.tickets} tickets` : undefined,
+    server.wikiPages !== undefined ? `${server.wikiPages} wiki pages` : undefined,
+  ]
+    .filter(Boolean)
+    .join(', ');
+  return new DetailNode('Database', parts.join(' · '), new vscode.ThemeIcon('database'), tooltip);
+}
+
 function detailsOf(listed: ListedEnvironment): DetailNode[] {
   const rows: DetailNode[] = listed.problems.map((problem) => new DetailNode('Problem', problem, new vscode.ThemeIcon('warning'), problem));
   const { environment, details } = listed;
   const database = environment.database;
   if (database?.kind === 'other') {
     rows.push(new DetailNode('Database', `${database.display} (not SQLite: backups not supported yet)`, new vscode.ThemeIcon('database')));
+  } else if (database && database.kind !== 'sqlite') {
+    rows.push(serverDatabaseRow(database.display, details?.server));
   } else if (database && details?.database) {
     const info = details.database;
     const shown = database.external ? database.file : path.relative(environment.path, database.file);

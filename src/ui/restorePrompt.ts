@@ -1,7 +1,7 @@
 // The words of the modal shown before a restore replaces files. Kept free of `vscode` so that
 // unit tests can read exactly what a person will be asked.
 import * as path from 'node:path';
-import { databaseInsideNote, formatBytes, LiveTracReport, plural, RestorePlan } from '../core';
+import { databaseInsideNote, formatBytes, LiveTracReport, plural, RestorePlan, serverRestoreLines } from '../core';
 
 export const RESTORE = 'Restore';
 export const RESTORE_ANYWAY = 'Restore Anyway';
@@ -35,6 +35,9 @@ export function restorePrompt(plan: RestorePlan, environmentName: string, live?:
   }
   if (plan.databaseInside) {
     lines.push(databaseInsideNote(plan.databaseInside, false));
+  }
+  if (plan.serverDatabase) {
+    lines.push(...serverRestoreLines(plan.serverDatabase));
   }
   for (const warning of plan.warnings) {
     lines.push('', `⚠ ${warning}`);

@@ -12,6 +12,8 @@ interface ChildConfig {
   environment: string;
   replace?: boolean;
   killAtEvent?: number;
+  databaseUrl?: string;
+  force?: boolean;
 }
 
 async function main(): Promise<void> {
@@ -19,6 +21,8 @@ async function main(): Promise<void> {
   let events = 0;
   const result = await restore(config.backup, config.environment, {
     replace: config.replace ?? true,
+    databaseUrl: config.databaseUrl,
+    force: config.force,
     onProgress: (event) => {
       events += 1;
       process.stdout.write(`${JSON.stringify({ type: 'progress', phase: event.phase, events })}\n`);

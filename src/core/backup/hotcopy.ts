@@ -38,6 +38,10 @@ import { SweptWork, releaseWork, sweepDeadWork, workPathFor } from '../work/work
 import { acquireLease } from '../work/lease';
 import { chooseFreeBackupPath } from '../catalog/backupNames';
 import { journalPath } from '../work/restoreJournal';
+import { ServerDumpSession } from '../serverDatabase/serverSession';
+import { configuredDumpTool, openDumpSession } from '../serverDatabase/openDumpSession';
+import { checkDumpFile } from '../serverDatabase/dumpCheck';
+import { ServerDumpContext, dumpServerDatabase } from './serverDump';
 
 export interface HotcopyOptions {
   /** False leaves the database out, like `trac-admin hotcopy --no-database`. Default true. */
@@ -241,22 +245,24 @@ class HotcopyRun {
 
   async build(): Promise<BuiltBackup> {
     const snapshot = this.source.snapshot;
+    const server = this.source.server && (await openDumpSession(this.source.server.location, this.source.server.config));
     const snapshotter = snapshot ? DatabaseSnapshotter.open(snapshot.file) : undefined;
     try {
-      return await this.buildWith(snapshotter);
+      return await this.buildWith(snapshotter, server);
     } finally {
       snapshotter?.close();
+      await server?.close();
     }
   }
 
-  private async buildWith(snapshotter: DatabaseSnapshotter | undefined): Promise<BuiltBackup> {
+  private async buildWith(snapshotter: DatabaseSnapshotter | undefined, server?: ServerDumpSession): Promise<BuiltBackup> {
     const { source } = this;
     const index = snapshotter?.read((db) => new AttachmentIndex(db));
     // The attachment rows as committed just before a pass: a file copied in that pass while its
     // row was already there is complete (see findSuspects).
-    const readRows = (): Map<string, string> | undefined => {
+    const readRows = async (): Promise<Map<string, string> | undefined> => {
       try {
-        return index?.read();
+        return server ? await server.readAttachmentRows() : index?.read();
       } catch {
         return undefined;
       }
@@ -264,7 +270,7 @@ class HotcopyRun {
     const tagWith = (rows: Map<string, string> | undefined) => ({ tag: (relative: string) => rows?.get(relative) });
     this.enter('scan');
     const rootStats = (this.rootStats = await fs.stat(source.root));
-    let rows = readRows();
+    let rows = await readRows();
     const first = await this.walk();
     if (source.snapshot) {
       this.progress.expect(1, source.snapshot.bytes);
@@ -278,7 +284,7 @@ class HotcopyRun {
     // phases bring it in anyway. Another walk of the tree is not little.
     const settled = firstPass.reused > 0 && performance.now() - passStarted < QUICK_PASS_MS && firstPass.copied + firstPass.removed < 100;
     for (let pass = 0; pass < (settled ? 0 : MAX_CATCH_UP_PASSES); pass++) {
-      rows = readRows();
+      rows = await readRows();
       const result = await this.mirror.sync(await this.walk(), undefined, tagWith(rows));
       if (result.bytes < SETTLED_BYTES && result.copied + result.removed < 100) {
         break;
@@ -308,6 +314,18 @@ class HotcopyRun {
       }
       this.enter('verify');
       database = { ...database, ...(await this.verifyDatabase(storedAt)) };
+    } else if (server) {
+      let version: string | undefined;
+      ({ lockMs, lockWaitMs, createdAt, version } = await dumpServerDatabase(this.serverDumpContext(), server));
+      this.enter('finish');
+      const dumpFolder = path.posix.dirname(server.storedAt);
+      await this.mirror.sync(
+        await this.walk(inAttachments),
+        (relative) => !inAttachments(relative) && relative !== server.storedAt && relative !== dumpFolder,
+      );
+      await this.recordMadeFolder(dumpFolder);
+      this.enter('verify');
+      database = { ...database, path: server.storedAt, version, server: server.facts, ...(await this.hashServerDump(server.storedAt)) };
     } else {
       this.enter('finish');
       await this.mirror.sync(await this.walk());
@@ -455,6 +473,57 @@ class HotcopyRun {
       closeAll(descriptors);
     }
     return { lockMs, lockWaitMs, createdAt, databaseState };
+  }
+
+  private serverDumpContext(): ServerDumpContext {
+    return {
+      root: this.source.root,
+      temp: this.temp,
+      dest: this.dest,
+      mirror: this.mirror,
+      follow: this.source.follow,
+      signal: this.signal,
+      enter: (phase) => this.enter(phase),
+    };
+  }
+
+  /** A folder this run made in the backup (db/ for a server's dump, where the environment has none) goes into the metadata. */
+  private async recordMadeFolder(relative: string): Promise<void> {
+    if (this.mirror.records.has(relative)) {
+      return;
+    }
+    const stats = await fs.stat(path.join(this.temp, ...relative.split('/')));
+    this.mirror.records.set(relative, {
+      kind: 'directory',
+      mode: stats.mode & 0o7777,
+      size: 0,
+      atimeMs: stats.atimeMs,
+      mtimeMs: stats.mtimeMs,
+      ctimeMs: stats.ctimeMs,
+      ino: stats.ino,
+    });
+  }
+
+  /** Checks the dump reads, hashes it and makes it read-only, like every file of a backup. */
+  private async hashServerDump(storedAt: string): Promise<Partial<ManifestDatabase>> {
+    const file = path.join(this.temp, ...storedAt.split('/'));
+    const problem = await checkDumpFile(
+      file,
+      this.source.server && configuredDumpTool(this.source.server.location, this.source.server.config),
+    );
+    if (problem) {
+      throw new TracBackupError(
+        'DUMP_FAILED',
+        `The dump of ${this.source.manifestDatabase.url} is not whole: ${problem}. Nothing was published; back up again.`,
+        file,
+      );
+    }
+    const record = this.mirror.records.get(storedAt)!;
+    record.sha256 = await hashFile(file, this.signal);
+    record.size = (await fs.stat(file)).size;
+    await fs.chmod(file, readOnlyMode(record.mode));
+    this.progress.fileDone(storedAt);
+    return {};
   }
 
   /** Checks the snapshot, hashes it and gives it the source database's mode and mtime. */

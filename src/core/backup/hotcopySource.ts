@@ -4,7 +4,9 @@ import * as path from 'node:path';
 import { probeDatabase, sqliteSideFiles, whenNotLockedInProcess } from '../sqlite/databaseSnapshot';
 import { requireEnvironment } from '../trac/environment';
 import { TracBackupError, errnoCode } from '../shared/errors';
-import { DatabaseLocation } from '../trac/databaseUrl';
+import { DatabaseLocation, ServerDatabaseLocation, isServerLocation } from '../trac/databaseUrl';
+import { TracConfig } from '../trac/tracIni';
+import { dumpStoredAt } from '../serverDatabase/serverSession';
 import { EntryKind, pathExists } from '../fs/fileTree';
 import { MANIFEST_FILE, ManifestDatabase } from '../catalog/manifest';
 import { readJournal } from '../work/restoreJournal';
@@ -25,6 +27,8 @@ export interface HotcopySource {
   /** The environment's own folders, backed up as folders even when they are links (see followedFolders). */
   follow: (relative: string) => boolean;
   manifestDatabase: ManifestDatabase;
+  /** A PostgreSQL or MySQL/MariaDB database whose dump goes into the backup (see serverDatabase/). */
+  server?: { location: ServerDatabaseLocation; config?: TracConfig };
   /** Set when the database goes into the backup. */
   snapshot?: {
     file: string;
@@ -41,6 +45,7 @@ export interface SourceLayout {
   realRoot: string;
   projectName: string;
   database: DatabaseLocation;
+  config?: TracConfig;
   /** The SQLite database's path relative to the environment, when it lies inside it. */
   databaseRelative?: string;
   /** Leaves out the database, its side files and a metadata file a copied backup carries. */
@@ -117,6 +122,7 @@ export async function sourceLayout(environmentPath: string): Promise<SourceLayou
     realRoot,
     projectName: environment.name,
     database,
+    config: environment.config,
     databaseRelative,
     exclude: excludeFor(databaseRelative),
     follow: followedFolders(databaseRelative),
@@ -151,8 +157,30 @@ async function refuseInterruptedRestore(environment: string): Promise<void> {
 
 /** Reads the environment and refuses what a hot backup cannot handle, before anything is copied. */
 export async function inspectSource(environmentPath: string, includeDatabase: boolean): Promise<HotcopySource> {
-  const { root, realRoot, projectName, database, databaseRelative: relative, exclude, follow } = await sourceLayout(environmentPath);
+  const {
+    root,
+    realRoot,
+    projectName,
+    database,
+    config,
+    databaseRelative: relative,
+    exclude,
+    follow,
+  } = await sourceLayout(environmentPath);
   const source = { root, realRoot, projectName, follow, linkedFolders: await linkedFolderTargets(root, relative) };
+  if (isServerLocation(database)) {
+    const manifestDatabase: ManifestDatabase = { kind: database.kind, url: database.display, external: true, included: includeDatabase };
+    if (!includeDatabase) {
+      return { ...source, exclude, manifestDatabase };
+    }
+    const storedAt = dumpStoredAt(database);
+    return {
+      ...source,
+      exclude: (relative, kind) => relative === storedAt || exclude(relative, kind),
+      manifestDatabase,
+      server: { location: database, config },
+    };
+  }
   if (database.kind === 'other') {
     if (includeDatabase) {
       throw new TracBackupError(

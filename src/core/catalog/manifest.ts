@@ -1,3 +1,4 @@
+import type { ServerDatabaseFacts } from '../serverDatabase/serverSession';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { TracBackupError, errnoCode } from '../shared/errors';
@@ -43,7 +44,7 @@ export interface ManifestSymlink {
 export type ManifestEntry = ManifestFile | ManifestDirectory | ManifestSymlink;
 
 export interface ManifestDatabase {
-  kind: 'sqlite' | 'other';
+  kind: 'sqlite' | 'postgres' | 'mysql' | 'other';
   /** `[trac] database` of the source (for a server database: without user or password). */
   url: string;
   /** Absolute path of the source database file (SQLite only). */
@@ -61,6 +62,11 @@ export interface ManifestDatabase {
    * which file, and the `[trac] database` value it had, for a restore to put back.
    */
   configRewritten?: { file: string; originalUrl: string };
+  /**
+   * A PostgreSQL or MySQL/MariaDB database: the server, database, schema, dump tool and versions
+   * (never the password). Its dump is the file at `path`, hashed like every file.
+   */
+  server?: ServerDatabaseFacts;
 }
 
 export interface BackupManifest {

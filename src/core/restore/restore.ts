@@ -16,6 +16,8 @@ import { SwapError, SwapPair, swapIn } from './restoreSwap';
 import { checkRestorePaths, inspectTarget, requireBackupFolder, restoreWarnings } from './restoreTarget';
 import { Workspace } from './restoreWorkspace';
 import { PathProblem, verifyBackup } from '../verify/verify';
+import { PreparedServer, prepareServerTarget, removeServerJournal, serverTargetExists, swapServerDatabase } from './serverRestoreStep';
+import { findServerDump, pointCopyAt } from './serverRestore';
 
 /**
  * The steps of a restore, in order:
@@ -60,6 +62,16 @@ export interface RestoreOptions {
    * as root keeps the environment's). Default: when this process can (root; see canKeepOwners).
    */
   keepOwners?: boolean;
+  /**
+   * A PostgreSQL or MySQL/MariaDB backup goes into this database instead of the one the
+   * environment's (or the backup's) trac.ini names; the restored trac.ini then names it.
+   */
+  databaseUrl?: string;
+  /**
+   * Restore a server database in place (drop, then load) instead of keeping the old data aside:
+   * for a user who may not create the aside schema or database. Not atomic.
+   */
+  inPlace?: boolean;
 }
 
 export interface RestoreResult {
@@ -90,6 +102,8 @@ export interface RestoreResult {
   madeFolders: string[];
   /** What the restore did not bring back (a database not in the backup). */
   warnings: string[];
+  /** A PostgreSQL or MySQL/MariaDB database restored: where (no password), and where its old data is kept. */
+  serverDatabase?: { display: string; aside: string | null; inPlace: boolean };
 }
 
 /** What a restore reads from: a backup folder, or the environment unpacked from an archive. */
@@ -143,7 +157,9 @@ async function runRestore(source: RestoreSource, env: string, options: RestoreOp
   }
   const manifest = await readManifest(backup);
   progress.enter('recover', signal);
-  const prepared = await prepareTarget(source, env, manifest, verified.database.note, options);
+  const serverDump = await findServerDump(backup, manifest);
+  const server = serverDump && (await prepareServerTarget(serverDump, env, options));
+  const prepared = await prepareTarget(source, env, manifest, verified.database.note, options, server);
   if ('finished' in prepared && prepared.finished) {
     return finishedEarlier(source, env, manifest, prepared.finished, prepared.leftovers, started);
   }
@@ -158,19 +174,26 @@ async function runRestore(source: RestoreSource, env: string, options: RestoreOp
       manifest,
       environment: env,
       temp: source.archive ? await workspace.name(env) : await workspace.folder(env),
-      databasePath: external ? undefined : (verified.database.path ?? undefined),
+      databasePath: external || serverDump ? undefined : (verified.database.path ?? undefined),
       external: external && { ...external, temp: await workspace.name(external.file) },
       keepOwners: options.keepOwners ?? canKeepOwners(),
     };
     progress.enter('copy', signal);
     const built = await buildCopy(copy, source, workspace, progress, signal);
+    if (server && server.target.url) {
+      await pointCopyAt(copy.temp, server.target.url);
+    }
     progress.enter('swap', signal);
+    const restoredServer = server && (await swapServerDatabase(serverDump, server.target, env, source.archive ?? backup, signal));
     const pairs: SwapPair[] = [];
     if (copy.external) {
       pairs.push({ live: copy.external.file, temp: copy.external.temp, aside: databaseAside, sqlite: true });
     }
     pairs.push({ live: env, temp: copy.temp, aside });
     await swapWithJournal(env, source.archive ?? backup, pairs, workspace);
+    if (server) {
+      await removeServerJournal(env);
+    }
     const databaseInside = placement?.where === 'inside' ? { file: placement.file, backedUpFrom: placement.backedUpFrom } : null;
     return {
       env,
@@ -181,11 +204,14 @@ async function runRestore(source: RestoreSource, env: string, options: RestoreOp
       durationMs: Math.round(performance.now() - started - confirmMs),
       database: copy.external ? { file: copy.external.file, aside: databaseAside } : null,
       databaseInside,
-      notes: databaseInside ? [databaseInsideNote(databaseInside, true)] : [],
+      notes: [...(databaseInside ? [databaseInsideNote(databaseInside, true)] : []), ...(server?.notes ?? [])],
       backupCreatedAt: manifest?.createdAt,
       leftovers,
       madeFolders: built.madeFolders,
-      warnings: restoreWarnings(manifest, verified.database.note, env, aside),
+      warnings: server ? [] : restoreWarnings(manifest, verified.database.note, env, aside),
+      ...(server && {
+        serverDatabase: { display: server.target.plan.display, aside: restoredServer?.aside ?? null, inPlace: server.target.plan.inPlace },
+      }),
     };
   } finally {
     await workspace.discard();
@@ -225,6 +251,7 @@ async function prepareTarget(
   manifest: BackupManifest | undefined,
   databaseNote: string | undefined,
   options: RestoreOptions,
+  server?: PreparedServer,
 ) {
   const found = await inspectTarget(env);
   const leftovers = await cleanRestoreLeftovers(env, found.database ? [found.database] : []);
@@ -248,8 +275,12 @@ async function prepareTarget(
     : false;
   const aside = replacing ? await chooseAsidePath(env, now) : null;
   const databaseAside = externalFile && externalExists ? await chooseAsidePath(externalFile, now, true) : null;
-  const replaces = replacing || externalExists;
+  const serverReplaces = server?.target.plan.holdsNow !== undefined;
+  const replaces = replacing || externalExists || serverReplaces;
   if (replaces && !options.replace && !options.confirm) {
+    if (!replacing && !externalExists && server) {
+      throw serverTargetExists(server.target);
+    }
     throw targetExists(env, aside, externalFile, databaseAside);
   }
   if (target.state === 'other' && !options.force) {
@@ -270,7 +301,7 @@ async function prepareTarget(
   const asked = performance.now();
   const ask = options.confirm && (options.confirmAlways || (replaces && !options.replace));
   if (ask) {
-    const plan = await describeRestore(source.folder, env, { now, shownAs: source.archive, databaseNote });
+    const plan = await describeRestore(source.folder, env, { now, shownAs: source.archive, databaseNote, serverPlan: server?.target.plan });
     if (!(await options.confirm!({ ...plan, live }))) {
       throw new CancelledError('The restore');
     }

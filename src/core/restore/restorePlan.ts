@@ -11,6 +11,7 @@ import { RestoreLeftover, findRestoreLeftovers } from '../work/restoreLeftovers'
 import { chooseAsidePath } from '../catalog/backupNames';
 import { RestoreTarget, inspectTarget, requireBackupFolder, restoreWarnings } from './restoreTarget';
 import { retryWhileBusy, withReadOnlyDatabase } from '../sqlite/sqlite';
+import type { ServerRestorePlan } from './serverRestore';
 
 export type { EnvironmentChanges } from '../trac/environmentChanges';
 
@@ -47,6 +48,8 @@ export interface RestorePlan {
   changedSinceBackup?: EnvironmentChanges;
   /** What killed restores left, which the restore will deal with first. */
   leftovers: RestoreLeftover[];
+  /** A PostgreSQL or MySQL/MariaDB database the restore replaces: server, database, what it holds now against the backup. */
+  serverDatabase?: ServerRestorePlan;
 }
 
 /**
@@ -57,7 +60,7 @@ export interface RestorePlan {
 export async function describeRestore(
   backupPath: string,
   environmentPath: string,
-  options: { now?: Date; shownAs?: string; databaseNote?: string } = {},
+  options: { now?: Date; shownAs?: string; databaseNote?: string; serverPlan?: ServerRestorePlan } = {},
 ): Promise<RestorePlan> {
   const backup = path.resolve(backupPath);
   const environment = path.resolve(environmentPath);
@@ -91,7 +94,8 @@ export async function describeRestore(
       ? { file: ownPath, exists: ownPathExists, aside: ownPathExists ? await chooseAsidePath(ownPath, now, true) : null }
       : null,
     databaseInside: placement?.where === 'inside' ? { file: placement.file, backedUpFrom: placement.backedUpFrom } : null,
-    warnings: restoreWarnings(manifest, options.databaseNote, environment, aside, 'before'),
+    warnings: options.serverPlan ? [] : restoreWarnings(manifest, options.databaseNote, environment, aside, 'before'),
+    ...(options.serverPlan && { serverDatabase: options.serverPlan }),
     changedSinceBackup: replacing ? await readChanges(target.database, createdAt) : undefined,
     leftovers: await findRestoreLeftovers(environment, target.database ? [target.database] : []),
   };

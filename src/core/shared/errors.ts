@@ -28,7 +28,16 @@ export type TracBackupErrorCode =
   | 'ARCHIVE_UNSAFE'
   | 'ARCHIVE_DAMAGED'
   | 'CANCELLED'
-  | 'INVALID_ARGUMENT';
+  | 'INVALID_ARGUMENT'
+  | 'DUMP_TOOL_MISSING'
+  | 'DUMP_TOOL_TOO_OLD'
+  | 'DUMP_FAILED'
+  | 'SERVER_UNREACHABLE'
+  | 'SERVER_LOGIN_FAILED'
+  | 'SERVER_DATABASE_MISSING'
+  | 'SERVER_PRIVILEGE_MISSING'
+  | 'SERVER_KIND_MISMATCH'
+  | 'DATABASE_IN_USE';
 
 export class TracBackupError extends Error {
   override readonly name = 'TracBackupError';

@@ -15,6 +15,7 @@ export type DatabaseLocation =
       /** What to show a user: the URL as written. */
       display: string;
     }
+  | ServerDatabaseLocation
   | {
       kind: 'other';
       scheme: string;
@@ -22,6 +23,43 @@ export type DatabaseLocation =
       /** Scheme, host and database name only: never the user or password. */
       display: string;
     };
+
+/**
+ * A PostgreSQL or MySQL/MariaDB database as Trac's parse_connection_uri reads it:
+ * `postgres://user:password@host:port/database?schema=name&host=/socket/dir`,
+ * `mysql://user:password@host:port/database?unix_socket=/path`. User and password are
+ * URL-unquoted, as Trac does. The password is kept here for the connection and the dump tools'
+ * environment only: never put it in a `display`, a message, a log or metadata.
+ */
+export interface ServerDatabaseLocation {
+  kind: 'postgres' | 'mysql';
+  scheme: string;
+  user?: string;
+  password?: string;
+  /** The TCP host, when the URL names one ('' or absent: the default, or the socket). */
+  host?: string;
+  port?: number;
+  /** PostgreSQL: the socket folder (`?host=/dir`); MySQL: the socket file (`?unix_socket=`). */
+  socket?: string;
+  database: string;
+  /** PostgreSQL: Trac's `?schema=`; `public` when absent. */
+  schema?: string;
+  /** The other query parameters, as written. */
+  params: Record<string, string>;
+  /** Scheme, server and database only: never the user or password. */
+  display: string;
+}
+
+/** True for a PostgreSQL or MySQL/MariaDB database. */
+export function isServerLocation(location: DatabaseLocation | undefined): location is ServerDatabaseLocation {
+  return location?.kind === 'postgres' || location?.kind === 'mysql';
+}
+
+/** The server and database of a server location, for messages: `127.0.0.1:5432/trac` or `/run/pg/trac`. */
+export function describeServer(location: ServerDatabaseLocation): string {
+  const where = location.socket ?? (location.host || 'localhost');
+  return `${where}${location.port !== undefined ? `:${location.port}` : ''}`;
+}
 
 /**
  * Reads a Trac database connection string the way trac.db.api.parse_connection_uri does:
@@ -37,6 +75,9 @@ export function parseDatabaseUrl(url: string, environmentPath: string): Database
   }
   const scheme = trimmed.slice(0, colon).toLowerCase();
   const rest = trimmed.slice(colon + 1);
+  if (scheme === 'postgres' || scheme === 'postgresql' || scheme === 'mysql') {
+    return parseServerUrl(scheme, rest);
+  }
   if (scheme !== 'sqlite') {
     return describeServerUrl(scheme, rest);
   }
@@ -58,6 +99,75 @@ export function parseDatabaseUrl(url: string, environmentPath: string): Database
     params: Object.fromEntries(new URLSearchParams(query)),
     display: trimmed,
   };
+}
+
+function parseServerUrl(scheme: string, rest: string): ServerDatabaseLocation {
+  const kind = scheme === 'mysql' ? 'mysql' : 'postgres';
+  const withoutSlashes = rest.replace(/^\/\//, '');
+  const [beforeQuery, query = ''] = splitOnce(withoutSlashes, '?');
+  const [authority, databasePart = ''] = splitOnce(beforeQuery, '/');
+  const at = authority.lastIndexOf('@');
+  const credentials = at >= 0 ? authority.slice(0, at) : undefined;
+  const hostPort = at >= 0 ? authority.slice(at + 1) : authority;
+  const [user, password] = credentials === undefined ? [] : splitOnce(credentials, ':');
+  const portMatch = /^(.*):(\d*)$/.exec(hostPort);
+  const host = decodeURIComponent(portMatch ? portMatch[1] : hostPort);
+  const portText = portMatch?.[2];
+  const params = Object.fromEntries(new URLSearchParams(query));
+  const database = decodeURIComponent(databasePart);
+  if (!database) {
+    throw new SyntaxError(
+      `The database URL ${scheme}://${host}/ names no database: write it as ${scheme}://user:password@host:port/database`,
+    );
+  }
+  if (portText && !/^\d+$/.test(portText)) {
+    throw new SyntaxError(`The database URL ${scheme}://${host}/${database} has a port that is not a number`);
+  }
+  const socket = kind === 'postgres' ? (params.host ?? (host.startsWith('/') ? host : undefined)) : params.unix_socket;
+  const { host: _hostParam, unix_socket: _socketParam, schema, ...otherParams } = params;
+  void _hostParam;
+  void _socketParam;
+  const location: ServerDatabaseLocation = {
+    kind,
+    scheme,
+    user: user === undefined ? undefined : decodeURIComponent(user),
+    password: password === undefined ? undefined : decodeURIComponent(password),
+    host: host && !host.startsWith('/') ? host : undefined,
+    port: portText ? Number(portText) : undefined,
+    socket,
+    database,
+    schema: kind === 'postgres' ? schema || undefined : undefined,
+    params: kind === 'postgres' ? otherParams : { ...otherParams, ...(schema !== undefined && { schema }) },
+    display: '',
+  };
+  location.display = `${scheme}://${describeServer(location)}/${database}${location.schema ? `?schema=${location.schema}` : ''}`;
+  return location;
+}
+
+/** The effective TCP port (the URL's, or the server's default). */
+export function serverPort(location: ServerDatabaseLocation): number {
+  return location.port ?? (location.kind === 'postgres' ? 5432 : 3306);
+}
+
+/** The URL Trac reads for `location` with `database` (and the same user, password, server and options). */
+export function serverUrlWith(location: ServerDatabaseLocation, database: string): string {
+  const credentials =
+    location.user !== undefined
+      ? `${encodeURIComponent(location.user)}${location.password !== undefined ? `:${encodeURIComponent(location.password)}` : ''}@`
+      : '';
+  const host = location.host ?? (location.kind === 'mysql' && location.socket ? 'localhost' : '');
+  const port = location.port !== undefined ? `:${location.port}` : '';
+  const params: Record<string, string> = { ...location.params };
+  if (location.kind === 'postgres') {
+    if (location.socket) params.host = location.socket;
+    if (location.schema) params.schema = location.schema;
+  } else if (location.socket) {
+    params.unix_socket = location.socket;
+  }
+  const query = Object.entries(params)
+    .map(([key, value]) => `${key}=${value}`)
+    .join('&');
+  return `${location.scheme}://${credentials}${host}${port}/${encodeURIComponent(database)}${query ? `?${query}` : ''}`;
 }
 
 function describeServerUrl(scheme: string, rest: string): DatabaseLocation {

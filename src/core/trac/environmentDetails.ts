@@ -6,6 +6,8 @@ import { measureTree } from '../fs/fileTree';
 import { whenNotLockedInProcess } from '../sqlite/databaseSnapshot';
 import { DatabaseBusyError } from '../sqlite/sqlite';
 import { readLiveDatabaseVersion } from '../sqlite/tracDatabase';
+import { isServerLocation } from './databaseUrl';
+import { probeServer } from '../serverDatabase/serverContents';
 
 export interface EnvironmentDetails {
   /** All regular files in the environment folder. */
@@ -24,7 +26,20 @@ export interface EnvironmentDetails {
     busy?: boolean;
   };
   attachments: { files: number; bytes: number };
+  /** A PostgreSQL or MySQL/MariaDB database: the server and database (no password), reachable or why not. */
+  server?: {
+    display: string;
+    reachable: boolean;
+    bytes?: number;
+    version?: string;
+    tickets?: number;
+    wikiPages?: number;
+    error?: string;
+  };
 }
+
+/** How long the list waits for a database server before it shows it as unreachable. */
+const SERVER_WAIT_MS = 1000;
 
 /**
  * How long the list waits for a database another process keeps locked (a Trac writing, a
@@ -44,6 +59,12 @@ export async function readEnvironmentDetails(environment: TracEnvironment): Prom
   ]);
   const details: EnvironmentDetails = { ...all, attachments };
   const database = environment.database;
+  if (isServerLocation(database)) {
+    const probe = await probeServer(database, SERVER_WAIT_MS);
+    details.server = probe.reachable
+      ? { display: database.display, reachable: true, ...probe.contents }
+      : { display: database.display, reachable: false, error: probe.error };
+  }
   if (database?.kind === 'sqlite') {
     details.database = { file: database.file };
     try {

@@ -15,6 +15,7 @@ import { isSafeRelative } from '../fs/paths';
 import { runPool } from '../shared/pool';
 import { readTracConfig } from '../trac/tracIni';
 import { Progress } from '../shared/progress';
+import { verifyServerDump } from './serverDumpVerify';
 
 export type { PathProblem } from './compareWithManifest';
 
@@ -26,6 +27,11 @@ export type VerifyProgress = Progress<VerifyPhase>;
 export interface VerifyOptions {
   /** true (default): PRAGMA integrity_check; false: the faster quick_check, as restore uses. */
   full?: boolean;
+  /**
+   * A PostgreSQL or MySQL/MariaDB backup's dump is also restored into a scratch database on the
+   * server its trac.ini names (dropped afterwards): Trac's tables, database_version, attachments.
+   */
+  deep?: boolean;
   signal?: AbortSignal;
   onProgress?: (event: VerifyProgress) => void;
 }
@@ -50,7 +56,8 @@ export interface VerifyResult {
   database: {
     /** Relative to the backup; null when the backup holds no database to check. */
     path: string | null;
-    check: DatabaseCheckKind | 'skipped';
+    /** 'dump': a server database's dump was read without a server; 'restored': and restored into a scratch database (--deep). */
+    check: DatabaseCheckKind | 'skipped' | 'dump' | 'restored';
     /** Trac's database_version, when the check could read it. */
     version?: string;
     /** Why there is no database to check, when there is none. */
@@ -154,6 +161,28 @@ export async function verifyBackup(backupPath: string, options: VerifyOptions = 
   emit({ filesTotal: files.length, bytesTotal: files.reduce((sum, entry) => sum + entry.size, 0) });
 
   let version: string | undefined;
+  let serverDumpPath: string | undefined;
+  const serverDump = databasePath ? undefined : await verifyServerDump(backup, manifest, options.deep === true);
+  if (serverDump) {
+    emit({ phase: 'database', path: serverDump.path });
+    serverDumpPath = serverDump.path;
+    problems.push(...serverDump.problems.map((problem) => ({ path: serverDump.path, problem })));
+    version = serverDump.version;
+    if (serverDump.note) notes.push(serverDump.note);
+    // The note that the database is not in the backup is not so for a server dump.
+    const at = notes.indexOf(databaseNote ?? '');
+    if (at >= 0) notes.splice(at, 1);
+    if (serverDump.attachments) {
+      problems.push(
+        ...attachmentsWithoutFiles(
+          serverDump.attachments.map((row) => ({ ...row, size: 0 })),
+          entries,
+          serverDump.path,
+          problems,
+        ),
+      );
+    }
+  }
   if (databasePath) {
     emit({ phase: 'database', path: databasePath });
     const found = await checkDatabaseAt(backup, databasePath, check, signal);
@@ -184,7 +213,9 @@ export async function verifyBackup(backupPath: string, options: VerifyOptions = 
   }
   return finish({
     ...checked,
-    database: { path: databasePath ?? null, check: databasePath ? check : 'skipped', version, note: databaseNote },
+    database: serverDumpPath
+      ? { path: serverDumpPath, check: options.deep ? 'restored' : 'dump', version }
+      : { path: databasePath ?? null, check: databasePath ? check : 'skipped', version, note: databaseNote },
   });
 }
 

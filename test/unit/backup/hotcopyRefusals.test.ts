@@ -26,17 +26,21 @@ describe('hotcopy refuses', () => {
     await assert.rejects(fs.access(path.join(tmp, 'out-plain')), { code: 'ENOENT' });
   });
 
-  it('a PostgreSQL or MySQL database ("not supported yet"), but backs up its files with includeDatabase: false', async () => {
+  it('a PostgreSQL server that cannot be reached, or a database kind it does not know, but backs up its files with includeDatabase: false', async () => {
     const pg = await copyFixture('trac-1.6-populated', 'pg', path.join(tmp, 'server'));
     const ini = path.join(pg, 'conf', 'trac.ini');
-    await fs.writeFile(
-      ini,
-      (await fs.readFile(ini, 'utf8')).replace('database = sqlite:db/trac.db', 'database = postgres://trac:secret@db.example:5432/trac'),
-    );
+    const text = await fs.readFile(ini, 'utf8');
+    await fs.writeFile(ini, text.replace('database = sqlite:db/trac.db', 'database = postgres://trac:secret@127.0.0.1:1/trac'));
     await assert.rejects(
       hotcopy(pg, path.join(tmp, 'server', 'out')),
       (error: Error) =>
-        refusal('DATABASE_UNSUPPORTED', pg, 'not supported yet', 'postgres://db.example:5432/trac')(error) &&
+        refusal('SERVER_UNREACHABLE', "Can't reach the PostgreSQL server 127.0.0.1:1")(error) && !error.message.includes('secret'),
+    );
+    await fs.writeFile(ini, text.replace('database = sqlite:db/trac.db', 'database = oracle://trac:secret@db.example:5432/trac'));
+    await assert.rejects(
+      hotcopy(pg, path.join(tmp, 'server', 'out')),
+      (error: Error) =>
+        refusal('DATABASE_UNSUPPORTED', pg, 'not supported yet', 'oracle://db.example:5432/trac')(error) &&
         !error.message.includes('secret'),
     );
     const result = await hotcopy(pg, path.join(tmp, 'server', 'files-only'), { includeDatabase: false });

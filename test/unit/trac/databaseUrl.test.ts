@@ -38,10 +38,40 @@ test('absolute sqlite paths, with one or three slashes, are external', () => {
 
 test('a server database shows scheme, host and name, never the password', () => {
   const location = parseDatabaseUrl('postgres://trac:s3cret@db.example:5432/tracdb?schema=trac', env);
-  assert.equal(location.kind, 'other');
-  assert.equal(location.display, 'postgres://db.example:5432/tracdb');
-  assert.ok(!JSON.stringify(location).includes('s3cret'));
+  assert.equal(location.kind, 'postgres');
+  assert.equal(location.display, 'postgres://db.example:5432/tracdb?schema=trac');
+  assert.ok(!location.display.includes('s3cret'));
   assert.equal(parseDatabaseUrl('mysql://u:p@localhost/trac', env).display, 'mysql://localhost/trac');
+  assert.equal(parseDatabaseUrl('oracle://u:s3cret@h/x', env).kind, 'other');
+  assert.ok(!parseDatabaseUrl('oracle://u:s3cret@h/x', env).display.includes('s3cret'));
+});
+
+test('PostgreSQL and MySQL URLs are read fully, as Trac reads them: user and password unquoted, socket, schema, port', () => {
+  const pg = parseDatabaseUrl('postgres://tr%40c:p%3Ass%2Fw@:5433/trac_db?host=/run/pg&schema=s1&sslmode=require', env);
+  assert.deepEqual(
+    { ...pg },
+    {
+      kind: 'postgres',
+      scheme: 'postgres',
+      user: 'tr@c',
+      password: 'p:ss/w',
+      host: undefined,
+      port: 5433,
+      socket: '/run/pg',
+      database: 'trac_db',
+      schema: 's1',
+      params: { sslmode: 'require' },
+      display: 'postgres:///run/pg:5433/trac_db?schema=s1',
+    },
+  );
+  const my = parseDatabaseUrl('mysql://trac:pw@localhost/trac?unix_socket=/run/mysqld/mysqld.sock', env);
+  assert.equal(my.kind, 'mysql');
+  if (my.kind === 'mysql') {
+    assert.equal(my.socket, '/run/mysqld/mysqld.sock');
+    assert.equal(my.port, undefined);
+    assert.equal(my.host, 'localhost');
+  }
+  assert.throws(() => parseDatabaseUrl('postgres://u:p@h:5432/', env), /names no database/);
 });
 
 test('strings that name no database file are refused', () => {
