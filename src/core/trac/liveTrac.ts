@@ -5,7 +5,7 @@ import { LeaseHolder, activeLeases, describeHolder } from '../work/lease';
 import { TracBackupError } from '../shared/errors';
 import { UsingProcess, findProcessesUsing } from './processScan';
 import { findProcessesByCommandLine } from './psScan';
-import { DatabaseBusyError, loadSqlite, openDatabase, retryWhileBusy } from '../sqlite/sqlite';
+import { DatabaseBusyError, openDatabase, retryWhileBusy, sqliteLayer } from '../sqlite/sqlite';
 
 export type { UsingProcess } from './processScan';
 
@@ -115,7 +115,7 @@ export async function tryWriteLock(file: string, timeoutMs: number): Promise<Loc
   if (!existsSync(file)) {
     return 'no-database';
   }
-  loadSqlite(); // where the binding cannot load, that is said as such, not as 'unavailable'
+  sqliteLayer(); // where the binding cannot load, that is said as such, not as 'unavailable'
   // The last connection to close checkpoints a -wal into the database and deletes it: when one is
   // there, a read-only connection (which never checkpoints) is opened first and closed last.
   let keeper;
