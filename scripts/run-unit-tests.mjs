@@ -36,7 +36,10 @@ const passes = [
   { name: 'better-sqlite3', files: selected, tap: TAP, env: {} },
   {
     name: 'node:sqlite',
-    files: process.env.TRAC_BACKUP_SQLITE ? [] : selected.filter((file) => DATABASE_FOLDERS.some((folder) => file.startsWith(folder))),
+    // oldLinux runs the CLI in a Debian 11 root, where the layer is chosen by the platform: once is enough.
+    files: process.env.TRAC_BACKUP_SQLITE
+      ? []
+      : selected.filter((file) => DATABASE_FOLDERS.some((folder) => file.startsWith(folder)) && !file.includes('oldLinux')),
     tap: TAP.replace(/\.tap$/, '-node-sqlite.tap'),
     env: { TRAC_BACKUP_SQLITE: 'node' },
   },

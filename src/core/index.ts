@@ -45,7 +45,7 @@ export { readEnvironmentDetails } from './trac/environmentDetails';
 export type { EnvironmentDetails } from './trac/environmentDetails';
 export { busyWithOthersError, detectLiveTrac } from './trac/liveTrac';
 export type { LiveTracReport } from './trac/liveTrac';
-export { runtimeDescription } from './sqlite/sqlite';
+export { runtimeDescription, sqliteRuntime } from './sqlite/sqlite';
 
 // Work in progress: leftovers of killed runs, and what other windows and processes are doing
 export { sweepEnvironmentLeftovers } from './work/environmentSweep';

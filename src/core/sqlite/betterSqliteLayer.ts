@@ -5,14 +5,11 @@ type BetterSqliteModule = typeof BetterSqlite3;
 
 /** The layer over better-sqlite3 (its native module loaded by the caller). */
 export function betterSqliteLayer(Database: BetterSqliteModule): SqliteLayer {
-  let sqliteVersion = 'unknown';
-  try {
-    const probe = new Database(':memory:');
-    sqliteVersion = (probe.prepare('SELECT sqlite_version() AS v').get() as { v: string }).v;
-    probe.close();
-  } catch {
-    // the version is for the log only
-  }
+  // The native module loads at the first connection, not at require: where it cannot (a glibc
+  // older than its prebuild needs) this throws, and the caller falls back to node:sqlite.
+  const probe = new Database(':memory:');
+  const sqliteVersion = (probe.prepare('SELECT sqlite_version() AS v').get() as { v: string }).v;
+  probe.close();
   return {
     name: 'better-sqlite3',
     version: `better-sqlite3 ${bindingVersion()}, SQLite ${sqliteVersion}`,

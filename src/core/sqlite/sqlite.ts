@@ -174,6 +174,12 @@ function unavailable(failures: string[], cause?: unknown): TracBackupError {
   );
 }
 
+/** Loads the SQLite layer (see sqliteLayer) and describes the runtime with it: what `trac-backup --runtime` prints. */
+export function sqliteRuntime(): string {
+  sqliteLayer();
+  return runtimeDescription();
+}
+
 /** The name of the layer in use, once one is loaded (the tree and the log say it). */
 export function sqliteLayerInUse(): SqliteLayerName | undefined {
   return chosenLayer?.name;

@@ -4,7 +4,7 @@ import { TracBackupError, describeError } from '../shared/errors';
 import { TracEnvironment } from './environment';
 import { measureTree } from '../fs/fileTree';
 import { whenNotLockedInProcess } from '../sqlite/databaseSnapshot';
-import { DatabaseBusyError } from '../sqlite/sqlite';
+import { DatabaseBusyError, SqliteLayerName, sqliteLayerInUse } from '../sqlite/sqlite';
 import { readLiveDatabaseVersion } from '../sqlite/tracDatabase';
 
 export interface EnvironmentDetails {
@@ -22,6 +22,8 @@ export interface EnvironmentDetails {
     bindingUnavailable?: boolean;
     /** Set when another process kept the database locked for the short while the list waits. */
     busy?: boolean;
+    /** The SQLite layer that read it: better-sqlite3, or node:sqlite where that cannot load. */
+    layer?: SqliteLayerName;
   };
   attachments: { files: number; bytes: number };
 }
@@ -54,6 +56,7 @@ export async function readEnvironmentDetails(environment: TracEnvironment): Prom
         // of this database running in this process (POSIX locks belong to the process).
         beforeAttempt: () => whenNotLockedInProcess(database.file),
       });
+      details.database.layer = sqliteLayerInUse();
     } catch (error) {
       if (error instanceof DatabaseBusyError) {
         details.database.busy = true;
