@@ -1,6 +1,15 @@
 import { promises as fs } from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { errnoCode } from '../shared/errors';
+
+/**
+ * `~` and `~/…` (or `~\…`) with the home folder: os.homedir(), which needs no HOME (unset on
+ * Windows, where it is USERPROFILE); `~user` is left as it is.
+ */
+export function expandHome(value: string, home: string = os.homedir()): string {
+  return value.replace(/^~(?=$|[\\/])/, () => home);
+}
 
 /** True when `child` lies strictly inside `parent` (compared as given: pass real paths to see through links). */
 export function isInside(child: string, parent: string): boolean {
