@@ -41,6 +41,11 @@ export function setFsRetrySeam(replacement: Partial<FsRetrySeam> | undefined): v
   seam = replacement ? { ...realSeam, ...replacement } : realSeam;
 }
 
+/** The platform whose file-system rules apply (a test plays Windows on Linux through the seam). */
+export function fsPlatform(): NodeJS.Platform {
+  return seam.platform;
+}
+
 /** True for an error that a moment's wait may cure on this platform (see the module's comment). */
 export function isTransientFsError(error: unknown, platform: NodeJS.Platform = seam.platform): boolean {
   const code = errnoCode(error);

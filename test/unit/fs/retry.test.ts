@@ -36,6 +36,8 @@ function refuseRenames(matches: (from: string, to: string) => boolean, times: nu
   return calls;
 }
 
+// The restores here pass force: what they test is the swap, not the in-use check before it
+// (test/unit/trac/liveTracWindows.test.ts), which would find the refused folder in use.
 describe('renames and removals refused for a moment (Windows: EPERM, EBUSY, EACCES)', () => {
   let tmp: string;
   let area = 0;
@@ -99,7 +101,7 @@ describe('renames and removals refused for a moment (Windows: EPERM, EBUSY, EACC
         await fs.rename(from, to);
       },
     });
-    const result = await restore(backup, env, { replace: true });
+    const result = await restore(backup, env, { replace: true, force: true });
     assert.equal(count, 8, 'both renames of the environment were tried four times each');
     assert.deepEqual(await fingerprintTree(env, withoutManifest), restored);
     assert.ok(result.aside);
@@ -122,7 +124,7 @@ describe('renames and removals refused for a moment (Windows: EPERM, EBUSY, EACC
         await fs.rename(from, to);
       },
     });
-    await assert.rejects(restore(backup, env, { replace: true }), (error: TracBackupError) => {
+    await assert.rejects(restore(backup, env, { replace: true, force: true }), (error: TracBackupError) => {
       assert.equal(error.code, 'RESTORE_FAILED');
       assert.match(error.message, /it was undone: nothing was changed/);
       return true;
@@ -146,7 +148,7 @@ describe('renames and removals refused for a moment (Windows: EPERM, EBUSY, EACC
       },
     });
     await assert.rejects(
-      restore(backup, env, { replace: true }),
+      restore(backup, env, { replace: true, force: true }),
       /it was undone: nothing was changed\. .* stayed in use .*terminal or an editor whose folder is inside.*Close it and try again/,
     );
     assert.deepEqual(await fingerprintTree(env), old);
