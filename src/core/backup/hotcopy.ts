@@ -38,6 +38,7 @@ import { SweptWork, releaseWork, sweepDeadWork, workPathFor } from '../work/work
 import { acquireLease } from '../work/lease';
 import { chooseFreeBackupPath } from '../catalog/backupNames';
 import { journalPath } from '../work/restoreJournal';
+import { recordedMode } from '../fs/modes';
 
 export interface HotcopyOptions {
   /** False leaves the database out, like `trac-admin hotcopy --no-database`. Default true. */
@@ -441,7 +442,7 @@ class HotcopyRun {
         await this.mirror.apply(plan.present, plan.absent, { ...plan, sources: descriptors });
       }
       this.mirror.addFile(storedAt, {
-        mode: dbStats.mode & 0o7777,
+        mode: recordedMode(dbStats),
         size: 0,
         atimeMs: dbStats.atimeMs,
         mtimeMs: dbStats.mtimeMs,

@@ -4,6 +4,7 @@ import * as path from 'node:path';
 import { errnoCode, throwIfAborted } from '../shared/errors';
 import { yielder } from '../shared/pool';
 import { isTransientFsError, removeWithRetry } from './retry';
+import { recordedMode } from './modes';
 
 export type EntryKind = 'file' | 'directory' | 'symlink';
 
@@ -72,7 +73,7 @@ export function entryFromStats(relative: string, absolute: string, kind: EntryKi
     kind,
     size: stats.size,
     mtimeMs: stats.mtimeMs,
-    mode: stats.mode & 0o7777,
+    mode: recordedMode(stats),
     atimeMs: stats.atimeMs,
     ctimeMs: stats.ctimeMs,
     ino: stats.ino,
