@@ -27,7 +27,8 @@ const files = readdirSync(path.join(ROOT, dir), { recursive: true })
   .map((name) => path.join(dir, name))
   .sort();
 const filter = process.argv.slice(2);
-const selected = filter.length ? files.filter((file) => filter.some((part) => file.includes(part))) : files;
+// Filters are written with '/' on every platform.
+const selected = filter.length ? files.filter((file) => filter.some((part) => file.split(path.sep).join('/').includes(part))) : files;
 
 // The folders whose tests exercise the database run a second time on Node's built-in node:sqlite
 // (src/core/sqlite/sqlite.ts: the layer used where better-sqlite3's binary cannot load).

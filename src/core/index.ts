@@ -56,7 +56,7 @@ export { describeSwept, isWorkName, sweepDeadWork } from './work/workFolder';
 export type { SweptWork } from './work/workFolder';
 export { FolderWatcher, interestIn, interestsInFiles } from './fs/fileWatch';
 export type { FolderInterest } from './fs/fileWatch';
-export { expandHome } from './fs/paths';
+export { expandHome, pathKey, samePathKey } from './fs/paths';
 
 // Shared: errors, progress, formatting, what the tool is
 export { CancelledError, TracBackupError, describeError, errnoCode, isCancelled } from './shared/errors';

@@ -23,6 +23,7 @@ import {
   readEnvironmentDetails,
   runtimeDescription,
   TracEnvironment,
+  samePathKey,
 } from '../core';
 import { SECTION, settings } from './settings';
 
@@ -107,7 +108,7 @@ export class EnvironmentRegistry implements vscode.Disposable {
   }
 
   find(envPath: string): ListedEnvironment | undefined {
-    return this.listed.find((entry) => entry.environment.path === envPath);
+    return this.listed.find((entry) => samePathKey(entry.environment.path, envPath));
   }
 
   /** Resolves once the discovery under way, if any, is done. */
