@@ -39,6 +39,7 @@ import { acquireLease } from '../work/lease';
 import { chooseFreeBackupPath } from '../catalog/backupNames';
 import { journalPath } from '../work/restoreJournal';
 import { recordedMode } from '../fs/modes';
+import { lockingWarning } from '../sqlite/lockingFileSystem';
 
 export interface HotcopyOptions {
   /** False leaves the database out, like `trac-admin hotcopy --no-database`. Default true. */
@@ -97,6 +98,8 @@ export interface HotcopyResult {
   copiedBytes: number;
   /** Set when some unchanged files were copied because they could not be linked: why. */
   linkFallback?: string;
+  /** Set when the live database is on a network or shared file system whose locks SQLite cannot rely on: what to do. */
+  lockingWarning?: string;
   /**
    * What killed backups and deletions had left in the destination's folder, swept before this
    * one started: partial backups removed, a complete one finished (see sweepDeadWork).
@@ -240,8 +243,11 @@ class HotcopyRun {
     }
   }
 
+  private lockingWarning: string | undefined;
+
   async build(): Promise<BuiltBackup> {
     const snapshot = this.source.snapshot;
+    this.lockingWarning = snapshot ? await lockingWarning(snapshot.file) : undefined;
     const snapshotter = snapshot ? DatabaseSnapshotter.open(snapshot.file) : undefined;
     try {
       return await this.buildWith(snapshotter);
@@ -375,6 +381,7 @@ class HotcopyRun {
       copiedFiles: files - linkedFiles,
       copiedBytes: bytes - linkedBytes,
       ...(this.previous?.fallback && { linkFallback: this.previous.fallback }),
+      ...(this.lockingWarning && { lockingWarning: this.lockingWarning }),
     };
   }
 
