@@ -5,7 +5,7 @@
 # the toolchain node-gyp uses to build code-server's native modules, and procps (ps, which the
 # live-Trac check uses where there is no /proc, tested here too); debootstrap (the Debian 11 root
 # file system the old-Linux test runs the CLI in), binutils (objdump: npm run package reads the
-# GLIBC/GLIBCXX versions each Linux binary needs)..
+# GLIBC/GLIBCXX versions each Linux binary needs).
 set -euo pipefail
 
 PACKAGES=(chromium ripgrep libkrb5-dev python3 make g++ fonts-liberation procps debootstrap binutils)
