@@ -3,11 +3,13 @@
 # chromium (the browser Playwright drives), ripgrep (VS Code's search, instead of the download
 # code-server's postinstall would do), libkrb5-dev (headers for VS Code's kerberos module),
 # the toolchain node-gyp uses to build code-server's native modules, and procps (ps, which the
-# live-Trac check uses where there is no /proc, tested here too), and PostgreSQL and MariaDB
-# (servers the tests start themselves in temporary folders, and the dump tools a backup runs).
+# live-Trac check uses where there is no /proc, tested here too), PostgreSQL and MariaDB (servers
+# the tests start themselves in temporary folders, and the dump tools a backup runs), debootstrap
+# (the Debian 11 root file system the old-Linux test runs the CLI in), binutils (objdump: npm run
+# package reads the GLIBC/GLIBCXX versions each Linux binary needs).
 set -euo pipefail
 
-PACKAGES=(chromium ripgrep libkrb5-dev python3 make g++ fonts-liberation procps postgresql mariadb-server mariadb-client)
+PACKAGES=(chromium ripgrep libkrb5-dev python3 make g++ fonts-liberation procps postgresql mariadb-server mariadb-client debootstrap binutils)
 
 missing=()
 for pkg in "${PACKAGES[@]}"; do

@@ -5,6 +5,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { zipEntries } from './zipEntries.mjs';
+import { VSCODE_GLIBC_FLOOR, glibcNeeds, isNewer } from './glibcNeeds.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const NODE22 = path.join(ROOT, 'node_modules', 'node', 'bin', 'node');
@@ -70,11 +71,41 @@ if (problems.length) {
   process.exit(1);
 }
 console.log(`${VSIX}: holds what it must and nothing it must not`);
+checkLinuxBinaries(entries);
 
 // Relative images in README stay relative (see above), so they must ship in the vsix.
 const readme = readFileSync(path.join(ROOT, 'README.md'), 'utf8');
 for (const [, link] of readme.matchAll(/!\[[^\]]*\]\(([^)\s]+)/g)) {
   if (!/^[a-z]+:/i.test(link) && !entries.includes(`extension/${link.replace(/^\.\//, '')}`)) {
     console.warn(`package: warning: README.md shows ${link}, which is not in ${VSIX}`);
+  }
+}
+
+/**
+ * Says the highest GLIBC and GLIBCXX versions each Linux binary in the vsix needs (read from the
+ * ELF's version references). One that needs a newer glibc than VS Code's remote floor loads only
+ * on newer hosts; on the others the extension uses Node's built-in node:sqlite, which is said
+ * here so that a change of better-sqlite3 shows what it means. Fails only when a binary cannot be read.
+ */
+function checkLinuxBinaries(vsixEntries) {
+  const binaries = vsixEntries.filter((name) => /^extension\/node_modules\/better-sqlite3\/prebuilds\/linux-[^/]+\.node$/.test(name));
+  for (const entry of binaries) {
+    const file = path.join(ROOT, entry.slice('extension/'.length));
+    let needs;
+    try {
+      needs = glibcNeeds(file);
+    } catch (error) {
+      console.error(`package: can't read the ELF version needs of ${file} (${error.message}): install binutils (objdump).`);
+      process.exit(1);
+    }
+    const name = path.basename(file);
+    if (!needs.glibc) {
+      console.log(`${name}: needs no glibc (musl)`);
+      continue;
+    }
+    const older = isNewer(needs.glibc, VSCODE_GLIBC_FLOOR)
+      ? `: glibc ${VSCODE_GLIBC_FLOOR} to ${needs.glibc} (RHEL 8, Debian 11, Ubuntu 20.04) use node:sqlite instead`
+      : '';
+    console.log(`${name}: needs GLIBC_${needs.glibc}${needs.glibcxx ? `, GLIBCXX_${needs.glibcxx}` : ''}${older}`);
   }
 }

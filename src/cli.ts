@@ -1,22 +1,20 @@
-import { constants } from 'node:os';
 import { runCli } from './cli/main';
 import { EXIT_CANCELLED } from './cli/command';
+import { exitCodeFor, stopSignalsFor } from './cli/stopSignals';
 
 /**
- * Ctrl-C, `kill` (cron's `timeout` sends SIGTERM) and a closed terminal (SIGHUP) all stop a run
- * the same way: the command cancels, removes what it had written and says so, and the process
- * exits with 128 + the signal's number, as a shell reports a process that signal ended. A second
- * signal leaves at once, without waiting for the clean-up.
+ * Ctrl-C, `kill` (cron's `timeout` sends SIGTERM), a closed terminal (SIGHUP) and, on Windows,
+ * Ctrl-Break (SIGBREAK) and a closed console window (SIGHUP) all stop a run the same way: the
+ * command cancels, removes what it had written and says so, and the process exits with 128 + the
+ * signal's number, as a shell reports a process that signal ended. A second signal leaves at
+ * once, without waiting for the clean-up.
  */
-const STOP_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
-type StopSignal = (typeof STOP_SIGNALS)[number];
+const STOP_SIGNALS = stopSignalsFor(process.platform);
 
 const controller = new AbortController();
-let received: StopSignal | undefined;
+let received: NodeJS.Signals | undefined;
 
-const exitCodeFor = (signal: StopSignal) => 128 + constants.signals[signal];
-
-function onStopSignal(signal: StopSignal): void {
+function onStopSignal(signal: NodeJS.Signals): void {
   if (received) {
     process.exit(exitCodeFor(received));
   }

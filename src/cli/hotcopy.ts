@@ -90,6 +90,9 @@ function report(environment: string, result: HotcopyResult, context: CliContext)
   if (result.linkFallback) {
     context.stdout.write(`note: ${result.linkFallback}\n`);
   }
+  if (result.lockingWarning) {
+    context.stderr.write(`warning: ${result.lockingWarning}\n`);
+  }
   if (result.linkDestDamaged) {
     context.stdout.write(`note: ${result.linkDestDamaged}\n`);
   }

@@ -1,4 +1,4 @@
-import { describeError, isCancelled, TOOL_NAME, TOOL_VERSION, TracBackupError } from '../core';
+import { describeError, isCancelled, sqliteRuntime, TOOL_NAME, TOOL_VERSION, TracBackupError } from '../core';
 import { CliCommand, CliContext, EXIT_CANCELLED, EXIT_FAILURE, EXIT_OK, EXIT_USAGE, UsageError } from './command';
 import { archiveCommand } from './archive';
 import { hotcopyCommand } from './hotcopy';
@@ -20,6 +20,8 @@ ${list}
 Options:
   -h, --help     Show this help (${TOOL_NAME} <command> --help: help on a command)
   -V, --version  Print the version
+  --runtime      Print the platform, Node and the SQLite layer in use (better-sqlite3,
+                 or Node's built-in node:sqlite where better-sqlite3 cannot load)
 
 Exit status: 0 on success, 1 on failure (one line on standard error says why
 and what to do), 2 for bad arguments, 128 + the signal's number when stopped
@@ -38,6 +40,14 @@ export async function runCli(args: string[], context: CliContext): Promise<numbe
   if (verb === '-V' || verb === '--version') {
     context.stdout.write(`${TOOL_NAME} ${TOOL_VERSION}\n`);
     return EXIT_OK;
+  }
+  if (verb === '--runtime') {
+    try {
+      context.stdout.write(`${TOOL_NAME} ${TOOL_VERSION}: ${sqliteRuntime()}\n`);
+      return EXIT_OK;
+    } catch (error) {
+      return fail(context, describeError(error), EXIT_FAILURE);
+    }
   }
   const command = COMMANDS.find((candidate) => candidate.name === verb);
   if (!command) {

@@ -48,7 +48,7 @@ export { readEnvironmentDetails } from './trac/environmentDetails';
 export type { EnvironmentDetails } from './trac/environmentDetails';
 export { busyWithOthersError, detectLiveTrac } from './trac/liveTrac';
 export type { LiveTracReport } from './trac/liveTrac';
-export { runtimeDescription } from './sqlite/sqlite';
+export { runtimeDescription, sqliteRuntime } from './sqlite/sqlite';
 
 // Work in progress: leftovers of killed runs, and what other windows and processes are doing
 export { sweepEnvironmentLeftovers } from './work/environmentSweep';
@@ -59,6 +59,7 @@ export { describeSwept, isWorkName, sweepDeadWork } from './work/workFolder';
 export type { SweptWork } from './work/workFolder';
 export { FolderWatcher, interestIn, interestsInFiles } from './fs/fileWatch';
 export type { FolderInterest } from './fs/fileWatch';
+export { expandHome, pathKey, samePathKey } from './fs/paths';
 
 // Shared: errors, progress, formatting, what the tool is
 export { CancelledError, TracBackupError, describeError, errnoCode, isCancelled } from './shared/errors';

@@ -50,6 +50,9 @@ export async function runBackup(
     if (base.note) {
       log.info(base.note);
     }
+    if (result.lockingWarning) {
+      log.warn(result.lockingWarning);
+    }
     if (result.linkFallback) {
       log.warn(`Could not hard-link into ${result.dest} (${result.linkFallback}): copied those files instead.`);
     }

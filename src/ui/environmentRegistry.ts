@@ -23,6 +23,7 @@ import {
   readEnvironmentDetails,
   runtimeDescription,
   TracEnvironment,
+  samePathKey,
 } from '../core';
 import { SECTION, settings } from './settings';
 
@@ -74,6 +75,7 @@ export class EnvironmentRegistry implements vscode.Disposable {
     (folder, error) => this.log.debug(`Not watching ${folder} for now: ${describeError(error)}`),
   );
   private bindingWarned = false;
+  private sqliteLayerLogged = false;
   private signature = '';
   private readonly diskUsage = new DiskUsageCache();
   private measuring: Promise<void> | undefined;
@@ -106,7 +108,7 @@ export class EnvironmentRegistry implements vscode.Disposable {
   }
 
   find(envPath: string): ListedEnvironment | undefined {
-    return this.listed.find((entry) => entry.environment.path === envPath);
+    return this.listed.find((entry) => samePathKey(entry.environment.path, envPath));
   }
 
   /** Resolves once the discovery under way, if any, is done. */
@@ -201,6 +203,7 @@ export class EnvironmentRegistry implements vscode.Disposable {
         (this.listed.length ? `: ${this.listed.map((entry) => entry.environment.path).join(', ')}` : ''),
     );
     this.warnIfBindingUnavailable();
+    this.logSqliteLayer();
     // Rebuilding the tree when nothing it shows changed would make its rows flicker, and a row
     // rebuilt under an open context menu reaches the command as no row at all.
     const changed = this.updateSignature();
@@ -306,6 +309,14 @@ export class EnvironmentRegistry implements vscode.Disposable {
    * Without the SQLite binding the tree still lists environments from their files; say once,
    * clearly, what is wrong and what to do, with the runtime in the log.
    */
+  /** Once, which SQLite layer reads the databases (better-sqlite3, or node:sqlite where it cannot load). */
+  private logSqliteLayer(): void {
+    if (!this.sqliteLayerLogged && this.listed.some((entry) => entry.details?.database?.layer)) {
+      this.sqliteLayerLogged = true;
+      this.log.info(`SQLite: ${runtimeDescription()}`);
+    }
+  }
+
   private warnIfBindingUnavailable(): void {
     const failed = this.listed.find((entry) => entry.details?.database?.bindingUnavailable);
     if (!failed || this.bindingWarned) {

@@ -144,6 +144,9 @@ export function environmentTooltip(listed: ListedEnvironment): vscode.MarkdownSt
   if (details?.database?.version) {
     lines.push(`Trac database version: ${details.database.version}`);
   }
+  if (details?.database?.layer) {
+    lines.push(`SQLite through: ${details.database.layer}`);
+  }
   if (details) {
     lines.push(`Size: ${formatBytes(details.bytes)} in ${details.files} files`);
   }

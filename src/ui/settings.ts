@@ -1,6 +1,6 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { BackupSchedule, readRetentionSetting, RetentionPolicy } from '../core';
+import { BackupSchedule, expandHome, readRetentionSetting, RetentionPolicy } from '../core';
 
 export const SECTION = 'tracBackup';
 
@@ -13,7 +13,7 @@ function baseFolder(): string | undefined {
 }
 
 function resolvePath(value: string, base: string | undefined): string | undefined {
-  const expanded = value.replace(/^~(?=$|[\\/])/, process.env.HOME ?? '~');
+  const expanded = expandHome(value);
   if (path.isAbsolute(expanded)) {
     return path.normalize(expanded);
   }

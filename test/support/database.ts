@@ -1,5 +1,19 @@
 import { closeSync, openSync, readSync, writeSync } from 'node:fs';
-import { loadSqlite, openReadOnly } from '../../src/core/sqlite/sqlite';
+import { SqliteDatabase, loadSqlite, openDatabase, openReadOnly } from '../../src/core/sqlite/sqlite';
+
+/**
+ * A connection like one of Trac's, in this test process, through the SQLite layer the tool uses
+ * here (TRAC_BACKUP_SQLITE picks it): two copies of SQLite in one process do not see each other's
+ * locks, and closing a file in one drops the other's, so a test that holds a database open while
+ * the tool works on it must use the tool's own layer. timeoutMs is SQLite's busy timeout.
+ */
+export function openTracDatabase(file: string, options: { readonly?: boolean; timeoutMs?: number } = {}): SqliteDatabase {
+  const db = openDatabase(file, options.readonly ? 'read-only' : 'read-write');
+  if (options.timeoutMs) {
+    db.exec(`PRAGMA busy_timeout = ${Math.floor(options.timeoutMs)}`);
+  }
+  return db;
+}
 
 /** What a test checks in a database: PRAGMA integrity_check, and rows in two Trac tables. */
 export function inspectDatabase(file: string): { integrity: string; tickets: number; attachments: number; journalMode: string } {

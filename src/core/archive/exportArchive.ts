@@ -264,7 +264,8 @@ async function publishFile(temp: string, archive: string): Promise<void> {
     if (errnoCode(error) === 'EEXIST') {
       throw existingArchiveError(archive);
     }
-    if (!['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS', 'EMLINK', 'EXDEV'].includes(errnoCode(error) ?? '')) {
+    // EISDIR: exFAT and FAT32 (USB disks on Windows), as libuv reports their missing hard links.
+    if (!['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS', 'EMLINK', 'EXDEV', 'EISDIR'].includes(errnoCode(error) ?? '')) {
       throw error;
     }
     if (await pathExists(archive)) {

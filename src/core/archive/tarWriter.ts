@@ -5,6 +5,7 @@ import { Header } from 'tar';
 import { TracBackupError, errnoCode, throwIfAborted } from '../shared/errors';
 import { EntryKind, TreeEntry, entryKind } from '../fs/fileTree';
 import { sourceError } from '../fs/fsErrors';
+import { recordedMode } from '../fs/modes';
 
 const BLOCK = 512;
 const READ_CHUNK = 256 * 1024;
@@ -61,7 +62,7 @@ async function* entryBlocks(root: string, relative: string, options: TarWriteOpt
   const header = new Header({
     path: name,
     type: TYPES[kind],
-    mode: (kind === 'symlink' ? undefined : options.modeOf?.(relative)) ?? stats.mode & 0o7777,
+    mode: (kind === 'symlink' ? undefined : options.modeOf?.(relative)) ?? recordedMode(stats),
     uid: stats.uid,
     gid: stats.gid,
     size,

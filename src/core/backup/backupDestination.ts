@@ -5,6 +5,7 @@ import { pathExists } from '../fs/fileTree';
 import { TracBackupError, errnoCode } from '../shared/errors';
 import { MadeFolders, destinationError, makeFolders, removeMadeFolders } from '../fs/fsErrors';
 import { releaseWork, workPathFor } from '../work/workFolder';
+import { renameWithRetry } from '../fs/retry';
 
 export function existingDestinationError(dest: string): TracBackupError {
   return new TracBackupError(
@@ -89,7 +90,7 @@ export async function publishBackup(temp: string, dest: string): Promise<void> {
     if (await pathExists(dest)) {
       throw existingDestinationError(dest);
     }
-    await fs.rename(temp, dest);
+    await renameWithRetry(temp, dest);
     return;
   }
   try {
@@ -98,7 +99,7 @@ export async function publishBackup(temp: string, dest: string): Promise<void> {
     throw errnoCode(error) === 'EEXIST' ? existingDestinationError(dest) : destinationError(error, dest);
   }
   try {
-    await fs.rename(temp, dest);
+    await renameWithRetry(temp, dest);
   } catch (error) {
     await fs.rmdir(dest).catch(() => undefined);
     throw ['ENOTEMPTY', 'EEXIST'].includes(errnoCode(error) ?? '') ? existingDestinationError(dest) : error;

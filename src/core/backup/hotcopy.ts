@@ -42,6 +42,8 @@ import { ServerDumpSession } from '../serverDatabase/serverSession';
 import { configuredDumpTool, openDumpSession } from '../serverDatabase/openDumpSession';
 import { checkDumpFile } from '../serverDatabase/dumpCheck';
 import { ServerDumpContext, dumpServerDatabase } from './serverDump';
+import { recordedMode } from '../fs/modes';
+import { lockingWarning } from '../sqlite/lockingFileSystem';
 
 export interface HotcopyOptions {
   /** False leaves the database out, like `trac-admin hotcopy --no-database`. Default true. */
@@ -100,6 +102,8 @@ export interface HotcopyResult {
   copiedBytes: number;
   /** Set when some unchanged files were copied because they could not be linked: why. */
   linkFallback?: string;
+  /** Set when the live database is on a network or shared file system whose locks SQLite cannot rely on: what to do. */
+  lockingWarning?: string;
   /**
    * What killed backups and deletions had left in the destination's folder, swept before this
    * one started: partial backups removed, a complete one finished (see sweepDeadWork).
@@ -243,8 +247,11 @@ class HotcopyRun {
     }
   }
 
+  private lockingWarning: string | undefined;
+
   async build(): Promise<BuiltBackup> {
     const snapshot = this.source.snapshot;
+    this.lockingWarning = snapshot ? await lockingWarning(snapshot.file) : undefined;
     const server = this.source.server && (await openDumpSession(this.source.server.location, this.source.server.config));
     const snapshotter = snapshot ? DatabaseSnapshotter.open(snapshot.file) : undefined;
     try {
@@ -392,6 +399,7 @@ class HotcopyRun {
       copiedFiles: files - linkedFiles,
       copiedBytes: bytes - linkedBytes,
       ...(this.previous?.fallback && { linkFallback: this.previous.fallback }),
+      ...(this.lockingWarning && { lockingWarning: this.lockingWarning }),
     };
   }
 
@@ -459,7 +467,7 @@ class HotcopyRun {
         await this.mirror.apply(plan.present, plan.absent, { ...plan, sources: descriptors });
       }
       this.mirror.addFile(storedAt, {
-        mode: dbStats.mode & 0o7777,
+        mode: recordedMode(dbStats),
         size: 0,
         atimeMs: dbStats.atimeMs,
         mtimeMs: dbStats.mtimeMs,

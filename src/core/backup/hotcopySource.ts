@@ -12,6 +12,7 @@ import { MANIFEST_FILE, ManifestDatabase } from '../catalog/manifest';
 import { readJournal } from '../work/restoreJournal';
 import { journalPath, journalsInUseHere } from '../work/restoreJournal';
 import { workOwnerRunning } from '../work/workOwner';
+import { onDiskSpelling } from '../fs/paths';
 
 /** What a hot backup needs to know about the environment it copies. */
 export interface HotcopySource {
@@ -115,8 +116,11 @@ export async function sourceLayout(environmentPath: string): Promise<SourceLayou
     );
   }
   const realRoot = await fs.realpath(root);
+  // As the folder spells it: on a case-insensitive volume trac.ini's db/Trac.db is the walk's db/trac.db.
   const databaseRelative =
-    database.kind === 'sqlite' && !database.external ? path.relative(root, database.file).split(path.sep).join('/') : undefined;
+    database.kind === 'sqlite' && !database.external
+      ? await onDiskSpelling(root, path.relative(root, database.file).split(path.sep).join('/'))
+      : undefined;
   return {
     root,
     realRoot,

@@ -17,6 +17,8 @@ const LINKS_IMPOSSIBLE: Record<string, string> = {
   ENOTSUP: 'the file system does not support hard links',
   EOPNOTSUPP: 'the file system does not support hard links',
   ENOSYS: 'the file system does not support hard links',
+  // exFAT and FAT32 (USB disks on Windows): libuv reports their missing hard links so.
+  EISDIR: 'the file system does not support hard links (exFAT, FAT32)',
 };
 
 /** Link failures of one file only: copy that one, keep linking the others. */

@@ -8,6 +8,7 @@ import { removeTree } from '../fs/fileTree';
 import { BackupManifest, readManifest } from './manifest';
 import { RetentionDecision, RetentionPolicy, checkRetentionPolicy, planRetention } from './retention';
 import { SweptWork, releaseWork, sweepDeadWork, workPathFor } from '../work/workFolder';
+import { renameWithRetry } from '../fs/retry';
 
 export interface PruneOptions {
   /** Plan only: list what would go, delete nothing. */
@@ -208,7 +209,7 @@ export async function deleteBackup(backupPath: string, signal?: AbortSignal): Pr
   }
   const doomed = workPathFor(dir, 'delete');
   try {
-    await fs.rename(dir, doomed);
+    await renameWithRetry(dir, doomed);
     await removeTree(doomed);
   } finally {
     releaseWork(doomed);

@@ -3,6 +3,8 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { errnoCode, throwIfAborted } from '../shared/errors';
 import { yielder } from '../shared/pool';
+import { isTransientFsError, removeWithRetry } from './retry';
+import { recordedMode } from './modes';
 
 export type EntryKind = 'file' | 'directory' | 'symlink';
 
@@ -71,7 +73,7 @@ export function entryFromStats(relative: string, absolute: string, kind: EntryKi
     kind,
     size: stats.size,
     mtimeMs: stats.mtimeMs,
-    mode: stats.mode & 0o7777,
+    mode: recordedMode(stats),
     atimeMs: stats.atimeMs,
     ctimeMs: stats.ctimeMs,
     ino: stats.ino,
@@ -193,11 +195,16 @@ export async function measureTree(root: string, signal?: AbortSignal): Promise<{
  */
 export async function removeTree(dir: string): Promise<void> {
   try {
-    await fs.rm(dir, { recursive: true, force: true });
+    // One attempt: a folder left read-only is not cured by waiting (made writable below).
+    await removeWithRetry(dir, { budgetMs: 0 });
     return;
   } catch (error) {
     if (!['EACCES', 'EPERM', 'ENOTEMPTY'].includes(errnoCode(error) ?? '')) {
-      throw error;
+      if (!isTransientFsError(error)) {
+        throw error;
+      }
+      await removeWithRetry(dir); // in use for a moment (Windows)
+      return;
     }
   }
   const makeWritable = async (folder: string): Promise<void> => {
@@ -212,7 +219,7 @@ export async function removeTree(dir: string): Promise<void> {
     }
   };
   await makeWritable(dir);
-  await fs.rm(dir, { recursive: true, force: true });
+  await removeWithRetry(dir);
 }
 
 /** True when something (a file, a folder, a link, even a broken one) is at the path. */

@@ -8,6 +8,7 @@ import { EntryKind, TreeEntry } from './fileTree';
 import { ManifestEntry } from '../catalog/manifest';
 import { runPool, yielder } from '../shared/pool';
 import { ProgressCounter } from '../shared/progress';
+import { recordedMode } from './modes';
 
 /** What was copied for one path: the source's identity at copy time, and the copy's checksum. */
 export interface MirrorRecord {
@@ -249,7 +250,7 @@ export class TreeMirror {
     const { stats } = copied;
     this.records.set(entry.relative, {
       kind: 'file',
-      mode: stats.mode & 0o7777,
+      mode: recordedMode(stats),
       size: copied.bytes,
       atimeMs: stats.atimeMs,
       mtimeMs: stats.mtimeMs,

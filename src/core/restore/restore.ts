@@ -346,7 +346,7 @@ function finishedEarlier(
 async function swapWithJournal(env: string, backup: string, pairs: SwapPair[], workspace: Workspace): Promise<void> {
   await writeJournal({ startedAt: new Date().toISOString(), environment: env, backup, pairs });
   try {
-    swapIn(pairs);
+    await swapIn(pairs);
     workspace.keep();
     // Done: a journal that stays behind only tells the next run that everything is in place.
     await removeJournal(env).catch(() => undefined);

@@ -1,4 +1,5 @@
-import { existsSync, readdirSync, renameSync, rmdirSync } from 'node:fs';
+import { existsSync, readdirSync, rmdirSync } from 'node:fs';
+import { inUseHint, renameWithRetry } from '../fs/retry';
 import { TracBackupError, describeError } from '../shared/errors';
 import { SwapPair } from '../work/restoreJournal';
 import { sqliteSideFiles } from '../sqlite/sqlite';
@@ -23,25 +24,30 @@ export class SwapError extends TracBackupError {
   }
 }
 
+/** An undo keeps trying this long (ms): until it succeeds the environment's path may be empty. */
+const UNDO_BUDGET_MS = 60_000;
+
 /**
- * Swaps every pair in, with renames only, one after the other with nothing in between (the
- * environment path is without a folder only between its two renames). When a rename fails, those
- * done are undone in reverse order, and the error says what happened; if an undo fails too, the
- * error says where everything is, and the journal (left in place by the caller) lets the next run
- * finish the swap.
+ * Swaps every pair in, with renames only, one after the other (the environment path is without
+ * a folder only between its two renames). A rename refused for a moment (Windows: an antivirus
+ * scan, the indexer, an open handle) is retried with backoff (fs/retry.ts). When a rename fails
+ * for good, those done are undone in reverse order, each retried for up to a minute, so that the
+ * environment's path is not left empty; the error says what happened; if an undo fails even so,
+ * the error says where everything is, and the journal (left in place by the caller) lets the next
+ * run finish the swap.
  */
-export function swapIn(pairs: SwapPair[]): void {
+export async function swapIn(pairs: SwapPair[]): Promise<void> {
   const done: Rename[] = [];
   try {
     for (const rename of pairs.flatMap(renamesFor)) {
       if (rename[1] === rename[0]) {
         continue;
       }
-      renameSync(rename[0], rename[1]);
+      await renameWithRetry(rename[0], rename[1]);
       done.push(rename);
     }
   } catch (error) {
-    const undone = rollBack(done);
+    const undone = await rollBack(done);
     const live = pairs[pairs.length - 1]?.live;
     if (undone !== true) {
       throw new SwapError(
@@ -52,8 +58,9 @@ export function swapIn(pairs: SwapPair[]): void {
         error,
       );
     }
+    const held = inUseHint(error, pairs[pairs.length - 1]?.live ?? '');
     throw new SwapError(
-      `The restore failed while swapping folders (${describeError(error)}); it was undone: nothing was changed.`,
+      `The restore failed while swapping folders (${describeError(error)}); it was undone: nothing was changed.${held ? ` ${held}` : ''}`,
       live,
       true,
       error,
@@ -82,10 +89,10 @@ function renamesFor(pair: SwapPair): Rename[] {
   return renames;
 }
 
-function rollBack(done: Rename[]): true | string {
+async function rollBack(done: Rename[]): Promise<true | string> {
   for (const [from, to] of [...done].reverse()) {
     try {
-      renameSync(to, from);
+      await renameWithRetry(to, from, { budgetMs: UNDO_BUDGET_MS });
     } catch (error) {
       return `moving ${to} back to ${from}: ${describeError(error)}`;
     }

@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { DatabaseCheck, DatabaseCheckKind } from './databaseCheck';
 import { CancelledError, TracBackupError, describeError, throwIfAborted } from '../shared/errors';
-import { loadSqlite } from './sqlite';
+import { sqliteLayer } from './sqlite';
 
 /** Next to this file: out/src/core/ for the tests, dist/ in the bundles (scripts/build.mjs builds it there). */
 const WORKER_FILE = path.join(__dirname, 'databaseCheckWorker.js');
@@ -29,8 +29,9 @@ export async function checkDatabaseOffThread(
   options: OffThreadCheckOptions = {},
 ): Promise<DatabaseCheck> {
   throwIfAborted(options.signal, options.what);
-  // The binding is loaded here first: it reads its settings (URI filenames) once per process.
-  loadSqlite();
+  // The layer is chosen here first (better-sqlite3 reads its settings, URI filenames, once per
+  // process), and the thread uses the same one.
+  const layer = sqliteLayer().name;
   if (!existsSync(WORKER_FILE)) {
     throw new TracBackupError(
       'SQLITE_UNAVAILABLE',
@@ -38,7 +39,7 @@ export async function checkDatabaseOffThread(
       WORKER_FILE,
     );
   }
-  const worker = new Worker(WORKER_FILE, { workerData: { file, kind, withAttachments: options.withAttachments ?? false } });
+  const worker = new Worker(WORKER_FILE, { workerData: { file, kind, withAttachments: options.withAttachments ?? false, layer } });
   return new Promise<DatabaseCheck>((resolve, reject) => {
     const settle = (finish: () => void) => {
       options.signal?.removeEventListener('abort', onAbort);

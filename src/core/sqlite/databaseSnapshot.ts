@@ -28,8 +28,8 @@ export async function whenNotLockedInProcess(file: string): Promise<void> {
 /**
  * Two connections to a live Trac database: `writer` only takes Trac's write lock (BEGIN
  * IMMEDIATE, then ROLLBACK: it never writes), `reader` reads: the attachment rows, and the
- * snapshot, which must come from a second connection (better-sqlite3's backup() on the
- * connection holding BEGIN IMMEDIATE copies nothing). While the lock is held no Trac transaction
+ * snapshot, which must come from a second connection (SQLite's backup from the connection
+ * holding BEGIN IMMEDIATE copies nothing). While the lock is held no Trac transaction
  * can start, so none is half done: the attachment files on disk agree with the database.
  */
 export class DatabaseSnapshotter {
@@ -129,13 +129,14 @@ export class DatabaseSnapshotter {
    * (exclusively: never a file or a link already there, which would be written through).
    */
   async snapshot(target: string, sizeHint: number): Promise<() => Promise<void>> {
-    if (sizeHint <= IN_MEMORY_SNAPSHOT_BYTES) {
-      const image = this.reader.serialize();
+    // node:sqlite cannot serialize: its snapshot goes through the backup API, under the lock.
+    const image = sizeHint <= IN_MEMORY_SNAPSHOT_BYTES ? this.reader.serialize() : undefined;
+    if (image) {
       return () => fs.writeFile(target, image, { flag: 'wx', mode: 0o600 });
     }
     // SQLite's backup opens the target path as a database and overwrites whatever it finds there.
     await fs.writeFile(target, '', { flag: 'wx', mode: 0o600 });
-    await this.reader.backup(target, { progress: () => 0x7fffffff });
+    await this.reader.backupTo(target);
     return () => Promise.resolve();
   }
 

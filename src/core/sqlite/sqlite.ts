@@ -1,23 +1,32 @@
 import * as path from 'node:path';
 import type BetterSqlite3 from 'better-sqlite3';
-import { TracBackupError, throwIfAborted } from '../shared/errors';
+import type * as NodeSqlite from 'node:sqlite';
+import { TracBackupError, describeError, throwIfAborted } from '../shared/errors';
 import { formatDuration } from '../shared/format';
+import { betterSqliteLayer } from './betterSqliteLayer';
+import { nodeSqliteLayer } from './nodeSqliteLayer';
+import { SqliteDatabase, SqliteLayer, SqliteLayerName } from './sqliteLayer';
 
-export type SqliteDatabase = BetterSqlite3.Database;
-type SqliteModule = typeof BetterSqlite3;
+export type { SqliteDatabase, SqliteLayerName, SqliteStatement, SqliteValue } from './sqliteLayer';
+type BetterSqliteModule = typeof BetterSqlite3;
 
 /** Node-API version that better-sqlite3 13 is built for. */
 const REQUIRED_NAPI = 10;
 const REQUIRED_NODE_MAJOR = 22;
 
-let loaded: SqliteModule | undefined;
+/** Forces a layer (the tests run the same suites on both): `better-sqlite3` or `node`. */
+export const SQLITE_LAYER_VARIABLE = 'TRAC_BACKUP_SQLITE';
 
-/** Platform, Node and Node-API versions: what decides whether the binding loads. */
+let loadedBinding: BetterSqliteModule | undefined;
+let chosenLayer: SqliteLayer | undefined;
+
+/** Platform, Node and Node-API versions, and the SQLite layer in use once one is loaded. */
 export function runtimeDescription(): string {
   return (
     `platform ${process.platform}-${process.arch}, Node ${process.versions.node}, ` +
     `N-API ${process.versions.napi ?? 'unknown'}` +
-    (process.versions.electron ? `, Electron ${process.versions.electron}` : '')
+    (process.versions.electron ? `, Electron ${process.versions.electron}` : '') +
+    (chosenLayer ? `, SQLite through ${chosenLayer.version}` : '')
   );
 }
 
@@ -39,10 +48,14 @@ export function runtimeProblem(versions: NodeJS.ProcessVersions = process.versio
   );
 }
 
-/** Loads better-sqlite3 on first use, with a clear error where it cannot load. */
-export function loadSqlite(): SqliteModule {
-  if (loaded) {
-    return loaded;
+/**
+ * better-sqlite3's module, loaded on first use, with a clear error where it cannot load. The tool
+ * itself opens databases only through openDatabase (whichever layer is in use); the tests use this
+ * to make and change databases the way Trac's own writers would.
+ */
+export function loadSqlite(): BetterSqliteModule {
+  if (loadedBinding) {
+    return loadedBinding;
   }
   const problem = runtimeProblem();
   if (problem) {
@@ -53,7 +66,7 @@ export function loadSqlite(): SqliteModule {
   process.env.SQLITE_USE_URI = '1';
   try {
     // eslint-disable-next-line @typescript-eslint/no-require-imports -- lazy on purpose: required only once runtimeProblem() passed (on Node < 22 the binding crashes the process at require)
-    loaded = require('better-sqlite3') as SqliteModule;
+    loadedBinding = require('better-sqlite3') as BetterSqliteModule;
   } catch (error) {
     throw new TracBackupError(
       'SQLITE_UNAVAILABLE',
@@ -63,7 +76,113 @@ export function loadSqlite(): SqliteModule {
       { cause: error },
     );
   }
-  return loaded;
+  return loadedBinding;
+}
+
+/** Node's built-in node:sqlite, without the "experimental feature" warning on stderr that Node 22 prints at its first require. */
+function loadNodeSqlite(): typeof NodeSqlite {
+  const emitWarning = process.emitWarning.bind(process) as (...args: unknown[]) => void;
+  const original = Object.getOwnPropertyDescriptor(process, 'emitWarning');
+  process.emitWarning = (warning: string | Error, ...rest: unknown[]) => {
+    const text = typeof warning === 'string' ? warning : warning.message;
+    if (!/SQLite is an experimental feature/.test(text)) {
+      emitWarning(warning, ...rest);
+    }
+  };
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- lazy on purpose: only where better-sqlite3 cannot load (or the layer is forced)
+    return require('node:sqlite') as typeof NodeSqlite;
+  } finally {
+    if (original) {
+      Object.defineProperty(process, 'emitWarning', original);
+    }
+  }
+}
+
+/** node:sqlite has backup() from Node 22.16 (no flag needed from 22.13). */
+const NODE_SQLITE_MINIMUM = [22, 16];
+
+function tryLayer(name: SqliteLayerName): SqliteLayer {
+  if (name === 'better-sqlite3') {
+    return betterSqliteLayer(loadSqlite());
+  }
+  const [major, minor] = process.versions.node.split('.').map(Number);
+  if (major < NODE_SQLITE_MINIMUM[0] || (major === NODE_SQLITE_MINIMUM[0] && minor < NODE_SQLITE_MINIMUM[1])) {
+    throw new Error(
+      `Node's built-in node:sqlite needs Node ${NODE_SQLITE_MINIMUM.join('.')} or newer; this is Node ${process.versions.node}`,
+    );
+  }
+  return nodeSqliteLayer(loadNodeSqlite());
+}
+
+/** The layer TRAC_BACKUP_SQLITE forces, if any (`node`, `node:sqlite` or `better-sqlite3`). */
+export function forcedLayer(value: string | undefined = process.env[SQLITE_LAYER_VARIABLE]): SqliteLayerName | undefined {
+  const wanted = value?.trim().toLowerCase();
+  if (!wanted) {
+    return undefined;
+  }
+  if (wanted === 'node' || wanted === 'node:sqlite') {
+    return 'node:sqlite';
+  }
+  if (wanted === 'better-sqlite3') {
+    return 'better-sqlite3';
+  }
+  throw new TracBackupError(
+    'SQLITE_UNAVAILABLE',
+    `${SQLITE_LAYER_VARIABLE}=${value} names no SQLite layer: use better-sqlite3 or node, or leave it unset.`,
+  );
+}
+
+/**
+ * The SQLite layer of this process, chosen on first use: better-sqlite3 where its native module
+ * loads (Node 22 with N-API 10 and, on Linux, a glibc of 2.33 or newer); otherwise Node's
+ * built-in node:sqlite; a clear error (SQLITE_UNAVAILABLE) only where neither loads. `prefer`
+ * (the worker thread passes its parent's choice) or TRAC_BACKUP_SQLITE forces one.
+ */
+export function sqliteLayer(prefer?: SqliteLayerName): SqliteLayer {
+  if (chosenLayer && (!prefer || prefer === chosenLayer.name)) {
+    return chosenLayer;
+  }
+  const forced = prefer ?? forcedLayer();
+  if (forced) {
+    try {
+      chosenLayer = tryLayer(forced);
+    } catch (error) {
+      throw unavailable([`${forced}: ${describeError(error)}`], error);
+    }
+    return chosenLayer;
+  }
+  const failures: string[] = [];
+  for (const name of ['better-sqlite3', 'node:sqlite'] as const) {
+    try {
+      chosenLayer = tryLayer(name);
+      return chosenLayer;
+    } catch (error) {
+      failures.push(`${name}: ${describeError(error)}`);
+    }
+  }
+  throw unavailable(failures);
+}
+
+function unavailable(failures: string[], cause?: unknown): TracBackupError {
+  return new TracBackupError(
+    'SQLITE_UNAVAILABLE',
+    `No SQLite layer loads on ${runtimeDescription()} (${failures.join('; ')}). ` +
+      'Use VS Code 1.101 or newer, or run the CLI with Node 22.16 or newer; if it persists, report this platform.',
+    undefined,
+    { cause },
+  );
+}
+
+/** Loads the SQLite layer (see sqliteLayer) and describes the runtime with it: what `trac-backup --runtime` prints. */
+export function sqliteRuntime(): string {
+  sqliteLayer();
+  return runtimeDescription();
+}
+
+/** The name of the layer in use, once one is loaded (the tree and the log say it). */
+export function sqliteLayerInUse(): SqliteLayerName | undefined {
+  return chosenLayer?.name;
 }
 
 const SIDE_FILE_SUFFIXES = ['-journal', '-wal', '-shm', '-stmtjrnl'];
@@ -90,14 +209,14 @@ export type DatabaseAccess = 'read-only' | 'read-write' | 'immutable';
  * answer Ctrl-C) meanwhile; wait with retryWhileBusy instead.
  */
 export function openDatabase(file: string, access: DatabaseAccess): SqliteDatabase {
-  const Database = loadSqlite();
+  const layer = sqliteLayer();
   switch (access) {
     case 'read-only':
-      return new Database(file, { readonly: true, fileMustExist: true, timeout: 0 });
+      return layer.open(file, { readonly: true, uri: false });
     case 'read-write':
-      return new Database(file, { fileMustExist: true, timeout: 0 });
+      return layer.open(file, { readonly: false, uri: false });
     case 'immutable':
-      return new Database(sqliteFileUri(file, { mode: 'ro', immutable: '1' }), { readonly: true, fileMustExist: true, timeout: 0 });
+      return layer.open(sqliteFileUri(file, { mode: 'ro', immutable: '1' }), { readonly: true, uri: true });
   }
 }
 

@@ -1,8 +1,7 @@
 import { createHash } from 'node:crypto';
 import * as path from 'node:path';
 import { walkTree } from '../fs/fileTree';
-import type BetterSqlite3 from 'better-sqlite3';
-import { SqliteDatabase, withReadOnlyDatabase } from '../sqlite/sqlite';
+import { SqliteDatabase, SqliteStatement, SqliteValue, withReadOnlyDatabase } from '../sqlite/sqlite';
 
 /** Where Trac keeps attachment files, relative to the environment. */
 export const ATTACHMENTS_DIR = 'files/attachments';
@@ -32,7 +31,7 @@ export function attachmentRelativePath(realm: string, parentId: string, filename
 
 /** Every row of the `attachment` table (the columns that name its file). */
 export function readAttachmentRows(db: SqliteDatabase): AttachmentRow[] {
-  return db.prepare('SELECT type, id, filename, size FROM attachment').all() as AttachmentRow[];
+  return db.prepare<AttachmentRow>('SELECT type, id, filename, size FROM attachment').all();
 }
 
 /** `ticket:30/log-1.bin`: a row as a person finds it in Trac. */
@@ -80,9 +79,6 @@ export interface AttachmentChanges {
   vacated: Set<string>;
 }
 
-/** What a column of an SQLite row holds, as better-sqlite3 returns it. */
-type SqliteValue = string | number | bigint | Buffer | null;
-
 /**
  * The `attachment` table of a live database, seen through one connection (read-only is enough:
  * it writes only to its own TEMP table). read() lists every row as `path → signature` (realm, id,
@@ -96,9 +92,9 @@ export class AttachmentIndex {
   private readonly paths = new Map<string, string>();
   private statements?: {
     refresh: () => void;
-    seen: BetterSqlite3.Statement<[], SqliteValue[]>;
-    changed: BetterSqlite3.Statement<[], SqliteValue[]>;
-    gone: BetterSqlite3.Statement<[], number>;
+    seen: SqliteStatement;
+    changed: SqliteStatement;
+    gone: SqliteStatement;
   };
 
   constructor(private readonly db: SqliteDatabase) {}
@@ -109,7 +105,7 @@ export class AttachmentIndex {
     statements.refresh();
     this.byRowid.clear();
     const result = new Map<string, string>();
-    for (const row of statements.seen.all()) {
+    for (const row of statements.seen.values()) {
       const entry = this.describe(row);
       this.byRowid.set(Number(row[0]), entry);
       result.set(entry.path, entry.signature);
@@ -122,7 +118,7 @@ export class AttachmentIndex {
     const statements = this.prepare();
     const rows = new Map<string, string>();
     const vacated = new Set<string>();
-    for (const row of statements.changed.all()) {
+    for (const row of statements.changed.values()) {
       const entry = this.describe(row);
       rows.set(entry.path, entry.signature);
       const before = this.byRowid.get(Number(row[0]));
@@ -130,7 +126,7 @@ export class AttachmentIndex {
         vacated.add(before.path);
       }
     }
-    for (const rowid of statements.gone.all()) {
+    for (const [rowid] of statements.gone.values()) {
       const before = this.byRowid.get(Number(rowid));
       if (before) {
         vacated.add(before.path);
@@ -163,19 +159,15 @@ export class AttachmentIndex {
           clear.run();
           fill.run();
         }),
-        seen: db.prepare<[], SqliteValue[]>('SELECT rid, type, id, filename, size, time FROM temp.trac_backup_seen').raw(),
-        changed: db
-          .prepare<[], SqliteValue[]>(
-            'SELECT a.rowid, a.type, a.id, a.filename, a.size, a.time FROM main.attachment a ' +
-              'LEFT JOIN temp.trac_backup_seen s ON s.rid = a.rowid WHERE s.rid IS NULL OR s.type IS NOT a.type ' +
-              'OR s.id IS NOT a.id OR s.filename IS NOT a.filename OR s.size IS NOT a.size OR s.time IS NOT a.time',
-          )
-          .raw(),
-        gone: db
-          .prepare<[], number>(
-            'SELECT s.rid FROM temp.trac_backup_seen s WHERE NOT EXISTS (SELECT 1 FROM main.attachment a WHERE a.rowid = s.rid)',
-          )
-          .pluck(),
+        seen: db.prepare('SELECT rid, type, id, filename, size, time FROM temp.trac_backup_seen'),
+        changed: db.prepare(
+          'SELECT a.rowid, a.type, a.id, a.filename, a.size, a.time FROM main.attachment a ' +
+            'LEFT JOIN temp.trac_backup_seen s ON s.rid = a.rowid WHERE s.rid IS NULL OR s.type IS NOT a.type ' +
+            'OR s.id IS NOT a.id OR s.filename IS NOT a.filename OR s.size IS NOT a.size OR s.time IS NOT a.time',
+        ),
+        gone: db.prepare(
+          'SELECT s.rid FROM temp.trac_backup_seen s WHERE NOT EXISTS (SELECT 1 FROM main.attachment a WHERE a.rowid = s.rid)',
+        ),
       };
     }
     return this.statements;

@@ -4,6 +4,7 @@ import { whyChangedSinceMadeQuick } from '../catalog/changedSinceMade';
 import { whyNotAnEnvironment } from './environment';
 import { MANIFEST_FILE, readManifest } from '../catalog/manifest';
 import { isKeptBeforeRestore } from '../catalog/backupNames';
+import { pathKey } from '../fs/paths';
 
 /** Folders never searched: tool caches, VCS data, dependencies. */
 const SKIPPED_FOLDERS = new Set([
@@ -54,10 +55,11 @@ export interface DiscoveryOptions {
 export async function discoverEnvironments(options: DiscoveryOptions): Promise<FoundEnvironment[]> {
   const found = new Map<string, FoundEnvironment>();
   const add = (entry: FoundEnvironment): void => {
-    const key = path.resolve(entry.path);
+    // One entry per environment however its path is spelled (c:\ or C:\, case on Windows and macOS).
+    const key = pathKey(entry.path);
     const existing = found.get(key);
     if (!existing || (existing.problem && !entry.problem)) {
-      found.set(key, { ...entry, path: key });
+      found.set(key, { ...entry, path: existing && !existing.problem ? existing.path : path.resolve(entry.path) });
     }
   };
 

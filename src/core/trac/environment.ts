@@ -25,7 +25,8 @@ export async function whyNotAnEnvironment(dir: string): Promise<string | undefin
   }
   let version: string;
   try {
-    version = await fs.readFile(path.join(dir, 'VERSION'), 'utf8');
+    // A byte-order mark (an editor on Windows saved it) is not part of the text.
+    version = (await fs.readFile(path.join(dir, 'VERSION'), 'utf8')).replace(/^\uFEFF/, '');
   } catch (error) {
     return errnoCode(error) === 'ENOENT' ? 'it has no VERSION file' : `its VERSION file cannot be read (${errnoCode(error)})`;
   }

@@ -4,7 +4,7 @@ import { TracBackupError, describeError } from '../shared/errors';
 import { TracEnvironment } from './environment';
 import { measureTree } from '../fs/fileTree';
 import { whenNotLockedInProcess } from '../sqlite/databaseSnapshot';
-import { DatabaseBusyError } from '../sqlite/sqlite';
+import { DatabaseBusyError, SqliteLayerName, sqliteLayerInUse } from '../sqlite/sqlite';
 import { readLiveDatabaseVersion } from '../sqlite/tracDatabase';
 import { isServerLocation } from './databaseUrl';
 import { probeServer } from '../serverDatabase/serverContents';
@@ -24,6 +24,8 @@ export interface EnvironmentDetails {
     bindingUnavailable?: boolean;
     /** Set when another process kept the database locked for the short while the list waits. */
     busy?: boolean;
+    /** The SQLite layer that read it: better-sqlite3, or node:sqlite where that cannot load. */
+    layer?: SqliteLayerName;
   };
   attachments: { files: number; bytes: number };
   /** A PostgreSQL or MySQL/MariaDB database: the server and database (no password), reachable or why not. */
@@ -75,6 +77,7 @@ export async function readEnvironmentDetails(environment: TracEnvironment): Prom
         // of this database running in this process (POSIX locks belong to the process).
         beforeAttempt: () => whenNotLockedInProcess(database.file),
       });
+      details.database.layer = sqliteLayerInUse();
     } catch (error) {
       if (error instanceof DatabaseBusyError) {
         details.database.busy = true;

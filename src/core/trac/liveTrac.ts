@@ -5,7 +5,8 @@ import { LeaseHolder, activeLeases, describeHolder } from '../work/lease';
 import { TracBackupError } from '../shared/errors';
 import { UsingProcess, findProcessesUsing } from './processScan';
 import { findProcessesByCommandLine } from './psScan';
-import { DatabaseBusyError, loadSqlite, openDatabase, retryWhileBusy } from '../sqlite/sqlite';
+import { DatabaseBusyError, openDatabase, retryWhileBusy, sqliteLayer } from '../sqlite/sqlite';
+import { fsPlatform, isTransientFsError, renameWithRetry } from '../fs/retry';
 
 export type { UsingProcess } from './processScan';
 
@@ -28,6 +29,8 @@ export interface LiveTracReport {
   summary?: string;
   /** Backups and restores of the environment in other windows and processes (their leases): not Trac. */
   others: LeaseHolder[];
+  /** Windows: the folder could not be renamed, so a process holds a file in it open (see folderHeldOpen). */
+  heldOpen?: boolean;
 }
 
 export interface LiveTracOptions {
@@ -35,7 +38,7 @@ export interface LiveTracOptions {
   databaseFile?: string;
   /** How long to wait for a writer to finish before calling the database locked. */
   lockTimeoutMs?: number;
-  /** false: only look for processes, never open the database (a backup must not be written to). Default true. */
+  /** false: only look for processes, never open the database nor rename the folder (a backup must not be written to). Default true. */
   tryLock?: boolean;
 }
 
@@ -75,7 +78,9 @@ export async function detectLiveTrac(environmentPath: string, options: LiveTracO
   const ours = new Set(others.map((holder) => holder.pid));
   const processes = scan.processes.filter((found) => !ours.has(found.pid));
   const lockIsOurs = lock === 'locked' && others.some((holder) => holder.kind !== 'restore');
-  const running = (lock === 'locked' && !lockIsOurs) || processes.length > 0;
+  // Windows has no list of open files to read: a folder that cannot be renamed is in use.
+  const heldOpen = fsPlatform() === 'win32' && options.tryLock !== false && others.length === 0 && (await folderHeldOpen(environment));
+  const running = (lock === 'locked' && !lockIsOurs) || processes.length > 0 || heldOpen;
   return {
     environment,
     running,
@@ -83,8 +88,9 @@ export async function detectLiveTrac(environmentPath: string, options: LiveTracO
     lock,
     processes,
     uncheckedProcesses: scan.unreadable,
-    summary: running ? summarize(environment, database, lockIsOurs ? 'free' : lock, processes) : undefined,
+    summary: running ? summarize(environment, database, lockIsOurs ? 'free' : lock, processes, heldOpen) : undefined,
     others,
+    ...(heldOpen && { heldOpen }),
   };
 }
 
@@ -115,7 +121,7 @@ export async function tryWriteLock(file: string, timeoutMs: number): Promise<Loc
   if (!existsSync(file)) {
     return 'no-database';
   }
-  loadSqlite(); // where the binding cannot load, that is said as such, not as 'unavailable'
+  sqliteLayer(); // where the binding cannot load, that is said as such, not as 'unavailable'
   // The last connection to close checkpoints a -wal into the database and deletes it: when one is
   // there, a read-only connection (which never checkpoints) is opened first and closed last.
   let keeper;
@@ -148,8 +154,35 @@ export async function tryWriteLock(file: string, timeoutMs: number): Promise<Loc
   }
 }
 
-function summarize(environment: string, database: string | undefined, lock: LockState, processes: UsingProcess[]): string {
+/**
+ * Windows: whether a process holds a file of `folder` open (Trac's database or log, tracd's or
+ * Apache's working folder, a terminal or an editor inside it), which makes renaming the folder
+ * fail there, as a restore's swap would. Tried once, with a rename to a name beside it and back
+ * at once (the way back retried for up to a minute). A refusal that lasts a moment (an antivirus
+ * scan) is reported too: the restore is refused, and can be tried again.
+ */
+export async function folderHeldOpen(folder: string): Promise<boolean> {
+  const probe = `${folder}.in-use-check-${process.pid}`;
+  try {
+    await renameWithRetry(folder, probe, { budgetMs: 0 });
+  } catch (error) {
+    return isTransientFsError(error);
+  }
+  await renameWithRetry(probe, folder, { budgetMs: 60_000 });
+  return false;
+}
+
+function summarize(
+  environment: string,
+  database: string | undefined,
+  lock: LockState,
+  processes: UsingProcess[],
+  heldOpen = false,
+): string {
   const findings: string[] = [];
+  if (heldOpen) {
+    findings.push('its folder cannot be renamed, so a process holds a file in it open (tracd, Apache, a terminal or an editor)');
+  }
   if (lock === 'locked') {
     findings.push(`its database ${database} is locked by another process`);
   }

@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
 import * as path from 'node:path';
 
@@ -146,6 +147,32 @@ export function processStartMs(pid: number, procRoot = '/proc'): number | undefi
       return undefined;
     }
     return Number(bootLine[1]) * 1000 + (startTicks / CLOCK_TICKS) * 1000;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * When a process started (ms since the epoch), from `ps -o etime=` (its elapsed time): how it is
+ * known where there is no /proc (macOS, the BSDs); undefined where ps cannot say.
+ */
+export function processStartMsFromPs(
+  pid: number,
+  runPs: (pid: number) => string | undefined = readElapsed,
+  now = Date.now(),
+): number | undefined {
+  // [[dd-]hh:]mm:ss
+  const match = /^\s*(?:(?:(\d+)-)?(\d+):)?(\d+):(\d+)\s*$/.exec(runPs(pid) ?? '');
+  if (!match) {
+    return undefined;
+  }
+  const [days, hours, minutes, seconds] = match.slice(1).map((part) => Number(part ?? 0));
+  return now - (((days * 24 + hours) * 60 + minutes) * 60 + seconds) * 1000;
+}
+
+function readElapsed(pid: number): string | undefined {
+  try {
+    return execFileSync('ps', ['-o', 'etime=', '-p', String(pid)], { encoding: 'utf8', timeout: 5000 });
   } catch {
     return undefined;
   }

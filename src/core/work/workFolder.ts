@@ -6,6 +6,7 @@ import { measureTree, removeTree } from '../fs/fileTree';
 import { formatBytes } from '../shared/format';
 import { MANIFEST_FILE } from '../catalog/manifest';
 import { workOwnerRunning } from './workOwner';
+import { renameWithRetry } from '../fs/retry';
 
 /**
  * What a piece of temporary work beside its target is for:
@@ -217,7 +218,7 @@ async function finishClaimedBackup(work: string, dest: string): Promise<string |
     return undefined;
   }
   try {
-    await fs.rename(work, dest);
+    await renameWithRetry(work, dest);
     return dest;
   } catch (error) {
     if (['ENOTEMPTY', 'EEXIST', 'ENOENT'].includes(errnoCode(error) ?? '')) {

@@ -5,8 +5,8 @@ import { after, before, describe, it } from 'node:test';
 import { environmentChangedSince } from '../../../src/core/backup/changedSinceBackup';
 import { hotcopy } from '../../../src/core/backup/hotcopy';
 import { MANIFEST_FILE, readManifest, writeManifest } from '../../../src/core/catalog/manifest';
-import { loadSqlite } from '../../../src/core/sqlite/sqlite';
 import { copyFixture, makeTempDir, removeTempDir } from '../../support/fixtures';
+import { openTracDatabase } from '../../support/database';
 
 describe('environmentChangedSince', () => {
   let tmp: string;
@@ -34,7 +34,7 @@ describe('environmentChangedSince', () => {
 
   it('sees a new ticket in the database', async () => {
     const { env, backup } = await backedUp();
-    const db = new (loadSqlite())(path.join(env, 'db', 'trac.db'));
+    const db = openTracDatabase(path.join(env, 'db', 'trac.db'));
     db.prepare("INSERT INTO ticket (summary, status, time, changetime) VALUES ('new', 'new', 0, 0)").run();
     db.close();
     const check = await environmentChangedSince(env, backup);
@@ -47,14 +47,14 @@ describe('environmentChangedSince', () => {
       const ini = path.join(dir, 'conf', 'trac.ini');
       await fs.writeFile(ini, (await fs.readFile(ini, 'utf8')).replace('sqlite:db/trac.db', 'sqlite:db/trac.db?journal_mode=WAL'));
       await fs.utimes(ini, new Date(2020, 0, 1), new Date(2020, 0, 1));
-      const db = new (loadSqlite())(path.join(dir, 'db', 'trac.db'));
+      const db = openTracDatabase(path.join(dir, 'db', 'trac.db'));
       db.pragma('journal_mode = WAL');
       db.close();
       const old = new Date(2020, 0, 1);
       await fs.utimes(path.join(dir, 'db', 'trac.db'), old, old);
     });
     assert.deepEqual(await environmentChangedSince(env, backup), { changed: false }, 'unchanged, WAL or not');
-    const live = new (loadSqlite())(path.join(env, 'db', 'trac.db'));
+    const live = openTracDatabase(path.join(env, 'db', 'trac.db'));
     try {
       live.pragma('wal_autocheckpoint = 0');
       live.prepare("INSERT INTO ticket (summary, status, time, changetime) VALUES ('in the WAL', 'new', 0, 0)").run();
@@ -82,7 +82,7 @@ describe('environmentChangedSince', () => {
 
   it('counts a database written just before the backup as changed (its time may hide a later write)', async () => {
     const { env, backup } = await backedUp((dir) => {
-      const db = new (loadSqlite())(path.join(dir, 'db', 'trac.db'));
+      const db = openTracDatabase(path.join(dir, 'db', 'trac.db'));
       db.prepare("INSERT INTO ticket (summary, status, time, changetime) VALUES ('just now', 'new', 0, 0)").run();
       db.close();
     });

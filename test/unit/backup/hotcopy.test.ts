@@ -5,8 +5,8 @@ import { after, before, describe, it } from 'node:test';
 import { readEnvironment } from '../../../src/core/trac/environment';
 import { hotcopy } from '../../../src/core/backup/hotcopy';
 import { MANIFEST_FILE, readManifest } from '../../../src/core/catalog/manifest';
-import { openReadOnly, loadSqlite } from '../../../src/core/sqlite/sqlite';
-import { inspectDatabase } from '../../support/database';
+import { openReadOnly } from '../../../src/core/sqlite/sqlite';
+import { inspectDatabase, openTracDatabase } from '../../support/database';
 import { copyFixture, makeTempDir, removeTempDir } from '../../support/fixtures';
 import { compareTrees, fingerprintTree, sha256 } from '../../support/treeCompare';
 
@@ -204,8 +204,7 @@ describe('hotcopy', () => {
         'database = sqlite:db/trac.db?journal_mode=WAL&synchronous=NORMAL',
       ),
     );
-    const Database = loadSqlite();
-    const live = new Database(dbFile);
+    const live = openTracDatabase(dbFile);
     try {
       live.pragma('journal_mode = WAL');
       live.pragma('wal_autocheckpoint = 0');

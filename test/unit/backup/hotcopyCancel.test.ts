@@ -4,10 +4,10 @@ import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { hotcopy } from '../../../src/core/backup/hotcopy';
 import { HOTCOPY_PHASES, HotcopyProgress } from '../../../src/core/backup/backupProgress';
-import { loadSqlite } from '../../../src/core/sqlite/sqlite';
 import { cancelWhen } from '../../support/cancel';
 import { copyFixture, makeTempDir, removeTempDir } from '../../support/fixtures';
 import { fingerprintTree } from '../../support/treeCompare';
+import { openTracDatabase } from '../../support/database';
 
 const isSideFile = (relative: string) => /^db\/trac\.db-/.test(relative);
 
@@ -42,7 +42,7 @@ describe('cancelling a hotcopy', () => {
     );
     assert.deepEqual(await fingerprintTree(env, isSideFile), original, `${name}: the source is untouched`);
     // The lock is released: a writer gets in at once.
-    const db = new (loadSqlite())(path.join(env, 'db', 'trac.db'), { timeout: 0 });
+    const db = openTracDatabase(path.join(env, 'db', 'trac.db'));
     try {
       db.exec('BEGIN IMMEDIATE');
       db.exec('ROLLBACK');
@@ -68,7 +68,7 @@ describe('cancelling a hotcopy', () => {
   });
 
   it("while waiting for Trac's write lock stops waiting and leaves nothing behind", async () => {
-    const trac = new (loadSqlite())(path.join(env, 'db', 'trac.db'));
+    const trac = openTracDatabase(path.join(env, 'db', 'trac.db'));
     trac.exec('BEGIN IMMEDIATE');
     const parent = path.join(tmp, 'cancel-waiting-for-lock');
     const controller = new AbortController();

@@ -57,7 +57,7 @@ describe('incremental hotcopy where hard links fail', () => {
     await removeTempDir(tmp);
   });
 
-  for (const code of ['EXDEV', 'EPERM', 'ENOTSUP']) {
+  for (const code of ['EXDEV', 'EPERM', 'ENOTSUP', 'EISDIR']) {
     it(`copies every file on ${code}, and says so once`, async () => {
       failLinks(code);
       const notes: string[] = [];

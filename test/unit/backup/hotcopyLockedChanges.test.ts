@@ -6,8 +6,8 @@ import { after, before, describe, it } from 'node:test';
 import { attachmentRelativePath, findAttachmentMismatches } from '../../../src/core/trac/attachments';
 import { hotcopy } from '../../../src/core/backup/hotcopy';
 import { HotcopyPhase } from '../../../src/core/backup/backupProgress';
-import { SqliteDatabase, loadSqlite } from '../../../src/core/sqlite/sqlite';
-import { inspectDatabase } from '../../support/database';
+import type { SqliteDatabase } from '../../../src/core/sqlite/sqlite';
+import { inspectDatabase, openTracDatabase } from '../../support/database';
 import { copyFixture, makeTempDir, removeTempDir } from '../../support/fixtures';
 
 /**
@@ -64,8 +64,7 @@ describe('hotcopy under the lock', () => {
       const area = path.join(tmp, incremental ? 'incremental' : 'full');
       const env = await copyFixture('trac-1.6-populated', 'env', area);
       const linkDest = incremental ? (await hotcopy(env, path.join(area, 'previous'))).dest : undefined;
-      const Database = loadSqlite();
-      const db = new Database(path.join(env, 'db', 'trac.db'), { timeout: 10_000 });
+      const db = openTracDatabase(path.join(env, 'db', 'trac.db'), { timeoutMs: 10_000 });
       const trac = new TracLikeWriter(env, db);
       const fixtureRows = db.prepare('SELECT type, id, filename FROM attachment ORDER BY rowid LIMIT 4').all() as Array<{
         type: string;

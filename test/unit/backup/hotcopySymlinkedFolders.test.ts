@@ -6,9 +6,8 @@ import { findAttachmentMismatches } from '../../../src/core/trac/attachments';
 import { hotcopy } from '../../../src/core/backup/hotcopy';
 import { readManifest } from '../../../src/core/catalog/manifest';
 import { restore } from '../../../src/core/restore/restore';
-import { loadSqlite } from '../../../src/core/sqlite/sqlite';
 import { verifyBackup } from '../../../src/core/verify/verify';
-import { inspectDatabase } from '../../support/database';
+import { inspectDatabase, openTracDatabase } from '../../support/database';
 import { refusal } from '../../support/refusal';
 import { copyFixture, makeTempDir, removeTempDir } from '../../support/fixtures';
 import { mountTmpfs, unmountTmpfs } from '../../support/tmpfs';
@@ -64,7 +63,7 @@ describe('hotcopy of an environment whose db/, files/ or conf/ is a link to anot
       const name = extraBytes ? 'big' : 'small';
       const env = await copyFixture('trac-1.6-populated', `env-${name}`, main);
       if (extraBytes) {
-        const db = new (loadSqlite())(path.join(env, 'db', 'trac.db'));
+        const db = openTracDatabase(path.join(env, 'db', 'trac.db'));
         db.exec(`CREATE TABLE padding (data BLOB); INSERT INTO padding VALUES (zeroblob(${extraBytes}));`);
         db.close();
       }

@@ -8,8 +8,7 @@ import { hotcopy } from '../../../src/core/backup/hotcopy';
 import { MANIFEST_FILE, readManifest } from '../../../src/core/catalog/manifest';
 import { restore } from '../../../src/core/restore/restore';
 import { fileStamp as restoreStamp } from '../../../src/core/shared/format';
-import { loadSqlite } from '../../../src/core/sqlite/sqlite';
-import { inspectDatabase } from '../../support/database';
+import { inspectDatabase, openTracDatabase } from '../../support/database';
 import { refusal } from '../../support/refusal';
 import { FIXTURES_DIR, copyFixture, makeTempDir, removeTempDir } from '../../support/fixtures';
 import { besideEnvironment, corruptPageInMiddle, expectedRestore, makeRestoreCase } from '../../support/restoreCase';
@@ -206,7 +205,7 @@ describe('restore', () => {
     const snapshot = await fs.readFile(path.join(backup, 'db', 'project.db'));
     await fs.writeFile(path.join(env, 'htdocs', 'after.txt'), 'after the backup');
     // The database there now is in WAL mode with a commit in its -wal file (as a stopped Trac can leave it).
-    const live = new (loadSqlite())(outside);
+    const live = openTracDatabase(outside);
     live.pragma('journal_mode = WAL');
     live.pragma('wal_autocheckpoint = 0');
     live.prepare("INSERT INTO ticket (summary, status, time, changetime) VALUES ('in the WAL', 'new', 0, 0)").run();

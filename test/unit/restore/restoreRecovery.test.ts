@@ -1,11 +1,11 @@
 import * as assert from 'node:assert/strict';
-// The module object itself (not a namespace copy), so that mock.method() changes what the core calls.
-import fsModule, { type PathLike, promises as fs } from 'node:fs';
+import { promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { after, before, describe, it, mock } from 'node:test';
+import { after, before, describe, it } from 'node:test';
 import { TracBackupError } from '../../../src/core/shared/errors';
 import { restore } from '../../../src/core/restore/restore';
+import { setFsRetrySeam } from '../../../src/core/fs/retry';
 import { readManifest } from '../../../src/core/catalog/manifest';
 import { journalPath } from '../../../src/core/work/restoreJournal';
 import { findRestoreLeftovers } from '../../../src/core/work/restoreLeftovers';
@@ -51,13 +51,14 @@ describe('restore after a failure or a killed run', () => {
 
   it('undoes a swap whose second rename fails: nothing changed, nothing left', async () => {
     const { backup, env, old } = await scenario();
-    const realRename = fsModule.renameSync;
     let renames = 0;
-    mock.method(fsModule, 'renameSync', (from: PathLike, to: PathLike) => {
-      if (String(to) === env && ++renames === 1) {
-        throw Object.assign(new Error(`EACCES: permission denied, rename '${String(from)}' -> '${String(to)}'`), { code: 'EACCES' });
-      }
-      return realRename(from, to);
+    setFsRetrySeam({
+      rename: async (from, to) => {
+        if (to === env && ++renames === 1) {
+          throw Object.assign(new Error(`EACCES: permission denied, rename '${from}' -> '${to}'`), { code: 'EACCES' });
+        }
+        await fs.rename(from, to);
+      },
     });
     try {
       await assert.rejects(restore(backup, env, { replace: true }), (error: TracBackupError) => {
@@ -66,7 +67,7 @@ describe('restore after a failure or a killed run', () => {
         return true;
       });
     } finally {
-      mock.restoreAll();
+      setFsRetrySeam(undefined);
     }
     assert.deepEqual(await fingerprintTree(env), old);
     assert.deepEqual(await besideEnvironment(env), { asides: [], work: [] });
@@ -74,17 +75,18 @@ describe('restore after a failure or a killed run', () => {
 
   it('keeps everything when the undo fails too, and the next run finishes the swap', async () => {
     const { backup, env, old, restored } = await scenario();
-    const realRename = fsModule.renameSync;
-    mock.method(fsModule, 'renameSync', (from: PathLike, to: PathLike) => {
-      if (String(to) === env || String(from).startsWith(`${env}.before-restore-`)) {
-        throw Object.assign(new Error('EIO: i/o error, rename'), { code: 'EIO' });
-      }
-      return realRename(from, to);
+    setFsRetrySeam({
+      rename: async (from, to) => {
+        if (to === env || from.startsWith(`${env}.before-restore-`)) {
+          throw Object.assign(new Error('EIO: i/o error, rename'), { code: 'EIO' });
+        }
+        await fs.rename(from, to);
+      },
     });
     try {
       await assert.rejects(restore(backup, env, { replace: true }), /could not be undone.*Run the restore again/);
     } finally {
-      mock.restoreAll();
+      setFsRetrySeam(undefined);
     }
     const { asides, work } = await besideEnvironment(env);
     assert.equal(asides.length, 1);

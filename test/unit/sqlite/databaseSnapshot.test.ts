@@ -3,14 +3,13 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { DatabaseSnapshotter, probeDatabase } from '../../../src/core/sqlite/databaseSnapshot';
-import { loadSqlite } from '../../../src/core/sqlite/sqlite';
-import { inspectDatabase } from '../../support/database';
+import { inspectDatabase, openTracDatabase } from '../../support/database';
 import { copyFixture, makeTempDir, removeTempDir } from '../../support/fixtures';
 import { sha256 } from '../../support/treeCompare';
 
 /** True when another connection can start a write transaction right now. */
 function writerGetsIn(file: string): boolean {
-  const db = new (loadSqlite())(file, { timeout: 0 });
+  const db = openTracDatabase(file);
   try {
     db.exec('BEGIN IMMEDIATE');
     db.exec('ROLLBACK');
@@ -63,7 +62,7 @@ describe('database snapshot', () => {
   }
 
   it('waits for a running writer without freezing the process, and backups in one process take turns', async () => {
-    const other = new (loadSqlite())(dbFile);
+    const other = openTracDatabase(dbFile);
     other.exec('BEGIN IMMEDIATE');
     setTimeout(() => other.exec('ROLLBACK'), 300);
     let ticks = 0;

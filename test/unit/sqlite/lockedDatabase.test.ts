@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { checkDatabaseFile } from '../../../src/core/sqlite/databaseCheck';
 import { describeError } from '../../../src/core/shared/errors';
-import { BUSY_TIMEOUT_MS, loadSqlite } from '../../../src/core/sqlite/sqlite';
+import { BUSY_TIMEOUT_MS } from '../../../src/core/sqlite/sqlite';
 import { readEnvironment } from '../../../src/core/trac/environment';
 import { readEnvironmentDetails } from '../../../src/core/trac/environmentDetails';
 import { hotcopy } from '../../../src/core/backup/hotcopy';
@@ -14,6 +14,7 @@ import { verifyBackup } from '../../../src/core/verify/verify';
 import { BUILT_CLI } from '../../support/cliRun';
 import { StartedChild, startNode } from '../../support/childProcess';
 import { copyFixture, makeTempDir, removeTempDir } from '../../support/fixtures';
+import { openTracDatabase } from '../../support/database';
 
 const ROOT = path.resolve(__dirname, '..', '..', '..', '..');
 /**
@@ -152,7 +153,7 @@ describe('checking a large backup database', () => {
   before(async () => {
     tmp = await makeTempDir();
     const env = await copyFixture('trac-1.6-populated', 'env', tmp);
-    const db = new (loadSqlite())(path.join(env, 'db', 'trac.db'));
+    const db = openTracDatabase(path.join(env, 'db', 'trac.db'));
     try {
       // A plugin's table with two indexes: integrity_check reads it all, for a good part of a second.
       db.exec(

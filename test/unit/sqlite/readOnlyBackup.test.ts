@@ -6,11 +6,10 @@ import { after, before, describe, it } from 'node:test';
 import { readUnshared } from '../../../src/core/sqlite/databaseCheck';
 import { hotcopy } from '../../../src/core/backup/hotcopy';
 import { restore } from '../../../src/core/restore/restore';
-import { loadSqlite } from '../../../src/core/sqlite/sqlite';
 import { readSqliteHeader } from '../../../src/core/sqlite/tracDatabase';
 import { type VerifyResult, verifyBackup } from '../../../src/core/verify/verify';
 import { runBuiltCli } from '../../support/cliRun';
-import { inspectDatabase } from '../../support/database';
+import { inspectDatabase, openTracDatabase } from '../../support/database';
 import { copyFixture, makeTempDir, removeTempDir } from '../../support/fixtures';
 import { fingerprintTree } from '../../support/treeCompare';
 
@@ -27,7 +26,7 @@ describe('a good WAL-mode backup on media its reader cannot write', { skip: !isR
     tmp = await makeTempDir();
     await fs.chmod(tmp, 0o755);
     const env = await copyFixture('trac-1.6-populated', 'env', tmp);
-    const db = new (loadSqlite())(path.join(env, 'db', 'trac.db'));
+    const db = openTracDatabase(path.join(env, 'db', 'trac.db'));
     db.pragma('journal_mode = WAL');
     db.close();
     backup = (await hotcopy(env, path.join(tmp, 'backups', 'b1'))).dest;
@@ -90,7 +89,7 @@ describe('a plain copy of a live WAL-mode environment, its -wal beside the datab
   it('is read with the commits its -wal holds, and nothing is made beside it', async () => {
     const env = await copyFixture('trac-1.6-populated', 'env', tmp);
     const file = path.join(env, 'db', 'trac.db');
-    const writer = new (loadSqlite())(file);
+    const writer = openTracDatabase(file);
     const copy = path.join(tmp, 'copy');
     try {
       writer.pragma('journal_mode = WAL');

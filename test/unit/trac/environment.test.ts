@@ -93,3 +93,11 @@ test('a WAL database URL and an absolute database path are understood', async ()
   }
   assert.equal((await readEnvironmentDetails(environment)).database?.version, '45');
 });
+
+test('a VERSION saved with a byte-order mark (Windows Notepad) is still an environment', async () => {
+  const env = await fixture('trac-1.6-fresh');
+  const version = await fs.readFile(path.join(env, 'VERSION'), 'utf8');
+  await fs.writeFile(path.join(env, 'VERSION'), `\uFEFF${version.replace(/\n/g, '\r\n')}`);
+  assert.equal(await whyNotAnEnvironment(env), undefined);
+  assert.equal((await readEnvironment(env)).name, 'Fresh Project');
+});

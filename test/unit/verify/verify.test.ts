@@ -5,11 +5,11 @@ import { after, before, describe, it } from 'node:test';
 import { attachmentRelativePath } from '../../../src/core/trac/attachments';
 import { hotcopy } from '../../../src/core/backup/hotcopy';
 import { MANIFEST_FILE, readManifest, writeManifest } from '../../../src/core/catalog/manifest';
-import { loadSqlite } from '../../../src/core/sqlite/sqlite';
 import { VerifyResult, verifyBackup } from '../../../src/core/verify/verify';
 import { copyFixture, makeTempDir, removeTempDir } from '../../support/fixtures';
 import { corruptPageInMiddle } from '../../support/restoreCase';
 import { fingerprintTree } from '../../support/treeCompare';
+import { openTracDatabase } from '../../support/database';
 
 const ATTACHMENT = attachmentRelativePath('ticket', '30', 'log-1.bin');
 
@@ -186,7 +186,7 @@ describe('verifyBackup', () => {
 
   it('leaves no -wal or -shm file beside a WAL database it checks', async () => {
     const walEnv = await copyFixture('trac-1.6-populated', 'wal-env', path.join(tmp, 'wal'));
-    const db = new (loadSqlite())(path.join(walEnv, 'db', 'trac.db'));
+    const db = openTracDatabase(path.join(walEnv, 'db', 'trac.db'));
     db.pragma('journal_mode = WAL');
     db.close();
     const backup = path.join(tmp, 'wal', 'backup');
