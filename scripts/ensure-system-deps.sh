@@ -3,10 +3,12 @@
 # chromium (the browser Playwright drives), ripgrep (VS Code's search, instead of the download
 # code-server's postinstall would do), libkrb5-dev (headers for VS Code's kerberos module),
 # the toolchain node-gyp uses to build code-server's native modules, and procps (ps, which the
-# live-Trac check uses where there is no /proc, tested here too).
+# live-Trac check uses where there is no /proc, tested here too), xfsprogs and e2fsprogs
+# (mkfs.xfs for a loop-mounted XFS with reflink, where copy-on-write clones are tested, and
+# filefrag, which shows the blocks a clone shares).
 set -euo pipefail
 
-PACKAGES=(chromium ripgrep libkrb5-dev python3 make g++ fonts-liberation procps)
+PACKAGES=(chromium ripgrep libkrb5-dev python3 make g++ fonts-liberation procps xfsprogs e2fsprogs)
 
 missing=()
 for pkg in "${PACKAGES[@]}"; do

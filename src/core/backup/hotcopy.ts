@@ -94,6 +94,12 @@ export interface HotcopyResult {
   /** Files, and their bytes, written anew (the database included): the backup's new data. */
   copiedFiles: number;
   copiedBytes: number;
+  /**
+   * Of those, the files (and bytes) that are copy-on-write clones of the environment's (XFS with
+   * reflink, btrfs, APFS): they share its blocks, so take no new disk until one side changes.
+   */
+  clonedFiles: number;
+  clonedBytes: number;
   /** Set when some unchanged files were copied because they could not be linked: why. */
   linkFallback?: string;
   /**
@@ -373,6 +379,7 @@ class HotcopyRun {
       linkedBytes,
       copiedFiles: files - linkedFiles,
       copiedBytes: bytes - linkedBytes,
+      ...this.mirror.clonedFigures(),
       ...(this.previous?.fallback && { linkFallback: this.previous.fallback }),
     };
   }
