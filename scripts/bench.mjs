@@ -272,7 +272,7 @@ async function verifyRow({ kept }) {
  * The environment on a loop-mounted XFS with reflink (made once per bench), backed up there,
  * beside cp -a there: time and the disk each newly takes (statfs).
  */
-async function xfsRow({ support, xfs }) {
+async function xfsRow({ xfs }) {
   const before = await usedBytes(xfs.mount);
   const ours = await operation('hotcopy', xfs.env, fresh(xfs.mount, 'hotcopy'));
   const oursDisk = (await usedBytes(xfs.mount)) - before;
