@@ -394,9 +394,17 @@ async function main() {
         list.push(measured);
         results.set(row, list);
       }
-      // Each run starts from an empty output folder: the page cache and the disk see the same work.
-      await fs.rm(out, { recursive: true, force: true });
-      await fs.mkdir(out, { recursive: true });
+      // What this run measured, as it ends: a bench stopped midway still leaves its figures.
+      process.stderr.write(
+        `${[...results.values()]
+          .map(
+            (list) =>
+              `${list.at(-1).name}: ${seconds(list.at(-1).ours.ms)}, ${Object.entries(list.at(-1).baselines)
+                .map(([name, value]) => `${name} ${seconds(value.ms)}`)
+                .join(', ')}`,
+          )
+          .join('\n')}\n`,
+      );
     }
     const files = (await fs.readdir(env.path, { recursive: true, withFileTypes: true })).filter((entry) => entry.isFile()).length;
     console.log(
