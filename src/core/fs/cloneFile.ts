@@ -1,4 +1,4 @@
-import { constants, copyFileSync, promises as fs } from 'node:fs';
+import { constants, promises as fs } from 'node:fs';
 import { errnoCode } from '../shared/errors';
 
 /**
@@ -36,22 +36,6 @@ export class CloneAttempts {
       }
     }
     await fs.copyFile(source, target, COPY);
-    this.copied += 1;
-    return false;
-  }
-
-  /** The same with synchronous calls (small files: a trip through the thread pool costs more than the copy). */
-  copySync(source: string, target: string, sourceDevice: number): boolean {
-    if (!this.refusedFrom.has(sourceDevice)) {
-      try {
-        copyFileSync(source, target, CLONE);
-        this.cloned += 1;
-        return true;
-      } catch (error) {
-        this.refused(error, sourceDevice);
-      }
-    }
-    copyFileSync(source, target, COPY);
     this.copied += 1;
     return false;
   }

@@ -99,12 +99,14 @@ export async function copyFileHashed(source: string, target: string, options: Fi
   let before: Stats;
   let cloned: boolean;
   try {
-    // Small files with synchronous calls: each trip through the thread pool costs more than the copy.
+    // The copy itself always goes to the thread pool: creating a file is a journalled update that
+    // costs more than the copy of a small one, and the pool's threads create several at once while
+    // this thread goes on. The looks at a small file's identity are synchronous (microseconds).
     before = small ? fsCallback.lstatSync(source) : await fs.lstat(source);
     if (!before.isFile()) {
       return undefined;
     }
-    cloned = small ? clones.copySync(source, target, before.dev) : await clones.copy(source, target, before.dev);
+    cloned = await clones.copy(source, target, before.dev);
   } catch (error) {
     if (errnoCode(error) === 'ENOENT' && !(await pathExistsNow(source))) {
       return undefined;
