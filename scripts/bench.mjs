@@ -236,7 +236,9 @@ async function incrementalRow({ support, env, out, kept }) {
   );
   const links = await timed(() => cpAl(env.path, fresh(out, 'cp-al')));
   return {
-    name: `incremental hotcopy (${CHANGED_ATTACHMENTS} new attachments)`,
+    name:
+      `incremental hotcopy (${CHANGED_ATTACHMENTS} new attachments; ${ours.value.linkedFiles} files linked, ${ours.value.copiedFiles} copied` +
+      `${ours.value.linkDestDamaged ? `; ${ours.value.linkDestDamaged}` : ''}${ours.value.linkFallback ? `; ${ours.value.linkFallback}` : ''})`,
     ours: { ms: ours.ms, maxRssBytes: ours.maxRssBytes, lockMs: ours.value.lockMs, writer: ours.writer },
     baselines: { 'cp -al': { ms: links.ms } },
     disk: await diskOf(support, [kept.full, ours.value.dest]),
