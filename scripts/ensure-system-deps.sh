@@ -6,10 +6,12 @@
 # live-Trac check uses where there is no /proc, tested here too), PostgreSQL and MariaDB (servers
 # the tests start themselves in temporary folders, and the dump tools a backup runs), debootstrap
 # (the Debian 11 root file system the old-Linux test runs the CLI in), binutils (objdump: npm run
-# package reads the GLIBC/GLIBCXX versions each Linux binary needs).
+# package reads the GLIBC/GLIBCXX versions each Linux binary needs), xfsprogs and e2fsprogs
+# (mkfs.xfs for a loop-mounted XFS with reflink, where copy-on-write clones are tested, and
+# filefrag, which shows the blocks a clone shares).
 set -euo pipefail
 
-PACKAGES=(chromium ripgrep libkrb5-dev python3 make g++ fonts-liberation procps postgresql mariadb-server mariadb-client debootstrap binutils)
+PACKAGES=(chromium ripgrep libkrb5-dev python3 make g++ fonts-liberation procps postgresql mariadb-server mariadb-client debootstrap binutils xfsprogs e2fsprogs)
 
 missing=()
 for pkg in "${PACKAGES[@]}"; do

@@ -87,6 +87,11 @@ function report(environment: string, result: HotcopyResult, context: CliContext)
       `${formatDuration(result.durationMs)}; Trac's writers held for ${formatDuration(result.lockMs)}` +
       `${result.databaseIncluded ? '' : ' (database left out)'}.\n`,
   );
+  if (result.clonedFiles > 0) {
+    context.stdout.write(
+      `${result.clonedFiles} files (${formatBytes(result.clonedBytes)}) share their blocks with the environment's (copy-on-write clones).\n`,
+    );
+  }
   if (result.linkFallback) {
     context.stdout.write(`note: ${result.linkFallback}\n`);
   }

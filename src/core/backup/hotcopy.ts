@@ -100,6 +100,12 @@ export interface HotcopyResult {
   /** Files, and their bytes, written anew (the database included): the backup's new data. */
   copiedFiles: number;
   copiedBytes: number;
+  /**
+   * Of those, the files (and bytes) that are copy-on-write clones of the environment's (XFS with
+   * reflink, btrfs, APFS): they share its blocks, so take no new disk until one side changes.
+   */
+  clonedFiles: number;
+  clonedBytes: number;
   /** Set when some unchanged files were copied because they could not be linked: why. */
   linkFallback?: string;
   /** Set when the live database is on a network or shared file system whose locks SQLite cannot rely on: what to do. */
@@ -398,6 +404,7 @@ class HotcopyRun {
       linkedBytes,
       copiedFiles: files - linkedFiles,
       copiedBytes: bytes - linkedBytes,
+      ...this.mirror.clonedFigures(),
       ...(this.previous?.fallback && { linkFallback: this.previous.fallback }),
       ...(this.lockingWarning && { lockingWarning: this.lockingWarning }),
     };

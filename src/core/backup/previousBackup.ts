@@ -8,6 +8,7 @@ import { TreeEntry } from '../fs/fileTree';
 import { destinationError } from '../fs/fsErrors';
 import { ManifestFile, readManifest } from '../catalog/manifest';
 import { FileReuse } from '../fs/treeMirror';
+import { unchangedSinceVerified } from '../catalog/verificationStore';
 
 /** Link failures that will fail for every file alike: stop trying, copy the rest. */
 const LINKS_IMPOSSIBLE: Record<string, string> = {
@@ -26,13 +27,6 @@ const LINK_FAILS_FOR_FILE: Record<string, string> = {
   EMLINK: 'some files of the previous backup have as many hard links as the file system allows',
   ENOENT: '',
 };
-
-/**
- * Files whose last change (ctime) is this close before a verification began are hashed again:
- * a file system's clock for ctime may lag the one verifiedAt was read from by a tick, and some
- * keep whole seconds (or two), so a write just after the verification began may look older.
- */
-const VERIFIED_MARGIN_MS = 2000;
 
 /**
  * A previous backup of the same environment, whose unchanged files a new backup hard-links
@@ -166,7 +160,7 @@ export class PreviousBackup implements FileReuse {
   }
 
   private unchangedSinceVerified(stats: fsSync.Stats): boolean {
-    return this.verifiedAtMs !== undefined && stats.ctimeMs < this.verifiedAtMs - VERIFIED_MARGIN_MS;
+    return unchangedSinceVerified(stats.ctimeMs, this.verifiedAtMs);
   }
 
   /** Hashes the previous backup's file: true when it is still what its metadata says. */

@@ -103,6 +103,9 @@ export interface BackupManifest {
   /** Files (and bytes) written anew by this backup, the database included: its "new data". */
   copiedFiles?: number;
   copiedBytes?: number;
+  /** Of those, the files (and bytes) that are copy-on-write clones of the environment's: no new disk until one side changes. */
+  clonedFiles?: number;
+  clonedBytes?: number;
   /** Why files were copied where they could have been linked (another file system, …), when so. */
   linkFallback?: string;
   /** The source as the backup saw it, beyond `entries`: tells cheaply whether it changed since. */

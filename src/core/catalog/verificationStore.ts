@@ -86,6 +86,21 @@ export async function verificationOf(backupPath: string, file = verificationStor
   return createdAt === record.createdAt ? { backup: real, ...record } : undefined;
 }
 
+/**
+ * Files whose last change (ctime) is this close before a verification began are not taken as
+ * verified: a file system's clock for ctime may lag the one verifiedAt was read from by a tick,
+ * and some keep whole seconds (or two), so a write just after the verification began may look older.
+ */
+const VERIFIED_MARGIN_MS = 2000;
+
+/**
+ * True when a file last changed at `ctimeMs` is as a verification begun at `verifiedAtMs` found
+ * it: any write, chmod or new link since (even one that puts the mtime back) moves its ctime.
+ */
+export function unchangedSinceVerified(ctimeMs: number, verifiedAtMs: number | undefined): boolean {
+  return verifiedAtMs !== undefined && ctimeMs < verifiedAtMs - VERIFIED_MARGIN_MS;
+}
+
 /** True when the record says the backup passed a verification begun after it was made. */
 export function passedSinceMade(record: VerificationRecord | undefined): record is VerificationRecord {
   return record !== undefined && record.ok && (record.createdAt === null || Date.parse(record.verifiedAt) >= Date.parse(record.createdAt));

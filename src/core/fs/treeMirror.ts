@@ -1,7 +1,8 @@
 import { chmodSync, promises as fs, lchownSync, mkdirSync, utimesSync } from 'node:fs';
 import * as path from 'node:path';
 import { throwIfAborted } from '../shared/errors';
-import { copyFileHashed, copySymlink } from './fileCopy';
+import { CopiedFile, FileCopyOptions, copyFileHashed, copySymlink } from './fileCopy';
+import { CloneAttempts } from './cloneFile';
 import { destinationError } from './fsErrors';
 import { utimesSeconds } from './fileTimes';
 import { EntryKind, TreeEntry } from './fileTree';
@@ -28,6 +29,8 @@ export interface MirrorRecord {
   tag?: string;
   /** Set when the file was not copied but taken from elsewhere (a hard link to a previous backup). */
   linked?: boolean;
+  /** Set when the copy is a copy-on-write clone of the source (it shares the source's blocks). */
+  cloned?: boolean;
 }
 
 /** Where an unchanged file can be taken from instead of being copied (a previous backup). */
@@ -86,6 +89,10 @@ export class TreeMirror {
   readonly records = new Map<string, MirrorRecord>();
   /** Small files and folders are handled with synchronous calls: let the event loop in regularly. */
   private readonly breathe = yielder();
+  /** Clones tried into this target (one refusal from a disk is enough to stop trying from it). */
+  private readonly clones = new CloneAttempts();
+  /** Copies made again because their source changed while it was copied. */
+  changedDuringCopy = 0;
 
   constructor(
     private readonly targetRoot: string,
@@ -177,6 +184,19 @@ export class TreeMirror {
     }
   }
 
+  /** Files whose copy is a copy-on-write clone of the source, and their bytes. */
+  clonedFigures(): { clonedFiles: number; clonedBytes: number } {
+    let clonedFiles = 0;
+    let clonedBytes = 0;
+    for (const record of this.records.values()) {
+      if (record.kind === 'file' && record.cloned) {
+        clonedFiles += 1;
+        clonedBytes += record.size;
+      }
+    }
+    return { clonedFiles, clonedBytes };
+  }
+
   manifestEntries(): ManifestEntry[] {
     return [...this.records.entries()]
       .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
@@ -238,10 +258,11 @@ export class TreeMirror {
       this.options.progress.fileDone(entry.relative);
       return REUSED;
     }
-    const copied = await copyFileHashed(entry.absolute, target, {
+    const copied = await this.copyFile(entry, target, {
       ...copyOptions,
       fd,
       sizeHint: entry.size,
+      clones: this.clones,
       storedMode: this.options.storedMode && ((mode) => this.options.storedMode!(mode, entry.relative)),
     });
     if (!copied) {
@@ -260,13 +281,30 @@ export class TreeMirror {
       gid: stats.gid,
       sha256: copied.sha256,
       tag,
+      ...(copied.cloned && { cloned: true }),
     });
-    if (copied.bytes !== stats.size) {
-      // The file grew or shrank while being read: make the next pass copy it again.
+    if (copied.changed || copied.recent) {
+      // Still changing after the copies tried, or changed a moment ago: make the next pass copy it again.
       this.records.get(entry.relative)!.ctimeMs = -1;
     }
     this.options.progress.fileDone(entry.relative);
     return copied.bytes;
+  }
+
+  /**
+   * copyFileHashed, again while the source changes during its copy (a write between the looks at
+   * its identity before and after): a few tries, then the last copy, marked to be copied again.
+   * A copy from a descriptor opened beforehand is never tried again (the path may hold another file).
+   */
+  private async copyFile(entry: TreeEntry, target: string, options: FileCopyOptions): Promise<CopiedFile | undefined> {
+    for (let attempt = 1; ; attempt++) {
+      const copied = await copyFileHashed(entry.absolute, target, options);
+      if (!copied?.changed || options.fd !== undefined || attempt >= COPY_ATTEMPTS) {
+        return copied;
+      }
+      await fs.rm(target, { force: true });
+      this.changedDuringCopy += 1;
+    }
   }
 
   private async remove(relative: string): Promise<void> {
@@ -279,6 +317,9 @@ export class TreeMirror {
     }
   }
 }
+
+/** Copies of one file tried while its source keeps changing during the copy. */
+const COPY_ATTEMPTS = 3;
 
 /** What copy() returns for a file taken through `reuse`. */
 const REUSED = -1;

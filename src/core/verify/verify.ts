@@ -8,6 +8,7 @@ import { VERSION_PREFIX } from '../trac/environment';
 import { checkExternalDatabase } from './externalDatabaseCheck';
 import { CancelledError, describeError, errnoCode, throwIfAborted } from '../shared/errors';
 import { hashFile } from '../fs/fileCopy';
+import { unchangedSinceVerified } from '../catalog/verificationStore';
 import { TreeEntry, walkTree } from '../fs/fileTree';
 import { BackupManifest, MANIFEST_FILE, readManifest } from '../catalog/manifest';
 import { PathProblem, compareWithManifest } from './compareWithManifest';
@@ -34,6 +35,13 @@ export interface VerifyOptions {
   deep?: boolean;
   signal?: AbortSignal;
   onProgress?: (event: VerifyProgress) => void;
+  /**
+   * When a verification of this backup that passed began (ISO 8601; see verificationStore.ts):
+   * files unchanged since (their ctime, and the metadata's, older) are compared by size, not read
+   * again. Everything else is checked as always, the database included. A restore passes it: its
+   * copy then reads each file once, and compares what it wrote with the metadata.
+   */
+  trustedSince?: string;
 }
 
 export interface VerifyResult {
@@ -69,6 +77,8 @@ export interface VerifyResult {
   createdAt?: string;
   /** When the check began (ISO 8601): what it passed was so then (see verificationStore.ts). */
   startedAt: string;
+  /** Files compared by size only, as unchanged since the verification `trustedSince` names. */
+  trustedFiles?: number;
   durationMs: number;
 }
 
@@ -201,9 +211,21 @@ export async function verifyBackup(backupPath: string, options: VerifyOptions = 
   let checked = { checkedFiles: 0, checkedBytes: 0 };
   try {
     if (manifest) {
-      const comparison = await compareWithManifest(entries, manifest.entries, { signal, onFile });
+      const unchanged = await trustedUnchanged(backup, options.trustedSince);
+      let trustedFiles = 0;
+      const comparison = await compareWithManifest(entries, manifest.entries, {
+        signal,
+        onFile,
+        unchanged:
+          unchanged &&
+          ((entry) => {
+            const trusted = unchanged(entry);
+            trustedFiles += trusted ? 1 : 0;
+            return trusted;
+          }),
+      });
       problems.push(...comparison.problems);
-      checked = { checkedFiles: comparison.checkedFiles, checkedBytes: comparison.checkedBytes };
+      checked = { checkedFiles: comparison.checkedFiles, checkedBytes: comparison.checkedBytes, ...(unchanged && { trustedFiles }) };
     } else if (options.full !== false) {
       checked = await checkReadable(files, problems, signal, onFile);
     }
@@ -220,6 +242,23 @@ export async function verifyBackup(backupPath: string, options: VerifyOptions = 
 }
 
 const VANISHED = 'was deleted or moved while it was being checked';
+
+/**
+ * Which files a verification begun at `trustedSince` vouches for: those unchanged since, provided
+ * the metadata itself is (looked at after it was read: a change before or since shows). Undefined
+ * when nothing is vouched for.
+ */
+async function trustedUnchanged(backup: string, trustedSince: string | undefined): Promise<((entry: TreeEntry) => boolean) | undefined> {
+  const since = trustedSince === undefined ? NaN : Date.parse(trustedSince);
+  if (Number.isNaN(since)) {
+    return undefined;
+  }
+  const metadata = await fs.lstat(path.join(backup, MANIFEST_FILE)).catch(() => undefined);
+  if (!metadata || !unchangedSinceVerified(metadata.ctimeMs, since)) {
+    return undefined;
+  }
+  return (entry) => unchangedSinceVerified(entry.ctimeMs, since);
+}
 
 /** The folder's identity (device and inode) as the check begins, or why it cannot be checked. */
 async function inspectRoot(dir: string): Promise<{ dev: number; ino: number } | string> {

@@ -1,12 +1,23 @@
 import * as assert from 'node:assert/strict';
-// The module object itself (not a namespace copy), so that mock.method() changes what the core calls.
-import fsModule, { promises as fs } from 'node:fs';
+import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import { after, before, describe, it, mock } from 'node:test';
+import { after, before, describe, it } from 'node:test';
 import { hotcopy } from '../../../src/core/backup/hotcopy';
 import { refusal } from '../../support/refusal';
 import { copyFixture, makeTempDir, removeTempDir } from '../../support/fixtures';
 import { fingerprintTree } from '../../support/treeCompare';
+import { mountTmpfs, unmountTmpfs } from '../../support/tmpfs';
+
+/** Bytes of the regular files under `dir`. */
+async function treeBytes(dir: string): Promise<number> {
+  let total = 0;
+  for (const entry of await fs.readdir(dir, { recursive: true, withFileTypes: true })) {
+    if (entry.isFile()) {
+      total += (await fs.stat(path.join(entry.parentPath, entry.name))).size;
+    }
+  }
+  return total;
+}
 
 describe('hotcopy refuses', () => {
   let tmp: string;
@@ -107,47 +118,17 @@ describe('hotcopy refuses', () => {
   });
 
   it('a full disk: removes the partial backup and says so', async () => {
-    const parent = path.join(tmp, 'full');
-    const dest = path.join(parent, 'backup');
-    const realOpen = fs.open;
-    const realOpenSync = fsModule.openSync;
-    const realWriteSync = fsModule.writeSync;
-    const backupFds = new Set<number>();
-    let writes = 0;
-    const full = () => Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC', errno: -28, syscall: 'write' });
-    // The destination disk fills up after a few files: every write into the backup then fails,
-    // whether through a FileHandle (large files) or a descriptor (small ones).
-    mock.method(fs, 'open', async (...args: Parameters<typeof fs.open>) => {
-      const handle = await realOpen(...args);
-      if (args[1] === 'wx') {
-        const realWrite = handle.write.bind(handle) as (...rest: unknown[]) => Promise<unknown>;
-        (handle as { write: unknown }).write = async (...rest: unknown[]) => {
-          if (++writes > 5) {
-            throw full();
-          }
-          return realWrite(...rest);
-        };
-      }
-      return handle;
-    });
-    mock.method(fsModule, 'openSync', (...args: Parameters<typeof fsModule.openSync>) => {
-      const fd = realOpenSync(...args);
-      if (args[1] === 'wx') {
-        backupFds.add(fd);
-      }
-      return fd;
-    });
-    mock.method(fsModule, 'writeSync', (fd: number, ...rest: unknown[]) => {
-      if (backupFds.has(fd) && ++writes > 5) {
-        throw full();
-      }
-      return (realWriteSync as (...all: unknown[]) => number)(fd, ...rest);
-    });
+    // A real disk that fills up during the copy: a tmpfs smaller than the environment. Files are
+    // copied through the kernel (fs.copyFile), so the failure is the kernel's, not a mocked write's.
+    const disk = await mountTmpfs(path.join(tmp, 'small-disk'), Math.floor((await treeBytes(env)) / 2));
     try {
+      const parent = path.join(disk, 'full');
+      const dest = path.join(parent, 'backup');
       await assert.rejects(hotcopy(env, dest), refusal('DISK_FULL', dest, 'full', 'removed'));
+      await assert.rejects(fs.readdir(parent), { code: 'ENOENT' }, 'the partial backup, or the folder made for it, is left');
+      assert.deepEqual(await fs.readdir(disk), []);
     } finally {
-      mock.restoreAll();
+      unmountTmpfs(disk);
     }
-    await assert.rejects(fs.readdir(parent), { code: 'ENOENT' }, 'the partial backup, or the folder made for it, is left');
   });
 });
