@@ -54,7 +54,10 @@ export async function listOffsiteSnapshots(
     );
   }
   const snapshots = (Array.isArray(parsed) ? (parsed as ResticSnapshotJson[]) : []).map(toSnapshot);
-  return snapshots.sort((a, b) => Date.parse(b.time) - Date.parse(a.time) || (a.id < b.id ? 1 : -1));
+  // restic keeps a snapshot's time to the second: backups of one second are told apart by their names (a later one is named after)
+  const byName = (a: OffsiteSnapshot, b: OffsiteSnapshot) =>
+    (b.backupName ?? '').localeCompare(a.backupName ?? '', 'en', { numeric: true });
+  return snapshots.sort((a, b) => Date.parse(b.time) - Date.parse(a.time) || byName(a, b) || (a.id < b.id ? 1 : -1));
 }
 
 function toSnapshot(json: ResticSnapshotJson): OffsiteSnapshot {
