@@ -3,10 +3,12 @@
 # chromium (the browser Playwright drives), ripgrep (VS Code's search, instead of the download
 # code-server's postinstall would do), libkrb5-dev (headers for VS Code's kerberos module),
 # the toolchain node-gyp uses to build code-server's native modules, and procps (ps, which the
-# live-Trac check uses where there is no /proc, tested here too).
+# live-Trac check uses where there is no /proc, tested here too); restic (offsite copies: Debian
+# 12's 0.14 is the oldest the tool supports), openssh-server and openssh-client (the offsite tests'
+# throwaway SFTP server on 127.0.0.1, and ssh-keygen for its keys).
 set -euo pipefail
 
-PACKAGES=(chromium ripgrep libkrb5-dev python3 make g++ fonts-liberation procps)
+PACKAGES=(chromium ripgrep libkrb5-dev python3 make g++ fonts-liberation procps restic openssh-server openssh-client)
 
 missing=()
 for pkg in "${PACKAGES[@]}"; do
@@ -23,3 +25,8 @@ echo "installing system packages: ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
 "${SUDO[@]}" apt-get update
 "${SUDO[@]}" apt-get install -y --no-install-recommends "${missing[@]}"
+
+# The offsite tests run a throwaway sshd of their own: keep Debian's own from listening on port 22.
+if [[ " ${missing[*]} " == *" openssh-server "* ]] && command -v systemctl >/dev/null && systemctl is-active --quiet ssh 2>/dev/null; then
+  "${SUDO[@]}" systemctl disable --now ssh || true
+fi
