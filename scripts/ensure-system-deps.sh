@@ -26,7 +26,3 @@ export DEBIAN_FRONTEND=noninteractive
 "${SUDO[@]}" apt-get update
 "${SUDO[@]}" apt-get install -y --no-install-recommends "${missing[@]}"
 
-# The offsite tests run a throwaway sshd of their own: keep Debian's own from listening on port 22.
-if [[ " ${missing[*]} " == *" openssh-server "* ]] && command -v systemctl >/dev/null && systemctl is-active --quiet ssh 2>/dev/null; then
-  "${SUDO[@]}" systemctl disable --now ssh || true
-fi

@@ -23,7 +23,7 @@ async function holdLock(location: string, tmp: string): Promise<ChildProcess> {
     env: { ...resticTestEnv(tmp), RESTIC_REPOSITORY: location, RESTIC_PASSWORD: TEST_PASSWORD },
     stdio: ['pipe', 'ignore', 'ignore'],
   });
-  child.stdin!.write('x');
+  child.stdin.write('x');
   const deadline = Date.now() + 60_000;
   while ((await fs.readdir(path.join(location, 'locks'))).length === 0) {
     if (child.exitCode !== null || Date.now() > deadline) {
@@ -54,7 +54,12 @@ describe('offsite errors, with real restic', () => {
         assert.ok(error instanceof OffsiteLockedError, String(error));
         assert.equal(error.holder.pid, holder.pid);
         assert.equal(error.holder.stale, false);
-        assert.match(error.message, new RegExp(`locked by restic process ${holder.pid} on \\S+ \\(user \\S+\\) since \\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d: wait`));
+        assert.match(
+          error.message,
+          new RegExp(
+            `locked by restic process ${holder.pid} on \\S+ \\(user \\S+\\) since \\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d: wait`,
+          ),
+        );
         return true;
       });
       const waits: string[] = [];
