@@ -60,12 +60,31 @@ export async function restoreFromOffsite(
   }
 }
 
-/** The work folder is gone by the time a message is read: a path in it is named as in the snapshot. */
+/**
+ * Restore's words for a tree that is the restore's own (written for archives) said of the
+ * snapshot; the work folder is gone by the time a message is read: a path in it is named as in
+ * the snapshot.
+ */
 function withoutWorkFolder(error: unknown, folder: string, shownAs: string): unknown {
-  if (!(error instanceof TracBackupError) || !error.message.includes(path.dirname(folder))) {
+  if (!(error instanceof TracBackupError)) {
     return error;
   }
-  const inside = folder + path.sep;
-  const message = error.message.split(inside).join(`${shownAs}: `).split(path.dirname(folder)).join(shownAs);
-  return new TracBackupError(error.code, message, error.path?.startsWith(path.dirname(folder)) ? shownAs : error.path, { cause: error });
+  const work = path.dirname(folder);
+  const message = error.message
+    .split(folder + path.sep)
+    .join(`${shownAs}: `)
+    .split(work)
+    .join(shownAs)
+    .replace(/The archive the offsite snapshot/g, 'The offsite snapshot')
+    .replace(/unpacked from the archive the offsite snapshot/g, 'fetched from the offsite snapshot')
+    .replace(/The environment unpacked from the archive the offsite snapshot/g, 'The environment fetched from the offsite snapshot')
+    .replace(
+      'Choose another archive, or make it again from a backup that passes trac-backup verify.',
+      'Choose another snapshot, or send a backup that passes trac-backup verify.',
+    )
+    .replace('make the archive again from the backup.', 'send the backup again.');
+  if (message === error.message) {
+    return error;
+  }
+  return new TracBackupError(error.code, message, error.path?.startsWith(work) ? shownAs : error.path, { cause: error });
 }
