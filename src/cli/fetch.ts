@@ -2,7 +2,7 @@ import * as path from 'node:path';
 import { describeSnapshot, restoreFromOffsite, RestoreFromOffsiteResult, TracBackupError } from '../core';
 import { CliCommand, EXIT_FAILURE, EXIT_OK, parseVerbArgs } from './command';
 import { canAsk, confirm } from './confirm';
-import { OFFSITE_HELP, OFFSITE_OPTIONS, cliRepository } from './offsiteOptions';
+import { OFFSITE_HELP, OFFSITE_OPTIONS, cliRepository, withLockWait } from './offsiteOptions';
 import { withProgressBar, writeResult } from './progressBar';
 import { question, replacedWhat, report } from './restore';
 
@@ -42,31 +42,33 @@ export const fetchCommand: CliCommand = {
     let result: RestoreFromOffsiteResult;
     try {
       result = await withProgressBar(context, (progress) =>
-        restoreFromOffsite(cliRepository(location, values), snapshot, environment, {
-          replace: values.yes,
-          force: values.force,
-          signal: context.signal,
-          onProgress: progress.onProgress,
-          onSwept: progress.onSwept,
-          onFetching: (chosen) => {
-            if (context.stderr.isTTY) {
-              progress.clear(); // restic 0.14 reports no progress of a restore: say what it is doing
-              context.stderr.write(`Fetching snapshot ${chosen.shortId} (${describeSnapshot(chosen)})…\n`);
-            }
-          },
-          confirm: async (plan) => {
-            progress.clear();
-            if (!canAsk(context)) {
-              throw new TracBackupError(
-                'TARGET_EXISTS',
-                `${replacedWhat(plan)}; there is no terminal to ask on: pass --yes to confirm.`,
-                plan.environment,
-              );
-            }
-            declined = !(await confirm(question(plan), context));
-            return !declined;
-          },
-        }),
+        withLockWait(values, context, () =>
+          restoreFromOffsite(cliRepository(location, values), snapshot, environment, {
+            replace: values.yes,
+            force: values.force,
+            signal: context.signal,
+            onProgress: progress.onProgress,
+            onSwept: progress.onSwept,
+            onFetching: (chosen) => {
+              if (context.stderr.isTTY) {
+                progress.clear(); // restic 0.14 reports no progress of a restore: say what it is doing
+                context.stderr.write(`Fetching snapshot ${chosen.shortId} (${describeSnapshot(chosen)})…\n`);
+              }
+            },
+            confirm: async (plan) => {
+              progress.clear();
+              if (!canAsk(context)) {
+                throw new TracBackupError(
+                  'TARGET_EXISTS',
+                  `${replacedWhat(plan)}; there is no terminal to ask on: pass --yes to confirm.`,
+                  plan.environment,
+                );
+              }
+              declined = !(await confirm(question(plan), context));
+              return !declined;
+            },
+          }),
+        ),
       );
     } catch (error) {
       if (declined) {

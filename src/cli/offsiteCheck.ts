@@ -1,6 +1,6 @@
 import { checkRepository, formatDuration } from '../core';
 import { CliCommand, EXIT_FAILURE, EXIT_OK, parseVerbArgs } from './command';
-import { OFFSITE_HELP, OFFSITE_OPTIONS, cliRepository } from './offsiteOptions';
+import { OFFSITE_HELP, OFFSITE_OPTIONS, cliRepository, withLockWait } from './offsiteOptions';
 import { writeResult } from './progressBar';
 
 const HELP = `Usage: trac-backup offsite-check <repository> [--read-data <subset>]
@@ -25,7 +25,9 @@ export const offsiteCheckCommand: CliCommand = {
       { ...OFFSITE_OPTIONS, 'read-data': { type: 'string' } },
       { count: 1, what: 'the restic repository' },
     );
-    const result = await checkRepository(cliRepository(positionals[0], values), { readData: values['read-data'], signal: context.signal });
+    const result = await withLockWait(values, context, () =>
+      checkRepository(cliRepository(positionals[0], values), { readData: values['read-data'], signal: context.signal }),
+    );
     writeResult(context, values.json, result, () => {
       context.stdout.write(
         result.ok

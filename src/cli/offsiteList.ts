@@ -1,6 +1,6 @@
 import { formatBytes, listOffsiteSnapshots, localDateTime } from '../core';
 import { CliCommand, EXIT_OK, parseVerbArgs } from './command';
-import { OFFSITE_HELP, OFFSITE_OPTIONS, cliRepository } from './offsiteOptions';
+import { OFFSITE_HELP, OFFSITE_OPTIONS, cliRepository, withLockWait } from './offsiteOptions';
 import { writeResult } from './progressBar';
 
 const HELP = `Usage: trac-backup offsite-list <repository> [--environment <env>]
@@ -25,10 +25,9 @@ export const offsiteListCommand: CliCommand = {
       { ...OFFSITE_OPTIONS, environment: { type: 'string' } },
       { count: 1, what: 'the restic repository' },
     );
-    const snapshots = await listOffsiteSnapshots(cliRepository(positionals[0], values), {
-      environment: values.environment,
-      signal: context.signal,
-    });
+    const snapshots = await withLockWait(values, context, () =>
+      listOffsiteSnapshots(cliRepository(positionals[0], values), { environment: values.environment, signal: context.signal }),
+    );
     writeResult(context, values.json, { snapshots }, () => {
       for (const snapshot of snapshots) {
         context.stdout.write(

@@ -1,9 +1,12 @@
+import { whileLocked } from '../core';
 import type { OffsiteRepository } from '../core';
+import type { CliContext } from './command';
 
 /** The options every offsite verb takes: where restic is, and restic's extended options. */
 export const OFFSITE_OPTIONS = {
   restic: { type: 'string' },
   option: { type: 'string', short: 'o', multiple: true },
+  wait: { type: 'boolean', default: false },
   json: { type: 'boolean', default: false },
 } as const;
 
@@ -11,6 +14,8 @@ export const OFFSITE_OPTIONS = {
 export const OFFSITE_HELP = `  --restic <path>      The restic program (default: restic on PATH; 0.14 or newer)
   -o, --option k=v     A restic extended option, e.g. -o 'sftp.command=ssh -p 2222
                        backup@host -s sftp' (repeatable; never put secrets here)
+  --wait               When another restic process holds the repository's lock,
+                       wait for it (checking every 5 s; Ctrl-C stops waiting)
   --json               Print the result as one JSON object on standard output
   -h, --help           Show this help
 
@@ -27,4 +32,24 @@ user and password a URL may hold.
 /** The repository as the command line names it; the password and credentials stay in restic's variables. */
 export function cliRepository(location: string, values: { restic?: string; option?: string[] }): OffsiteRepository {
   return { location, ...(values.restic && { restic: values.restic }), ...(values.option && { options: values.option }) };
+}
+
+/**
+ * Runs an offsite verb's work; with --wait, while another live restic holds the lock, says so
+ * once on stderr and tries again until it goes through (or Ctrl-C).
+ */
+export function withLockWait<T>(values: { wait?: boolean }, context: CliContext, work: () => Promise<T>): Promise<T> {
+  if (!values.wait) {
+    return work();
+  }
+  let said = false;
+  return whileLocked(work, {
+    signal: context.signal,
+    onWaiting: (message) => {
+      if (!said) {
+        context.stderr.write(`note: ${message.replace(/: wait for it to finish.*$/, '')}: waiting for it (Ctrl-C stops)\n`);
+        said = true;
+      }
+    },
+  });
 }

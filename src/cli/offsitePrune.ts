@@ -1,6 +1,6 @@
 import { hasRetentionRule, localDateTime, OffsitePruneResult, planOffsitePrune, plural, pruneOffsite, RetentionPolicy } from '../core';
 import { CliCommand, CliContext, EXIT_OK, UsageError, parseVerbArgs } from './command';
-import { OFFSITE_HELP, OFFSITE_OPTIONS, cliRepository } from './offsiteOptions';
+import { OFFSITE_HELP, OFFSITE_OPTIONS, cliRepository, withLockWait } from './offsiteOptions';
 import { writeResult } from './progressBar';
 
 const HELP = `Usage: trac-backup offsite-prune <repository> [--keep-last N] [--keep-daily N]
@@ -61,7 +61,9 @@ export const offsitePruneCommand: CliCommand = {
     }
     const repository = cliRepository(positionals[0], values);
     const plan = await planOffsitePrune(repository, policy, { environment: values.environment, signal: context.signal });
-    const result = await pruneOffsite(repository, plan, { dryRun: values['dry-run'], signal: context.signal });
+    const result = await withLockWait(values, context, () =>
+      pruneOffsite(repository, plan, { dryRun: values['dry-run'], signal: context.signal }),
+    );
     writeResult(context, values.json, toJson(result), () => report(result, context));
     return EXIT_OK;
   },

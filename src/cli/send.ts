@@ -1,6 +1,6 @@
 import { formatBytes, formatDuration, sendToOffsite } from '../core';
 import { CliCommand, EXIT_OK, parseVerbArgs } from './command';
-import { OFFSITE_HELP, OFFSITE_OPTIONS, cliRepository } from './offsiteOptions';
+import { OFFSITE_HELP, OFFSITE_OPTIONS, cliRepository, withLockWait } from './offsiteOptions';
 import { withProgressBar, writeResult } from './progressBar';
 
 const HELP = `Usage: trac-backup send <backup> <repository> [--restic <path>] [-o k=v]… [--json]
@@ -29,7 +29,7 @@ export const sendCommand: CliCommand = {
     });
     const [backup, location] = positionals;
     const result = await withProgressBar(context, ({ onProgress }) =>
-      sendToOffsite(backup, cliRepository(location, values), { signal: context.signal, onProgress }),
+      withLockWait(values, context, () => sendToOffsite(backup, cliRepository(location, values), { signal: context.signal, onProgress })),
     );
     writeResult(context, values.json, result, () => {
       context.stdout.write(

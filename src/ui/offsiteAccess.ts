@@ -198,6 +198,7 @@ export class OffsiteAccess {
         return { result };
       }
       case 'RESTIC_MISSING':
+        this.log.error(error.message);
         void vscode.window.showErrorMessage(error.message, OPEN_SETTING).then((choice) => {
           if (choice === OPEN_SETTING) {
             void vscode.commands.executeCommand('workbench.action.openSettings', 'tracBackup.offsite.resticPath');

@@ -72,7 +72,7 @@ export function resticError(output: ResticOutput, repository: OffsiteRepository,
       stale
         ? `The offsite repository ${where} is locked by ${who}, which is gone: the lock is stale. Remove it ` +
             `(trac-backup offsite-unlock ${where}; restic unlock removes stale locks only), then try again.`
-        : `The offsite repository ${where} is locked by ${who}: wait for it to finish, then try again.`,
+        : `The offsite repository ${where} is locked by ${who}: wait for it to finish, then try again (the command line's --wait waits for it).`,
       holder,
       where,
     );

@@ -12,6 +12,7 @@ import { listOffsiteSnapshots } from '../../../src/core/offsite/offsiteSnapshots
 import type { OffsiteRepository } from '../../../src/core/offsite/resticRepository';
 import { TracBackupError } from '../../../src/core/shared/errors';
 import { makeTempDir, removeTempDir } from '../../support/fixtures';
+import { runCliCaptured } from '../../support/cliRun';
 import { TEST_PASSWORD, freePort, resticTestEnv, startSftpServer, testRepository } from '../../support/resticRepos';
 
 /**
@@ -63,14 +64,53 @@ describe('offsite errors, with real restic', () => {
         return true;
       });
       const waits: string[] = [];
-      const waiting = whileLocked(() => checkRepository(repository), { everyMs: 300, onWaiting: (message) => waits.push(message) });
-      await new Promise((resolve) => setTimeout(resolve, 1000));
+      let waited!: () => void;
+      const firstWait = new Promise<void>((resolve) => (waited = resolve));
+      const waiting = whileLocked(() => checkRepository(repository), {
+        everyMs: 300,
+        onWaiting: (message) => {
+          waits.push(message);
+          waited();
+        },
+      });
+      await firstWait; // it found the lock and waits: now the holder finishes
       holder.stdin!.end();
       const check = await waiting;
       assert.ok(check.ok);
       assert.ok(waits.length >= 1, 'it waited');
     } finally {
       holder.kill('SIGKILL');
+    }
+  });
+
+  it('trac-backup offsite-check without --wait names the holder; with --wait says it waits once, then checks', async () => {
+    const saved = { ...process.env };
+    const passwordFile = path.join(tmp, 'password');
+    await fs.writeFile(passwordFile, TEST_PASSWORD, { mode: 0o600 });
+    Object.assign(process.env, resticTestEnv(tmp), { RESTIC_PASSWORD_FILE: passwordFile });
+    const holder = await holdLock(repository.location, tmp);
+    try {
+      const refused = await runCliCaptured(['offsite-check', repository.location]);
+      assert.equal(refused.code, 1);
+      assert.match(refused.stderr, new RegExp(`locked by restic process ${holder.pid} .*--wait waits for it`));
+      const stderr = { text: '' };
+      const waiting = runCliCaptured(['offsite-check', repository.location, '--wait'], { onStderr: (text) => (stderr.text += text) });
+      while (!stderr.text.includes('waiting for it')) {
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      holder.stdin!.end();
+      const waited = await waiting;
+      assert.equal(waited.code, 0, waited.stderr);
+      assert.equal(waited.stderr.match(/waiting for it/g)?.length, 1, waited.stderr);
+      assert.match(waited.stdout, /no errors were found/);
+    } finally {
+      holder.kill('SIGKILL');
+      for (const name of Object.keys(process.env)) {
+        if (!(name in saved)) {
+          delete process.env[name];
+        }
+      }
+      Object.assign(process.env, saved);
     }
   });
 
