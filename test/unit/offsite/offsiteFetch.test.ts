@@ -11,6 +11,8 @@ import { initRepository } from '../../../src/core/offsite/repositoryMaintenance'
 import type { OffsiteRepository } from '../../../src/core/offsite/resticRepository';
 import { isCancelled, TracBackupError } from '../../../src/core/shared/errors';
 import { restoreFromOffsite } from '../../../src/core/workflows/restoreFromOffsite';
+import { sweepEnvironmentLeftovers } from '../../../src/core/work/environmentSweep';
+import { spawnSync } from 'node:child_process';
 import { sendToOffsite } from '../../../src/core/workflows/sendToOffsite';
 import { copyFixture, makeTempDir, removeTempDir } from '../../support/fixtures';
 import { testRepository } from '../../support/resticRepos';
@@ -91,5 +93,18 @@ describe('restore from offsite: checked as a backup, whole or not at all', () =>
       (await fs.readdir(tmp)).filter((name) => name.startsWith('.')),
       [],
     );
+  });
+
+  it("a fetch's work folder left by a killed process is swept, said as what it was, with its size", async () => {
+    const dead = spawnSync(process.execPath, ['-e', '0']).pid!; // a process that has exited
+    const leftover = path.join(tmp, `.env.fetch-${dead}-0123abcd`);
+    await fs.mkdir(path.join(leftover, 'backup'), { recursive: true });
+    await fs.writeFile(path.join(leftover, 'backup', 'VERSION'), 'Trac Environment Version 1\n');
+    const swept = await sweepEnvironmentLeftovers({ environment: env, backupFolder: path.join(tmp, 'backups') });
+    const mine = swept.filter((item) => item.path === leftover);
+    assert.equal(mine.length, 1, JSON.stringify(swept));
+    assert.equal(mine[0].action, 'removed');
+    assert.match(mine[0].message, /a copy of an offsite snapshot for env \(\d+ B\) left by a restore from offsite that was stopped/);
+    await assert.rejects(fs.lstat(leftover));
   });
 });
