@@ -96,7 +96,7 @@ describe('restore from offsite: checked as a backup, whole or not at all', () =>
   });
 
   it("a fetch's work folder left by a killed process is swept, said as what it was, with its size", async () => {
-    const dead = spawnSync(process.execPath, ['-e', '0']).pid!; // a process that has exited
+    const dead = spawnSync(process.execPath, ['-e', '0']).pid; // a process that has exited
     const leftover = path.join(tmp, `.env.fetch-${dead}-0123abcd`);
     await fs.mkdir(path.join(leftover, 'backup'), { recursive: true });
     await fs.writeFile(path.join(leftover, 'backup', 'VERSION'), 'Trac Environment Version 1\n');
