@@ -8,10 +8,12 @@
 # (the Debian 11 root file system the old-Linux test runs the CLI in), binutils (objdump: npm run
 # package reads the GLIBC/GLIBCXX versions each Linux binary needs), xfsprogs and e2fsprogs
 # (mkfs.xfs for a loop-mounted XFS with reflink, where copy-on-write clones are tested, and
-# filefrag, which shows the blocks a clone shares).
+# filefrag, which shows the blocks a clone shares), restic (offsite copies: Debian 12's 0.14 is the
+# oldest the tool supports), openssh-server and openssh-client (the offsite tests' throwaway SFTP
+# server on 127.0.0.1, and ssh-keygen for its keys).
 set -euo pipefail
 
-PACKAGES=(chromium ripgrep libkrb5-dev python3 make g++ fonts-liberation procps postgresql mariadb-server mariadb-client debootstrap binutils xfsprogs e2fsprogs)
+PACKAGES=(chromium ripgrep libkrb5-dev python3 make g++ fonts-liberation procps postgresql mariadb-server mariadb-client debootstrap binutils xfsprogs e2fsprogs restic openssh-server openssh-client)
 
 missing=()
 for pkg in "${PACKAGES[@]}"; do
@@ -28,3 +30,4 @@ echo "installing system packages: ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
 "${SUDO[@]}" apt-get update
 "${SUDO[@]}" apt-get install -y --no-install-recommends "${missing[@]}"
+

@@ -14,6 +14,9 @@ import { EnvironmentRegistry } from './ui/environmentRegistry';
 import { EnvironmentTreeProvider, VIEW_ID } from './ui/environmentTree';
 import { startupSweep } from './ui/leftoverSweep';
 import { VerifyStatusStore } from './ui/verifyStatus';
+import { OffsiteAccess } from './ui/offsiteAccess';
+import { OffsiteSnapshotRows } from './ui/offsiteTree';
+import { registerOffsiteCommands, sendAfterScheduledBackup } from './ui/commands/offsiteCommands';
 
 export function activate(context: vscode.ExtensionContext): TracBackupApi {
   // What other windows and the CLI call this window when it backs up or restores an environment.
@@ -21,7 +24,9 @@ export function activate(context: vscode.ExtensionContext): TracBackupApi {
   const log = vscode.window.createOutputChannel('Trac Backup', { log: true });
   const registry = new EnvironmentRegistry(context.workspaceState, log);
   const statuses = new VerifyStatusStore(log);
-  const tree = new EnvironmentTreeProvider(registry, statuses);
+  const offsite = new OffsiteAccess(context.secrets, log);
+  const offsiteRows = new OffsiteSnapshotRows(offsite, log);
+  const tree = new EnvironmentTreeProvider(registry, statuses, offsiteRows);
   const view = vscode.window.createTreeView(VIEW_ID, { treeDataProvider: tree, showCollapseAll: true, canSelectMany: true });
   context.subscriptions.push(
     log,
@@ -35,13 +40,21 @@ export function activate(context: vscode.ExtensionContext): TracBackupApi {
     registerVerifyCommand(registry, statuses, log),
     registerDeleteCommand(registry, log),
     ...registerArchiveCommands(registry, log),
+    offsiteRows,
+    ...registerOffsiteCommands(registry, statuses, offsite, offsiteRows, log),
   );
 
   const testInterval = Number(process.env.TRAC_BACKUP_SCHEDULE_INTERVAL_MS);
   if (testInterval > 0) {
     overrideScheduleInterval(testInterval); // end-to-end tests of the schedule
   }
-  const scheduled: ScheduledBackups = new ScheduledBackups(registry, statuses, log, () => statusBar);
+  const scheduled: ScheduledBackups = new ScheduledBackups(
+    registry,
+    statuses,
+    log,
+    () => statusBar,
+    (listed, backup, signal) => sendAfterScheduledBackup(offsite, offsiteRows, log, listed, backup, signal),
+  );
   const statusBar = new BackupStatusBar(registry, (environment) => scheduled.scheduler.checkedUnchangedAt(environment));
   context.subscriptions.push(scheduled, statusBar, registerPruneCommand(registry, log));
 

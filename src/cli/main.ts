@@ -5,9 +5,29 @@ import { hotcopyCommand } from './hotcopy';
 import { pruneCommand } from './prune';
 import { restoreCommand } from './restore';
 import { verifyCommand } from './verify';
+import { sendCommand } from './send';
+import { fetchCommand } from './fetch';
+import { offsiteListCommand } from './offsiteList';
+import { offsitePruneCommand } from './offsitePrune';
+import { offsiteCheckCommand } from './offsiteCheck';
+import { offsiteInitCommand } from './offsiteInit';
+import { offsiteUnlockCommand } from './offsiteUnlock';
 
 /** Every verb; a new one (restore, verify, archive, prune) is one file and one line here. */
-const COMMANDS: readonly CliCommand[] = [hotcopyCommand, verifyCommand, restoreCommand, archiveCommand, pruneCommand];
+const COMMANDS: readonly CliCommand[] = [
+  hotcopyCommand,
+  verifyCommand,
+  restoreCommand,
+  archiveCommand,
+  pruneCommand,
+  sendCommand,
+  fetchCommand,
+  offsiteListCommand,
+  offsitePruneCommand,
+  offsiteCheckCommand,
+  offsiteInitCommand,
+  offsiteUnlockCommand,
+];
 
 function mainHelp(): string {
   const width = Math.max(...COMMANDS.map((command) => command.name.length)) + 2;

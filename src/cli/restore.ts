@@ -147,7 +147,7 @@ async function isArchive(backup: string): Promise<boolean> {
 }
 
 /** What would be replaced, in words: the environment, and the database its trac.ini names when that goes back too. */
-function replacedWhat(plan: RestorePlan): string {
+export function replacedWhat(plan: RestorePlan): string {
   const parts = [
     plan.aside ? `${plan.environment} exists and restoring replaces it (kept as ${plan.aside})` : undefined,
     plan.database?.aside ? `the database ${plan.database.file} (kept as ${plan.database.aside})` : undefined,
@@ -158,7 +158,7 @@ function replacedWhat(plan: RestorePlan): string {
   return parts.length > 0 ? parts.join(' and ') : `Restoring to ${plan.environment} needs a yes`;
 }
 
-function question(plan: RestorePlan): string {
+export function question(plan: RestorePlan): string {
   const lines = [`Restore ${plan.backup} (made ${new Date(plan.backupCreatedAt).toLocaleString()}) to ${plan.environment}?`];
   if (plan.aside) {
     lines.push(`It replaces ${plan.replaced.files} files (${formatBytes(plan.replaced.bytes)}) there, which are kept in ${plan.aside}.`);
@@ -188,7 +188,7 @@ function question(plan: RestorePlan): string {
   return lines.join('\n');
 }
 
-function report(result: RestoreResult, context: CliContext): void {
+export function report(result: RestoreResult, context: CliContext): void {
   const out = (line: string) => context.stdout.write(`${line}\n`);
   for (const leftover of result.leftovers) {
     out(`note: ${leftover.detail} (${leftover.path})`);

@@ -25,6 +25,10 @@ export type { ArchivePhase, ArchiveProgress, ExportArchiveResult } from './archi
 export { isArchivePath } from './archive/extractArchive';
 export { deleteBackup, pruneBackups } from './catalog/prune';
 export type { PruneBackup, PruneResult } from './catalog/prune';
+export { sendToOffsite } from './workflows/sendToOffsite';
+export type { SendToOffsiteOptions, SendToOffsiteResult } from './workflows/sendToOffsite';
+export { restoreFromOffsite } from './workflows/restoreFromOffsite';
+export type { RestoreFromOffsiteOptions, RestoreFromOffsiteResult } from './workflows/restoreFromOffsite';
 export { BackupScheduler, isOverdue, overrideScheduleInterval } from './schedule/scheduler';
 export type { BackupSchedule, SchedulerEvent } from './schedule/scheduler';
 
@@ -38,6 +42,20 @@ export { hasRetentionRule, readRetentionSetting } from './catalog/retention';
 export type { RetentionDecision, RetentionPolicy } from './catalog/retention';
 export { passedSinceMade, readVerifications, recordVerification, verificationOf, verificationStoreFile } from './catalog/verificationStore';
 export type { VerificationRecord } from './catalog/verificationStore';
+
+// Offsite: restic repositories (send, list, fetch, prune, check, init, unlock)
+export type { OffsiteRepository } from './offsite/resticRepository';
+export { PASSWORD_VARIABLES, shownLocation } from './offsite/resticRepository';
+export { RESTIC_INSTALL, RESTIC_MINIMUM, findRestic } from './offsite/resticProgram';
+export { OffsiteLockedError } from './offsite/resticErrors';
+export type { ResticLockHolder } from './offsite/resticErrors';
+export type { SendPhase, SendProgress, SendResult } from './offsite/sendBackup';
+export { describeSnapshot, findOffsiteSnapshot, listOffsiteSnapshots } from './offsite/offsiteSnapshots';
+export type { OffsiteSnapshot } from './offsite/offsiteSnapshots';
+export { planOffsitePrune, pruneOffsite } from './offsite/offsitePrune';
+export type { OffsitePruneCandidate, OffsitePrunePlan, OffsitePruneResult } from './offsite/offsitePrune';
+export { checkRepository, initRepository, unlockStaleLocks, whileLocked } from './offsite/repositoryMaintenance';
+export type { RepositoryCheck } from './offsite/repositoryMaintenance';
 
 // Trac environments
 export { discoverEnvironments, isSearchedFolderName } from './trac/discovery';

@@ -2,7 +2,7 @@ import * as path from 'node:path';
 import { TracBackupError } from '../core';
 
 /** What this window is doing with a backup. */
-export type BackupUse = 'verified' | 'exported' | 'deleted';
+export type BackupUse = 'verified' | 'exported' | 'deleted' | 'sent offsite';
 
 /**
  * The backups this window is verifying, exporting or deleting now, so that one operation does

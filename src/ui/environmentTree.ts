@@ -13,6 +13,7 @@ import {
 } from '../core';
 import { EnvironmentRegistry, ListedEnvironment } from './environmentRegistry';
 import { displayPath } from './settings';
+import { OffsiteSnapshotRows, OffsiteTreeNode, isOffsiteNode, offsiteItem } from './offsiteTree';
 import { VerifyStatus, VerifyStatusStore } from './verifyStatus';
 
 export const VIEW_ID = 'tracBackup.environments';
@@ -56,7 +57,7 @@ export class BackupNode {
   }
 }
 
-export type TreeNode = EnvironmentNode | DetailNode | BackupsGroupNode | BackupNode;
+export type TreeNode = EnvironmentNode | DetailNode | BackupsGroupNode | BackupNode | OffsiteTreeNode;
 
 /** contextValue of backup rows. */
 export const BACKUP_CONTEXT = 'tracBackup';
@@ -70,17 +71,19 @@ export class EnvironmentTreeProvider implements vscode.TreeDataProvider<TreeNode
   constructor(
     private readonly registry: EnvironmentRegistry,
     private readonly statuses: VerifyStatusStore,
+    private readonly offsite?: OffsiteSnapshotRows,
   ) {
     // Ages ("5 minutes ago") grow while nothing changes on disk.
     const ages = setInterval(() => this.changed.fire(undefined), AGE_REFRESH_MS);
     this.subscription = vscode.Disposable.from(
       registry.onDidChange(() => this.changed.fire(undefined)),
       statuses.onDidChange(() => this.changed.fire(undefined)),
+      ...(offsite ? [offsite.onDidChange(() => this.changed.fire(undefined))] : []),
       { dispose: () => clearInterval(ages) },
     );
   }
 
-  getChildren(element?: TreeNode): TreeNode[] {
+  getChildren(element?: TreeNode): TreeNode[] | Promise<TreeNode[]> {
     if (!element) {
       return this.registry.environments.map((listed) => new EnvironmentNode(listed));
     }
@@ -89,7 +92,11 @@ export class EnvironmentTreeProvider implements vscode.TreeDataProvider<TreeNode
       if (element.listed.backups.length) {
         rows.push(new BackupsGroupNode(element.listed));
       }
-      return rows;
+      const offsite = this.offsite?.groupFor(element.listed);
+      return offsite ? [...rows, offsite] : rows;
+    }
+    if (isOffsiteNode(element)) {
+      return this.offsite?.children(element) ?? [];
     }
     if (element instanceof BackupsGroupNode) {
       return element.listed.backups.map((backup) => new BackupNode(backup, element.listed));
@@ -98,6 +105,9 @@ export class EnvironmentTreeProvider implements vscode.TreeDataProvider<TreeNode
   }
 
   getTreeItem(element: TreeNode): vscode.TreeItem {
+    if (isOffsiteNode(element)) {
+      return offsiteItem(element);
+    }
     if (element instanceof EnvironmentNode) {
       return environmentItem(element.listed);
     }

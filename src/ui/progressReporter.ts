@@ -1,9 +1,9 @@
 import * as vscode from 'vscode';
 import { formatBytes } from '../core';
-import type { ArchivePhase, HotcopyPhase, Progress, RestorePhase, VerifyPhase } from '../core';
+import type { ArchivePhase, HotcopyPhase, Progress, RestorePhase, SendPhase, VerifyPhase } from '../core';
 
 /** A phase of any of the core's long operations. */
-export type OperationPhase = HotcopyPhase | RestorePhase | VerifyPhase | ArchivePhase;
+export type OperationPhase = HotcopyPhase | RestorePhase | VerifyPhase | ArchivePhase | SendPhase;
 
 /** What every long operation of the core reports (see the core's Progress): its phase and bytes. */
 export type PhaseProgress = Pick<Progress<OperationPhase>, 'phase' | 'bytesDone' | 'bytesTotal'>;
@@ -29,6 +29,8 @@ const PHASE_LABELS: Record<OperationPhase, string> = {
   // archives
   archive: 'Archiving',
   extract: 'Unpacking',
+  // offsite
+  send: 'Sending to the offsite repository',
 };
 
 const REPORT_INTERVAL_MS = 100;

@@ -26,6 +26,8 @@ export class ScheduledBackups implements vscode.Disposable {
     private readonly statuses: VerifyStatusStore,
     private readonly log: vscode.LogOutputChannel,
     private readonly statusBar: () => BackupStatusBar,
+    /** After each good scheduled backup (its offsite copy, when tracBackup.offsite.repository is set). */
+    private readonly afterBackup?: (listed: ListedEnvironment, backup: string, signal: AbortSignal) => Promise<void>,
   ) {
     this.scheduler = new BackupScheduler({
       now: () => new Date(),
@@ -106,6 +108,7 @@ export class ScheduledBackups implements vscode.Disposable {
       if (run.verified && !run.verified.ok) {
         throw new Error(`the new backup ${run.result.dest} failed verification: ${run.verified.problems[0]?.problem ?? ''}`);
       }
+      await this.afterBackup?.(listed, run.result.dest, this.abort.signal);
       return run.result;
     } finally {
       bar.doneRunning();

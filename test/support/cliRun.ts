@@ -26,13 +26,20 @@ export function runBuiltCli(args: string[], options: SpawnSyncOptions = {}): Cli
  */
 export async function runCliCaptured(
   args: string[],
-  { stdin, stderrIsTTY = false }: { stdin?: CliInput; stderrIsTTY?: boolean } = {},
+  { stdin, stderrIsTTY = false, onStderr }: { stdin?: CliInput; stderrIsTTY?: boolean; onStderr?: (text: string) => void } = {},
 ): Promise<CliRun> {
   let stdout = '';
   let stderr = '';
   const code = await runCli(args, {
     stdout: { write: (text: string) => (stdout += text), isTTY: false, columns: 100 },
-    stderr: { write: (text: string) => (stderr += text), isTTY: stderrIsTTY, columns: 100 },
+    stderr: {
+      write: (text: string) => {
+        stderr += text;
+        onStderr?.(text);
+      },
+      isTTY: stderrIsTTY,
+      columns: 100,
+    },
     stdin,
     signal: new AbortController().signal,
   });

@@ -9,7 +9,7 @@ const SRC = path.join(ROOT, 'src');
 const CORE = path.join(SRC, 'core');
 
 /** The operations: they never import one another but through an exception named here. */
-const OPERATIONS = ['backup', 'restore', 'verify', 'archive', 'schedule'];
+const OPERATIONS = ['backup', 'restore', 'verify', 'archive', 'schedule', 'offsite'];
 /** What composes operations for both faces (back up as the settings say, restore from an archive). */
 const WORKFLOWS = 'workflows';
 /** The mechanisms operations are made of: they never import an operation or a workflow. */

@@ -58,7 +58,7 @@ export async function sweepEnvironmentLeftovers(...targets: SweepTarget[]): Prom
   };
   for (const target of targets) {
     await sweepFolder(target.backupFolder, ['backup', 'delete', 'archive']);
-    await sweepFolder(path.dirname(path.resolve(target.environment)), ['unpack', 'delete', 'archive']);
+    await sweepFolder(path.dirname(path.resolve(target.environment)), ['unpack', 'fetch', 'delete', 'archive']);
     swept.push(...(await sweepRestoreCopies(target)));
   }
   return swept;

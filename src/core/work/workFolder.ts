@@ -14,11 +14,12 @@ import { renameWithRetry } from '../fs/retry';
  * - delete: a backup being deleted (renamed first, so that no half backup keeps its name);
  * - restore: the copy of an environment (or an external database) a restore builds;
  * - unpack: an archive being unpacked for a restore;
- * - archive: an archive being written, published under its final name when complete.
+ * - archive: an archive being written, published under its final name when complete;
+ * - fetch: a snapshot of an offsite (restic) repository being brought back for a restore.
  */
-export type WorkPurpose = 'backup' | 'delete' | 'restore' | 'unpack' | 'archive';
+export type WorkPurpose = 'backup' | 'delete' | 'restore' | 'unpack' | 'archive' | 'fetch';
 
-const PURPOSES: readonly WorkPurpose[] = ['backup', 'delete', 'restore', 'unpack', 'archive'];
+const PURPOSES: readonly WorkPurpose[] = ['backup', 'delete', 'restore', 'unpack', 'archive', 'fetch'];
 
 /**
  * One naming scheme for all of it: `.<target name>.<purpose>-<pid>-<8 hex>`, beside the target.
@@ -182,6 +183,8 @@ export function describeWork(work: WorkName, bytes?: number): string {
       return `an unpacked copy of ${work.target}${size} left by a restore that was stopped ${by}`;
     case 'restore':
       return `a partial copy of ${work.target}${size} left by a restore that was stopped ${by}`;
+    case 'fetch':
+      return `a copy of an offsite snapshot for ${work.target}${size} left by a restore from offsite that was stopped ${by}`;
   }
 }
 
