@@ -3,7 +3,8 @@ import * as path from 'node:path';
 import { TracBackupError, errnoCode } from '../shared/errors';
 
 const PERMISSION = new Set(['EACCES', 'EPERM']);
-const NO_SPACE = new Set(['ENOSPC', 'EDQUOT']);
+// SQLITE_FULL: SQLite's backup API writing a snapshot (the node:sqlite layer's way) onto a full disk.
+const NO_SPACE = new Set(['ENOSPC', 'EDQUOT', 'SQLITE_FULL']);
 
 /** What a failed write was writing, for the message: "the partial <what> was removed". */
 export type WrittenWork = 'backup' | 'archive' | 'restore';
