@@ -79,9 +79,11 @@ export class EnvironmentTreeProvider implements vscode.TreeDataProvider<TreeNode
     );
   }
 
-  getChildren(element?: TreeNode): TreeNode[] {
+  getChildren(element?: TreeNode): TreeNode[] | Promise<TreeNode[]> {
     if (!element) {
-      return this.registry.environments.map((listed) => new EnvironmentNode(listed));
+      // The view shown is what starts the first discovery (activation does none).
+      const roots = () => this.registry.environments.map((listed) => new EnvironmentNode(listed));
+      return this.registry.started ? roots() : this.registry.ready().then(roots);
     }
     if (element instanceof EnvironmentNode) {
       const rows: TreeNode[] = detailsOf(element.listed);

@@ -3,7 +3,7 @@
 // (node:test + playwright-core), which drive the workbench in Chromium like a user.
 // Writes test-results/e2e.json; screenshots go to test-results/screenshots/.
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import * as path from 'node:path';
 import { installExtension } from './codeServer.mjs';
 import { NODE22, RESULTS_DIR, ROOT, VSIX, codeServerVersion, requireCodeServer } from './paths.mjs';
@@ -33,6 +33,7 @@ async function runLayer() {
       .map((name) => path.join(dir, name));
     const filter = process.argv.slice(2);
     const selected = filter.length ? files.filter((file) => filter.some((part) => file.includes(part))) : files;
+    mkdirSync(RESULTS_DIR, { recursive: true }); // a fresh clone has none: the tap reporter does not make it
     rmSync(TAP, { force: true });
     const result = spawnSync(
       NODE22,
