@@ -68,7 +68,7 @@ beforeEach(async () => {
 });
 
 async function clipboardText(page) {
-  return page.evaluate(() => navigator.clipboard.readText());
+  return page.evaluate(() => globalThis.navigator.clipboard.readText());
 }
 
 test('in the browser a backup offers Copy Path, not a Reveal that fails, and the row menu copies the path', async () => {
@@ -85,7 +85,7 @@ test('in the browser a backup offers Copy Path, not a Reveal that fails, and the
     await waitUntil(async () => (await clipboardText(page)) === path.join(backups, made), 'the backup path on the clipboard', 10_000);
 
     await waitUntil(async () => (await backupRows().count()) === 1, 'the backup row', 30_000);
-    await page.evaluate(() => navigator.clipboard.writeText(''));
+    await page.evaluate(() => globalThis.navigator.clipboard.writeText(''));
     await backupRows().first().click({ button: 'right' });
     const menu = page.locator('.context-view .monaco-menu');
     await menu.waitFor();
