@@ -196,9 +196,9 @@ export function backupItem(backup: BackupInfo, status: VerifyStatus | undefined)
   // Short, for the default sidebar width: the icon says whether it passed verification, the
   // tooltip says the rest (incremental, the problems found, the path).
   const verified = status ? (status.ok ? 'verified' : plural(status.problems, 'problem')) : 'never verified';
-  item.description = isKeptByRestore(backup)
-    ? 'kept before restore'
-    : `${formatBytes(backup.bytes)} · ${relativeAge(backup.createdAt, undefined, 'short')}`;
+  // The label is its date: its age would only repeat it (it is in the tooltip, and the
+  // environment's row gives the newest backup's).
+  item.description = isKeptByRestore(backup) ? 'kept before restore' : formatBytes(backup.bytes);
   item.accessibilityInformation = { label: `${localDateTime(backup.createdAt)}, ${String(item.description)}, ${verified}` };
   item.resourceUri = vscode.Uri.file(backup.path);
   item.contextValue = BACKUP_CONTEXT;
@@ -213,7 +213,7 @@ export function backupItem(backup: BackupInfo, status: VerifyStatus | undefined)
     `**${escape(backup.name)}**`,
     '',
     `Path: \`${backup.path}\``,
-    `Made: ${backup.createdAt.toLocaleString()}`,
+    `Made: ${backup.createdAt.toLocaleString()} (${relativeAge(backup.createdAt)})`,
     `Size: ${formatBytes(backup.bytes)} in ${backup.files} files`,
   ];
   if (isKeptByRestore(backup)) {

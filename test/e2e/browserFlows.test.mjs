@@ -155,7 +155,7 @@ test('the kept-aside name the restore prompt promises is the folder the restore 
     const text = await dialogText(page, `Restore ${LABEL}`);
     const promised = /kept, not deleted, as (\S+)/.exec(text)?.[1];
     assert.ok(promised, `the prompt names no kept copy:\n${text}`);
-    await screenshot(page, 'restore-prompt');
+    await screenshot(page, 'restore-prompt-kept-name');
     // A person reads the prompt: the clock moves on before Restore is clicked.
     await new Promise((resolve) => setTimeout(resolve, 2100));
     await clickDialogButton(page, 'Restore', `Restore ${LABEL}`);
