@@ -23,3 +23,17 @@ test('a folder without Trac shows the welcome text with Add Environment…, and 
     await screenshot(page, 'welcome-empty-workspace');
   });
 });
+
+test('Get Started opens the walkthrough: find, back up, schedule and retention, restore', async () => {
+  const { page } = session;
+  await screenshotOnFailure(page, 'walkthrough', async () => {
+    const welcome = viewPane(page, 'Environments').locator('.welcome-view-content');
+    await welcome.locator('a.monaco-button, a', { hasText: 'Get Started' }).first().click();
+    const walkthrough = page.locator('.gettingStartedContainer');
+    await walkthrough.getByText('Get Started with Trac Backup').first().waitFor();
+    for (const step of ['Find your Trac environments', 'Back up an environment', 'Set a schedule and retention', 'Restore a backup']) {
+      await walkthrough.getByText(step).first().waitFor();
+    }
+    await screenshot(page, 'walkthrough');
+  });
+});
