@@ -34,7 +34,7 @@ export function activate(context: vscode.ExtensionContext): TracBackupApi {
     statuses,
     tree,
     view,
-    ...registerEnvironmentCommands(registry, log),
+    ...registerEnvironmentCommands(registry, log, context.extension.id),
     registerBackupCommand(registry, statuses, log),
     registerRestoreCommand(registry, log),
     registerVerifyCommand(registry, statuses, log),

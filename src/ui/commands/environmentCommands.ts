@@ -7,7 +7,11 @@ import { BackupNode, EnvironmentNode } from '../environmentTree';
 import { canRevealInOS, copyPath } from '../pathActions';
 
 /** Add Environment…, Remove from List, Refresh, Reveal. */
-export function registerEnvironmentCommands(registry: EnvironmentRegistry, log: vscode.LogOutputChannel): vscode.Disposable[] {
+export function registerEnvironmentCommands(
+  registry: EnvironmentRegistry,
+  log: vscode.LogOutputChannel,
+  extensionId: string,
+): vscode.Disposable[] {
   return [
     registerCommand('tracBackup.environment.add', log, async (folder?: vscode.Uri) => {
       const chosen = folder ?? (await pickFolder());
@@ -41,6 +45,10 @@ export function registerEnvironmentCommands(registry: EnvironmentRegistry, log: 
     registerCommand('tracBackup.environment.copyPath', log, (node?: EnvironmentNode) => (node ? copyPath(node.path) : undefined)),
     registerCommand('tracBackup.backup.copyPath', log, (node?: BackupNode) => (node ? copyPath(node.path) : undefined)),
     registerCommand('tracBackup.showLog', log, () => log.show()),
+    // The walkthrough by its full id (publisher.name#id), whatever the package is published as.
+    registerCommand('tracBackup.gettingStarted', log, () =>
+      vscode.commands.executeCommand('workbench.action.openWalkthrough', `${extensionId}#gettingStarted`, false),
+    ),
   ];
 }
 
