@@ -41,7 +41,17 @@ if (watch) {
     await context.watch();
   }
 } else {
-  await Promise.all(selected.map(buildAtomically));
+  const results = await Promise.all(selected.map(buildAtomically));
+  if (production) {
+    await writeBundleInputs(results);
+  }
+}
+
+/** What the bundles were made of (esbuild's metafile inputs), for THIRD-PARTY-NOTICES.md (scripts/thirdPartyNotices.mjs). */
+async function writeBundleInputs(results) {
+  const inputs = Object.assign({}, ...results.map((result) => result.metafile?.inputs ?? {}));
+  await fs.mkdir('out', { recursive: true });
+  await fs.writeFile(path.join('out', 'bundle-meta.json'), JSON.stringify({ inputs: Object.keys(inputs).sort() }, null, 2));
 }
 
 /**
@@ -49,7 +59,7 @@ if (watch) {
  * while another test file rebuilds it never reads half a file.
  */
 async function buildAtomically(options) {
-  const result = await esbuild.build({ ...options, write: false });
+  const result = await esbuild.build({ ...options, write: false, metafile: true });
   await Promise.all(
     result.outputFiles.map(async (file) => {
       const temp = `${file.path}.${process.pid}.tmp`;
@@ -58,4 +68,5 @@ async function buildAtomically(options) {
       await fs.rename(temp, file.path);
     }),
   );
+  return result;
 }

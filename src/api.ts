@@ -57,8 +57,8 @@ export function createApi(
 ): TracBackupApi {
   return {
     async listEnvironments() {
+      await registry.ready(); // starts the first discovery when none ran yet
       await ready;
-      await registry.ready();
       return registry.environments.map((listed) => {
         const item = environmentItem(listed);
         const backups = listed.backups.length ? backupsGroupItem(listed) : undefined;

@@ -5,6 +5,7 @@ import { BackupStatusBar } from './ui/backupStatusBar';
 import { registerArchiveCommands } from './ui/commands/archiveCommands';
 import { registerPruneCommand } from './ui/commands/pruneCommand';
 import { ScheduledBackups } from './ui/scheduledBackups';
+import { settings } from './ui/settings';
 import { registerBackupCommand } from './ui/commands/backupCommand';
 import { registerDeleteCommand } from './ui/commands/deleteCommand';
 import { registerRestoreCommand } from './ui/commands/restoreCommand';
@@ -18,7 +19,11 @@ import { OffsiteAccess } from './ui/offsiteAccess';
 import { OffsiteSnapshotRows } from './ui/offsiteTree';
 import { registerOffsiteCommands, sendAfterScheduledBackup } from './ui/commands/offsiteCommands';
 
+/** Folders searched for a trac.ini at startup never include these (as discovery skips them). */
+const NOT_SEARCHED = '{**/node_modules/**,**/.git/**,**/.hg/**,**/.svn/**}';
+
 export function activate(context: vscode.ExtensionContext): TracBackupApi {
+  const activationStarted = performance.now();
   // What other windows and the CLI call this window when it backs up or restores an environment.
   setLeaseHolderName(`in another VS Code window${vscode.workspace.name ? ` (${vscode.workspace.name})` : ''}`);
   const log = vscode.window.createOutputChannel('Trac Backup', { log: true });
@@ -34,7 +39,7 @@ export function activate(context: vscode.ExtensionContext): TracBackupApi {
     statuses,
     tree,
     view,
-    ...registerEnvironmentCommands(registry, log),
+    ...registerEnvironmentCommands(registry, log, context.extension.id),
     registerBackupCommand(registry, statuses, log),
     registerRestoreCommand(registry, log),
     registerVerifyCommand(registry, statuses, log),
@@ -58,10 +63,12 @@ export function activate(context: vscode.ExtensionContext): TracBackupApi {
   const statusBar = new BackupStatusBar(registry, (environment) => scheduled.scheduler.checkedUnchangedAt(environment));
   context.subscriptions.push(scheduled, statusBar, registerPruneCommand(registry, log));
 
-  log.info(`Trac Backup ${(context.extension.packageJSON as { version: string }).version} activated in VS Code ${vscode.version}`);
   // What reloads and crashes stopped midway (a partial backup, archive, restore copy) is swept once the tree is listed.
   const sweepLeftovers = startupSweep(registry, log);
-  const ready = registry.refresh().then(() => {
+  // Activated at startup in every window (onStartupFinished: environments may come from user
+  // settings alone), so nothing is discovered until something needs the list: the view shown,
+  // a command, a schedule or configured environments, or a trac.ini in the workspace.
+  void registry.firstDiscovery.then(() => {
     if (vscode.workspace.isTrusted) {
       void scheduled.start();
       sweepLeftovers();
@@ -69,11 +76,27 @@ export function activate(context: vscode.ExtensionContext): TracBackupApi {
   });
   context.subscriptions.push(
     vscode.workspace.onDidGrantWorkspaceTrust(() => {
-      void scheduled.start();
-      sweepLeftovers();
+      if (registry.started) {
+        void scheduled.start();
+        sweepLeftovers();
+      }
     }),
   );
-  return createApi(registry, statuses, ready, () => statusBar.state);
+  if (view.visible || settings.needListAtStartup()) {
+    void registry.ready();
+  } else if (vscode.workspace.workspaceFolders?.some((folder) => folder.uri.scheme === 'file')) {
+    void vscode.workspace.findFiles('**/conf/trac.ini', NOT_SEARCHED, 1).then((found) => {
+      if (found.length) {
+        void registry.ready();
+      }
+    });
+  }
+  const version = (context.extension.packageJSON as { version: string }).version;
+  log.info(
+    `Trac Backup ${version} activated in VS Code ${vscode.version} in ${Math.round(performance.now() - activationStarted)} ms` +
+      (registry.started ? '' : ' (nothing to list yet: discovery waits for the view, a command or a setting)'),
+  );
+  return createApi(registry, statuses, registry.firstDiscovery, () => statusBar.state);
 }
 
 export function deactivate(): void {}

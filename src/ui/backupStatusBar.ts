@@ -1,7 +1,8 @@
 import * as vscode from 'vscode';
-import { formatAge, isKeptBeforeRestore, isOverdue } from '../core';
+import { isKeptBeforeRestore, isOverdue } from '../core';
 import { EnvironmentRegistry, ListedEnvironment } from './environmentRegistry';
 import { PhaseProgress } from './progressReporter';
+import { relativeAge } from './relativeAge';
 import { SECTION, settings } from './settings';
 
 const AGE_REFRESH_MS = 60_000;
@@ -22,6 +23,8 @@ export class BackupStatusBar implements vscode.Disposable {
   private readonly subscription: vscode.Disposable;
   private running: string | undefined;
   private visible = false;
+  /** Environments whose last scheduled backup failed, with why (cleared by a good one). */
+  private readonly failed = new Map<string, string>();
 
   constructor(
     private readonly registry: EnvironmentRegistry,
@@ -45,14 +48,28 @@ export class BackupStatusBar implements vscode.Disposable {
     this.update();
   }
 
+  /** The outcome of a scheduled backup of `environment`: why it failed, or undefined when it was made. */
+  setFailed(environment: string, why: string | undefined): void {
+    if (why === undefined) {
+      this.failed.delete(environment);
+    } else {
+      this.failed.set(environment, why);
+    }
+    this.update();
+  }
+
   doneRunning(): void {
     this.running = undefined;
     this.update();
   }
 
   update(): void {
-    const environments = this.registry.environments.filter((listed) => listed.problems.length === 0);
-    if (environments.length === 0) {
+    const listedNow = this.registry.environments;
+    const environments = listedNow.filter((listed) => listed.problems.length === 0);
+    // Those that cannot be backed up are named, never left out without a word.
+    const broken = listedNow.filter((listed) => listed.problems.length > 0);
+    const failed = environments.filter((listed) => this.failed.has(listed.environment.path));
+    if (listedNow.length === 0) {
       this.item.hide();
       this.visible = false;
       return;
@@ -75,17 +92,28 @@ export class BackupStatusBar implements vscode.Disposable {
         newest = backup.createdAt;
       }
       const notes = [...(mixed ? [schedule === 'off' ? 'not scheduled' : schedule] : []), ...(late ? ['overdue'] : [])];
-      const age = backup ? `backed up ${formatAge(backup.createdAt, now)}` : 'no backup yet';
+      const age = backup ? `backed up ${relativeAge(backup.createdAt, now)}` : 'no backup yet';
       lines.push(`${listed.environment.name}: ${age}${notes.length ? ` (${notes.join(', ')})` : ''}`);
     }
-    this.item.text = this.running ?? `$(history) Trac: ${newest ? formatAge(newest, now) : 'no backup'}`;
-    this.item.backgroundColor = overdue && !this.running ? new vscode.ThemeColor('statusBarItem.warningBackground') : undefined;
+    for (const listed of broken) {
+      lines.push(`${listed.environment.name}: not backed up: ${listed.problems.join(' ')}`);
+    }
+    for (const listed of failed) {
+      lines.push(`${listed.environment.name}: the last scheduled backup failed: ${this.failed.get(listed.environment.path)}`);
+    }
+    const notBackedUp = broken.length + failed.length;
+    const count = notBackedUp ? ` · ${listedNow.length - notBackedUp} of ${listedNow.length} backed up` : '';
+    this.item.text =
+      this.running ?? `$(${notBackedUp ? 'warning' : 'history'}) Trac: ${newest ? relativeAge(newest, now) : 'no backup'}${count}`;
+    this.item.backgroundColor =
+      (overdue || notBackedUp) && !this.running ? new vscode.ThemeColor('statusBarItem.warningBackground') : undefined;
     const scheduleLine = mixed
       ? "Backed up while VS Code is open by each environment's tracBackup.schedule (its folder's settings), as shown."
       : schedules[0] === 'off'
         ? 'Scheduled backups are off (tracBackup.schedule).'
         : `Backed up ${schedules[0]} while VS Code is open.`;
-    this.item.tooltip = [...lines, '', scheduleLine, ...(overdue ? ['A backup is older than the schedule allows.'] : [])].join('\n');
+    const scheduleNote = environments.length ? [scheduleLine] : [];
+    this.item.tooltip = [...lines, '', ...scheduleNote, ...(overdue ? ['A backup is older than the schedule allows.'] : [])].join('\n');
     this.item.show();
     this.visible = true;
   }

@@ -19,6 +19,7 @@ import {
   isWorkName,
   keptBeforeRestorePrefix,
   listBackups,
+  plural,
   readEnvironment,
   readEnvironmentDetails,
   runtimeDescription,
@@ -77,6 +78,12 @@ export class EnvironmentRegistry implements vscode.Disposable {
   private bindingWarned = false;
   private sqliteLayerLogged = false;
   private signature = '';
+  private discovered = false;
+  private firstDiscovered!: () => void;
+  /** Resolves when the first discovery is done (the schedule and the sweep of leftovers wait for it). */
+  readonly firstDiscovery = new Promise<void>((resolve) => (this.firstDiscovered = resolve));
+  /** The paths the last discovery found, to log at info level only when they change. */
+  private foundPaths = '';
   private readonly diskUsage = new DiskUsageCache();
   private measuring: Promise<void> | undefined;
   private remeasure = false;
@@ -111,9 +118,22 @@ export class EnvironmentRegistry implements vscode.Disposable {
     return this.listed.find((entry) => samePathKey(entry.environment.path, envPath));
   }
 
-  /** Resolves once the discovery under way, if any, is done. */
+  /**
+   * Resolves once the environments are listed: activation does no discovery (a window without
+   * Trac pays nothing), so the first caller that needs the list (the view shown, a command, the
+   * schedule) starts the first one.
+   */
   async ready(): Promise<void> {
+    if (!this.discovered && !this.running) {
+      await this.refresh();
+      return;
+    }
     await this.running;
+  }
+
+  /** True once a discovery has run (the list means something). */
+  get started(): boolean {
+    return this.discovered || this.running !== undefined;
   }
 
   /** Runs discovery now (or once more after the one under way) and resolves when it is done. */
@@ -197,11 +217,19 @@ export class EnvironmentRegistry implements vscode.Disposable {
     this.diskUsage.keepOnly(this.listed.flatMap((listed) => listed.backups.map((backup) => backup.path)));
     this.roots = roots;
     this.watchDisk();
+    this.discovered = true;
+    this.firstDiscovered();
     await vscode.commands.executeCommand('setContext', 'tracBackup.discoveryDone', true);
-    this.log.info(
-      `Found ${this.listed.length} Trac environment(s) in ${Date.now() - started} ms` +
-        (this.listed.length ? `: ${this.listed.map((entry) => entry.environment.path).join(', ')}` : ''),
-    );
+    const paths = this.listed.map((entry) => entry.environment.path).join(', ');
+    // Every refresh finds them again: said at info level only when the set changed.
+    const foundLine =
+      `Found ${plural(this.listed.length, 'Trac environment')} in ${Date.now() - started} ms` + (this.listed.length ? `: ${paths}` : '');
+    if (paths !== this.foundPaths || !this.signature) {
+      this.log.info(foundLine);
+    } else {
+      this.log.debug(foundLine);
+    }
+    this.foundPaths = paths;
     this.warnIfBindingUnavailable();
     this.logSqliteLayer();
     // Rebuilding the tree when nothing it shows changed would make its rows flicker, and a row

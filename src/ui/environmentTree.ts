@@ -4,7 +4,6 @@ import {
   BackupInfo,
   EnvironmentDetails,
   defaultBackupFolder,
-  formatAge,
   formatBytes,
   formatDuration,
   isKeptBeforeRestore,
@@ -12,6 +11,7 @@ import {
   plural,
 } from '../core';
 import { EnvironmentRegistry, ListedEnvironment } from './environmentRegistry';
+import { relativeAge } from './relativeAge';
 import { displayPath } from './settings';
 import { OffsiteSnapshotRows, OffsiteTreeNode, isOffsiteNode, offsiteItem } from './offsiteTree';
 import { VerifyStatus, VerifyStatusStore } from './verifyStatus';
@@ -85,7 +85,9 @@ export class EnvironmentTreeProvider implements vscode.TreeDataProvider<TreeNode
 
   getChildren(element?: TreeNode): TreeNode[] | Promise<TreeNode[]> {
     if (!element) {
-      return this.registry.environments.map((listed) => new EnvironmentNode(listed));
+      // The view shown is what starts the first discovery (activation does none).
+      const roots = () => this.registry.environments.map((listed) => new EnvironmentNode(listed));
+      return this.registry.started ? roots() : this.registry.ready().then(roots);
     }
     if (element instanceof EnvironmentNode) {
       const rows: TreeNode[] = detailsOf(element.listed);
@@ -133,9 +135,13 @@ export class EnvironmentTreeProvider implements vscode.TreeDataProvider<TreeNode
 
 export function environmentItem(listed: ListedEnvironment): vscode.TreeItem {
   const { environment, problems } = listed;
-  const item = new vscode.TreeItem(environment.name, vscode.TreeItemCollapsibleState.Collapsed);
+  // A broken environment opens on its Problem row: the reason is read, not hidden in a tooltip.
+  const item = new vscode.TreeItem(
+    environment.name,
+    problems.length ? vscode.TreeItemCollapsibleState.Expanded : vscode.TreeItemCollapsibleState.Collapsed,
+  );
   item.id = `environment:${environment.path}`;
-  item.description = displayPath(environment.path);
+  item.description = environmentFacts(listed);
   item.resourceUri = vscode.Uri.file(environment.path);
   item.contextValue = `${problems.length ? ENVIRONMENT_CONTEXT.broken : ENVIRONMENT_CONTEXT.ok}.${listed.found.origin}`;
   item.iconPath = problems.length
@@ -145,9 +151,22 @@ export function environmentItem(listed: ListedEnvironment): vscode.TreeItem {
   return item;
 }
 
+/**
+ * What the row says beside the name, short enough for the default sidebar width: its size and
+ * the age of its newest backup ("1.2 MB · 3 min. ago"); the path is in the tooltip.
+ */
+function environmentFacts(listed: ListedEnvironment): string {
+  if (listed.problems.length) {
+    return 'cannot be backed up';
+  }
+  const newest = listed.backups.find((backup) => !isKeptBeforeRestore(backup.name) && !backup.problem);
+  const size = listed.details ? [formatBytes(listed.details.bytes)] : [];
+  return [...size, newest ? relativeAge(newest.createdAt, undefined, 'short') : 'no backup'].join(' · ');
+}
+
 export function environmentTooltip(listed: ListedEnvironment): vscode.MarkdownString {
   const { environment, problems, details } = listed;
-  const lines = [`**${escape(environment.name)}**`, '', `Path: \`${environment.path}\``];
+  const lines = [`**${escape(environment.name)}**`, '', `Path: \`${displayPath(environment.path)}\``];
   if (environment.database) {
     lines.push(`Database: \`${environment.database.display}\``);
   }
@@ -171,8 +190,9 @@ export function backupsGroupItem(listed: ListedEnvironment): vscode.TreeItem {
   const { backups } = listed;
   const item = new vscode.TreeItem('Backups', vscode.TreeItemCollapsibleState.Expanded);
   item.id = `backups:${listed.environment.path}`;
+  // The newest backup's age is on its own row, just below.
   const disk = listed.backupsDiskBytes !== undefined ? ` · ${formatBytes(listed.backupsDiskBytes)} on disk` : '';
-  item.description = `${backups.length} · newest ${formatAge(backups[0].createdAt)}${disk}`;
+  item.description = `${backups.length}${disk}`;
   item.tooltip = backupsTooltip(listed);
   item.iconPath = new vscode.ThemeIcon('history');
   item.contextValue = 'tracBackups';
@@ -195,10 +215,13 @@ export function backupsTooltip(listed: ListedEnvironment): string {
 export function backupItem(backup: BackupInfo, status: VerifyStatus | undefined): vscode.TreeItem {
   const item = new vscode.TreeItem(localDateTime(backup.createdAt), vscode.TreeItemCollapsibleState.None);
   item.id = `backup:${backup.path}`;
-  const verified = status ? (status.ok ? 'verified' : plural(status.problems, 'problem')) : undefined;
-  const kept = isKeptByRestore(backup) ? 'kept before restore' : undefined;
-  const incremental = backup.incremental ? `incremental, ${formatBytes(backup.copiedBytes ?? 0)} new` : undefined;
-  item.description = [formatBytes(backup.bytes), formatAge(backup.createdAt), kept, incremental, verified].filter(Boolean).join(' · ');
+  // Short, for the default sidebar width: the icon says whether it passed verification, the
+  // tooltip says the rest (incremental, the problems found, the path).
+  const verified = status ? (status.ok ? 'verified' : plural(status.problems, 'problem')) : 'never verified';
+  // The label is its date: its age would only repeat it (it is in the tooltip, and the
+  // environment's row gives the newest backup's).
+  item.description = isKeptByRestore(backup) ? 'kept before restore' : formatBytes(backup.bytes);
+  item.accessibilityInformation = { label: `${localDateTime(backup.createdAt)}, ${String(item.description)}, ${verified}` };
   item.resourceUri = vscode.Uri.file(backup.path);
   item.contextValue = BACKUP_CONTEXT;
   item.iconPath = backup.problem
@@ -212,7 +235,7 @@ export function backupItem(backup: BackupInfo, status: VerifyStatus | undefined)
     `**${escape(backup.name)}**`,
     '',
     `Path: \`${backup.path}\``,
-    `Made: ${backup.createdAt.toLocaleString()}`,
+    `Made: ${backup.createdAt.toLocaleString()} (${relativeAge(backup.createdAt)})`,
     `Size: ${formatBytes(backup.bytes)} in ${backup.files} files`,
   ];
   if (isKeptByRestore(backup)) {
@@ -239,7 +262,11 @@ export function backupItem(backup: BackupInfo, status: VerifyStatus | undefined)
   } else if (status.ok) {
     lines.push('', `$(pass) Verified ${new Date(status.checkedAt).toLocaleString()}: every file and the database check out.`);
   } else {
-    lines.push('', `$(error) Failed verification ${new Date(status.checkedAt).toLocaleString()}:`, ...status.summary.map(escape));
+    lines.push(
+      '',
+      `$(error) Failed verification ${new Date(status.checkedAt).toLocaleString()} (${plural(status.problems, 'problem')}):`,
+      ...status.summary.map(escape),
+    );
   }
   item.tooltip = new vscode.MarkdownString(lines.join('  \n'), true);
   return item;
@@ -275,7 +302,10 @@ function serverDatabaseRow(display: string, server: EnvironmentDetails['server']
 }
 
 function detailsOf(listed: ListedEnvironment): DetailNode[] {
-  const rows: DetailNode[] = listed.problems.map((problem) => new DetailNode('Problem', problem, new vscode.ThemeIcon('warning'), problem));
+  // The reason is the label (what is read first); "Problem" is what the icon says.
+  const rows: DetailNode[] = listed.problems.map(
+    (problem) => new DetailNode(problem, '', new vscode.ThemeIcon('warning', new vscode.ThemeColor('list.warningForeground')), problem),
+  );
   const { environment, details } = listed;
   const database = environment.database;
   if (database?.kind === 'other') {

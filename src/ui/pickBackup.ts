@@ -1,6 +1,6 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { formatBytes } from '../core';
+import { formatBytes, isKeptBeforeRestore, localDateTime } from '../core';
 import { EnvironmentRegistry, ListedEnvironment } from './environmentRegistry';
 import { BackupNode } from './environmentTree';
 import { pickEnvironment } from './pickEnvironment';
@@ -30,10 +30,15 @@ export async function pickBackup(registry: EnvironmentRegistry, node: unknown, v
   if (!listed) {
     return undefined;
   }
+  // Named as the tree names them: the date its row shows, and what kind of copy it is.
   const items: Array<vscode.QuickPickItem & { backup?: string }> = listed.backups.map((backup) => ({
-    label: backup.createdAt.toLocaleString(),
+    label: localDateTime(backup.createdAt),
     description: `${formatBytes(backup.bytes)} · ${backup.name}`,
-    detail: backup.kind === 'trac-admin' ? 'A plain environment copy (trac-admin hotcopy)' : undefined,
+    detail: isKeptBeforeRestore(backup.name)
+      ? 'Kept before a restore (the environment as it was then)'
+      : backup.kind === 'trac-admin'
+        ? 'A plain environment copy (as trac-admin hotcopy makes)'
+        : undefined,
     backup: backup.path,
   }));
   items.push({ label: `$(folder-opened) ${BROWSE}` });

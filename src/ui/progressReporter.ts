@@ -1,12 +1,14 @@
 import * as vscode from 'vscode';
 import { formatBytes } from '../core';
+import { VIEW_ID } from './environmentTree';
 import type { ArchivePhase, HotcopyPhase, Progress, RestorePhase, SendPhase, VerifyPhase } from '../core';
 
 /** A phase of any of the core's long operations. */
 export type OperationPhase = HotcopyPhase | RestorePhase | VerifyPhase | ArchivePhase | SendPhase;
 
 /** What every long operation of the core reports (see the core's Progress): its phase and bytes. */
-export type PhaseProgress = Pick<Progress<OperationPhase>, 'phase' | 'bytesDone' | 'bytesTotal'>;
+export type PhaseProgress = Pick<Progress<OperationPhase>, 'phase' | 'bytesDone' | 'bytesTotal'> &
+  Partial<Pick<Progress<OperationPhase>, 'filesDone' | 'filesTotal'>>;
 
 /** What each phase of the core's operations is called in a notification. */
 const PHASE_LABELS: Record<OperationPhase, string> = {
@@ -59,9 +61,32 @@ export function notificationProgress(
     const percent = Math.min(99, Math.floor(100 * (phaseWeights ? weighted(phaseWeights, event.phase, fraction) : fraction)));
     const increment = Math.max(0, percent - shownPercent);
     shownPercent += increment;
-    const bytes = event.bytesTotal > 0 ? ` — ${formatBytes(event.bytesDone)} of ${formatBytes(event.bytesTotal)}` : '';
-    progress.report({ message: `${PHASE_LABELS[event.phase] ?? event.phase}${bytes} (${shownPercent}%)`, increment });
+    const done = amountsDone(event);
+    progress.report({ message: `${PHASE_LABELS[event.phase] ?? event.phase}${done ? ` — ${done}` : ''} (${shownPercent}%)`, increment });
   };
+}
+
+/**
+ * "3 of 52 files, 0.4 of 1.2 MB": what is done of the total, both amounts in the total's unit;
+ * nothing while none of it is done yet (a database check before the files, say).
+ */
+export function amountsDone(event: PhaseProgress): string {
+  const parts: string[] = [];
+  if (event.filesTotal && event.filesDone) {
+    parts.push(`${event.filesDone} of ${event.filesTotal} files`);
+  }
+  if (event.bytesTotal > 0 && event.bytesDone > 0) {
+    parts.push(bytesOf(event.bytesDone, event.bytesTotal));
+  }
+  return parts.join(', ');
+}
+
+/** "0.4 of 1.2 MB" (the unit formatBytes gives the total). */
+function bytesOf(done: number, total: number): string {
+  const [amount, unit] = formatBytes(total).split(' ');
+  const scale = 1024 ** Math.max(0, ['B', 'KB', 'MB', 'GB', 'TB'].indexOf(unit));
+  const digits = amount.includes('.') ? 1 : 0;
+  return `${(Math.min(done, total) / scale).toFixed(digits)} of ${amount} ${unit}`;
 }
 
 function weighted(weights: Partial<Record<OperationPhase, number>>, phase: OperationPhase, fraction: number): number {
@@ -90,23 +115,76 @@ export function abortSignalFor(token: vscode.CancellationToken): { signal: Abort
 /** A reporter for the notification, with the share each phase takes of its bar (restore, verify). */
 export type ReporterFor = (phaseWeights?: Partial<Record<OperationPhase, number>>) => (event: PhaseProgress) => void;
 
+/** How long a status bar message (a result that needs nothing from the user) stays. */
+export const STATUS_MESSAGE_MS = 5000;
+
+/** After how long a job's progress moves from the view into a cancellable notification. */
+const NOTIFY_AFTER_MS = 1000;
+
+/** Short work (delete, prune): the Trac view's progress bar, no notification. */
+export function withViewProgress<T>(title: string, work: () => Promise<T>): Thenable<T> {
+  return vscode.window.withProgress({ location: { viewId: VIEW_ID }, title }, () => work());
+}
+
 /**
- * Runs a long operation of the core under a cancellable notification titled `title`: `work` gets
- * the AbortSignal its Cancel button fires, and makes the reporter(s) its progress goes to.
+ * A vscode.Progress that keeps what is reported until a notification exists to show it, then
+ * hands it over (the message and the increments so far) and forwards the rest.
  */
-export function withNotificationProgress<T>(
+class DeferredProgress implements vscode.Progress<{ message?: string; increment?: number }> {
+  private target: vscode.Progress<{ message?: string; increment?: number }> | undefined;
+  private message: string | undefined;
+  private increment = 0;
+
+  report(value: { message?: string; increment?: number }): void {
+    if (this.target) {
+      this.target.report(value);
+      return;
+    }
+    this.message = value.message ?? this.message;
+    this.increment += value.increment ?? 0;
+  }
+
+  attach(target: vscode.Progress<{ message?: string; increment?: number }>): void {
+    this.target = target;
+    target.report({ message: this.message, increment: this.increment });
+  }
+}
+
+/**
+ * Runs an operation of the core with its progress in the Trac view at once and, when it takes
+ * longer than a second, in a cancellable notification titled `title` (a sub-second job never
+ * flashes one): `work` gets the AbortSignal the notification's Cancel fires, and makes the
+ * reporter(s) its progress goes to.
+ */
+export async function withNotificationProgress<T>(
   title: string,
   work: (signal: AbortSignal, reporterFor: ReporterFor) => Promise<T>,
-): Thenable<T> {
-  return vscode.window.withProgress(
-    { location: vscode.ProgressLocation.Notification, title, cancellable: true },
-    async (progress, token) => {
-      const abort = abortSignalFor(token);
-      try {
-        return await work(abort.signal, (phaseWeights) => notificationProgress(progress, phaseWeights));
-      } finally {
-        abort.dispose();
-      }
-    },
+): Promise<T> {
+  const controller = new AbortController();
+  const deferred = new DeferredProgress();
+  const running = work(controller.signal, (phaseWeights) => notificationProgress(deferred, phaseWeights));
+  const settled = running.then(
+    () => undefined,
+    () => undefined,
   );
+  void vscode.window.withProgress({ location: { viewId: VIEW_ID } }, () => settled);
+  const timer = setTimeout(() => {
+    void vscode.window.withProgress(
+      { location: vscode.ProgressLocation.Notification, title, cancellable: true },
+      async (progress, token) => {
+        deferred.attach(progress);
+        const abort = token.onCancellationRequested(() => controller.abort());
+        try {
+          await settled;
+        } finally {
+          abort.dispose();
+        }
+      },
+    );
+  }, NOTIFY_AFTER_MS);
+  try {
+    return await running;
+  } finally {
+    clearTimeout(timer);
+  }
 }

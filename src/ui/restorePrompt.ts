@@ -1,7 +1,7 @@
 // The words of the modal shown before a restore replaces files. Kept free of `vscode` so that
 // unit tests can read exactly what a person will be asked.
 import * as path from 'node:path';
-import { databaseInsideNote, formatBytes, LiveTracReport, plural, RestorePlan, serverRestoreLines } from '../core';
+import { databaseInsideNote, formatBytes, LiveTracReport, localDateTime, plural, RestorePlan, serverRestoreLines } from '../core';
 
 export const RESTORE = 'Restore';
 export const RESTORE_ANYWAY = 'Restore Anyway';
@@ -14,7 +14,8 @@ export interface RestorePrompt {
 }
 
 export function restorePrompt(plan: RestorePlan, environmentName: string, live?: LiveTracReport): RestorePrompt {
-  const date = new Date(plan.backupCreatedAt).toLocaleString();
+  // The date the backup's row in the tree shows (its label), so that both name it the same way.
+  const date = localDateTime(new Date(plan.backupCreatedAt));
   const lines: string[] = [`Environment: ${plan.environment}`, `Backup: ${plan.backup} (made ${date})`, ''];
   if (plan.aside) {
     lines.push(

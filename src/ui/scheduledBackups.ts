@@ -1,6 +1,6 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { BackupScheduler, environmentChangedSince, hasRetentionRule, newestBackupFor, pruneBackups, SchedulerEvent } from '../core';
+import { BackupScheduler, environmentChangedSince, hasRetentionRule, newestBackupFor, plural, pruneBackups, SchedulerEvent } from '../core';
 import { runBackup } from './backupRunner';
 import { BackupStatusBar, newestBackupOf } from './backupStatusBar';
 import { EnvironmentRegistry, ListedEnvironment } from './environmentRegistry';
@@ -20,6 +20,8 @@ export class ScheduledBackups implements vscode.Disposable {
   private readonly retentionWarned = new Set<string>();
   /** The last backup the schedule made of each environment, for a failure of the prune after it. */
   private readonly made = new Map<string, unknown>();
+  /** The environments that cannot be backed up last named (see warnUnableToBackUp). */
+  private unableWarned = '';
 
   constructor(
     private readonly registry: EnvironmentRegistry,
@@ -123,6 +125,7 @@ export class ScheduledBackups implements vscode.Disposable {
         break;
       case 'backed-up':
         this.made.set(event.environment, event.result);
+        this.statusBar().setFailed(event.environment, undefined);
         break;
       case 'skipped':
         this.log.info(`Scheduled backup of ${event.environment} skipped: ${event.reason}`);
@@ -142,6 +145,9 @@ export class ScheduledBackups implements vscode.Disposable {
             ? `Scheduled backup of ${where} made${dest ? ` (${path.basename(dest)})` : ''}, but pruning failed: ${event.message}`
             : `Scheduled backup of ${where} failed: ${event.message}`;
         this.log.error(event.stage === 'prune' ? message : `Scheduled backup (${event.stage}) of ${where} failed: ${event.message}`);
+        if (event.stage === 'backup' && event.environment) {
+          this.statusBar().setFailed(event.environment, event.message);
+        }
         void vscode.window.showErrorMessage(message, 'Open Log').then((choice) => {
           if (choice === 'Open Log') {
             this.log.show();
@@ -150,11 +156,39 @@ export class ScheduledBackups implements vscode.Disposable {
         break;
       }
       case 'idle':
+        this.warnUnableToBackUp();
         if (event.nextRunAt) {
           this.log.debug(`Next scheduled backup check at ${event.nextRunAt.toLocaleString()}`);
         }
         break;
     }
+  }
+
+  /**
+   * Names, once for each set of them, the listed environments a schedule covers but that cannot
+   * be backed up (not an environment, a database missing...): "1 of 2 environments backed up".
+   */
+  private warnUnableToBackUp(): void {
+    const scheduled = this.registry.environments.filter((listed) => settings.schedule(listed.environment.path) !== 'off');
+    const broken = scheduled.filter((listed) => listed.problems.length > 0);
+    const key = broken.map((listed) => `${listed.environment.path}: ${listed.problems.join(' ')}`).join('\n');
+    if (key === this.unableWarned) {
+      return;
+    }
+    this.unableWarned = key;
+    if (!broken.length) {
+      return;
+    }
+    const reasons = broken.map((listed) => `${listed.environment.name} (${listed.environment.path}): ${listed.problems.join(' ')}`);
+    const message =
+      `Scheduled backups: ${scheduled.length - broken.length} of ${plural(scheduled.length, 'environment')} can be backed up; ` +
+      `${broken.length === 1 ? 'this one cannot' : 'these cannot'}: ${reasons.join('; ')}`;
+    this.log.warn(message);
+    void vscode.window.showWarningMessage(message, 'Open Log').then((choice) => {
+      if (choice === 'Open Log') {
+        this.log.show();
+      }
+    });
   }
 
   /** Says once (a warning with a button to the setting, and a log line) that the schedule does not prune, and why. */

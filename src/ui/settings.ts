@@ -93,6 +93,16 @@ export const settings = {
       invalid: `The setting tracBackup.retention in ${where} is not valid: ${read.problem}. Nothing is pruned by it until it is fixed.`,
     };
   },
+  /**
+   * Whether the settings alone ask for the list at startup, before any view is shown: a schedule
+   * on (the workspace's, the user's or a folder's own), or environments named in
+   * tracBackup.environments or environmentParents (which need no Trac in the workspace folder).
+   */
+  needListAtStartup: (): boolean => {
+    const scopes = [null, ...(vscode.workspace.workspaceFolders ?? []).map((folder) => folder.uri)];
+    const scheduled = scopes.some((scope) => vscode.workspace.getConfiguration(SECTION, scope).get<string>('schedule', 'off') !== 'off');
+    return scheduled || readPaths('environments').length > 0 || readPaths('environmentParents').length > 0;
+  },
   verifyAfterBackup: (): boolean => vscode.workspace.getConfiguration(SECTION, null).get<boolean>('verifyAfterBackup', true),
   searchDepth: (): number => vscode.workspace.getConfiguration(SECTION, null).get<number>('searchDepth', 3),
   /**

@@ -295,7 +295,9 @@ test('a backup another process deletes while this window verifies and exports it
     await input.waitFor();
     await page.waitForFunction((box) => box.value.endsWith('.tar.gz'), await input.elementHandle());
     await page.keyboard.press('Enter');
-    await waitUntil(() => readdirSync(backups).some((name) => WORK_NAME.exec(name)?.[2] === 'archive'), 'the export to start', 30_000);
+    // The save dialog proposes the workspace folder (never the backup folder): the archive is built there.
+    const exportFolder = session.workspace;
+    await waitUntil(() => readdirSync(exportFolder).some((name) => WORK_NAME.exec(name)?.[2] === 'archive'), 'the export to start', 30_000);
     assert.ok(await notification(page, `Verifying ${OLDER}`).isVisible(), 'the check ended before the delete: it proves nothing');
 
     // Another process (here the CLI's prune, keeping the newest) deletes the backup meanwhile.
@@ -310,7 +312,7 @@ test('a backup another process deletes while this window verifies and exports it
     await screenshot(page, 'deleted-while-checked');
     assert.doesNotMatch(extensionLog(), /Verification of .* failed/);
     await waitUntil(
-      () => !readdirSync(backups).some((name) => WORK_NAME.test(name)),
+      () => ![backups, exportFolder].some((folder) => readdirSync(folder).some((name) => WORK_NAME.test(name))),
       'the partial archive and the deleted backup to go',
       30_000,
     );

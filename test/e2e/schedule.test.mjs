@@ -49,7 +49,7 @@ test('the schedule backs up by itself, the status bar says so, and retention kee
     // No backup yet: the schedule is due at once.
     await until('the schedule made a first backup', async () => (await backupFolders(env)).length === 1);
     await status
-      .filter({ hasText: /Trac: (just now|\d+ seconds? ago)/ })
+      .filter({ hasText: /Trac: (just now|now|\d+ seconds? ago)/ })
       .first()
       .waitFor({ timeout: 30_000 });
     const [first] = await backupFolders(env);
@@ -87,14 +87,14 @@ test('Prune Backups… lists what goes and what stays, and deletes only after co
 
     await runCommand(page, 'Trac: Prune Backups…');
     const text = await dialogText(page, 'Delete 1 of the 2 backups');
-    assert.match(text, new RegExp(`Will be deleted \\(1\\):\\s+${oldest}`));
-    assert.match(text, new RegExp(`Will stay \\(1\\):\\s+${newest}`));
+    assert.match(text, new RegExp(`Will be deleted permanently \\(1\\), not moved to the trash:\\s+[^\\n]*\\(${oldest}\\)`));
+    assert.match(text, new RegExp(`Will stay \\(1\\):\\s+[^\\n]*\\(${newest}\\)`));
     await screenshot(page, 'prune-prompt');
     await clickDialogButton(page, 'Cancel', 'Delete 1 of the 2 backups');
     assert.deepEqual((await backupFolders(env)).sort(), [oldest, newest].sort(), 'Cancel deleted something');
 
     await runCommand(page, 'Trac: Prune Backups…');
-    await clickDialogButton(page, 'Delete Them', 'Delete 1 of the 2 backups');
+    await clickDialogButton(page, 'Delete 1 Backup', 'Delete 1 of the 2 backups');
     await until('the oldest backup is gone', async () => (await backupFolders(env)).length === 1);
     assert.deepEqual(await backupFolders(env), [newest]);
     await screenshot(page, 'prune-done');

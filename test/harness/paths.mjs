@@ -10,6 +10,15 @@ export const SCREENSHOTS_DIR = path.join(RESULTS_DIR, 'screenshots');
 export const CODE_SERVER_DIR = path.join(ROOT, '.cache', 'code-server', 'node_modules', 'code-server');
 export const CODE_SERVER_ENTRY = path.join(CODE_SERVER_DIR, 'out', 'node', 'entry.js');
 export const VSIX = path.join(ROOT, 'trac-backup.vsix');
+
+/** vsce's target for this machine ("linux-x64"; musl Linux is "alpine-…"). */
+export function hostTarget() {
+  const musl = process.platform === 'linux' && !process.report?.getReport().header.glibcVersionRuntime;
+  return `${musl ? 'alpine' : process.platform}-${process.arch}`;
+}
+
+/** The per-platform package for this machine, which the e2e tests install (scripts/package.mjs). */
+export const HOST_VSIX = path.join(ROOT, `trac-backup-${hostTarget()}.vsix`);
 export const EXTENSION_ID = 'trac-backup.trac-backup';
 
 /** Node 22 from the node@22 devDependency: code-server and better-sqlite3 13 need it. */

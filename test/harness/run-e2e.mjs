@@ -1,12 +1,12 @@
-// The end-to-end layer: packages the extension (npm run package), installs the .vsix into a
+// The end-to-end layer: packages the extension for this platform (npm run package), installs that .vsix into a
 // fresh extensions folder with code-server's --install-extension, then runs test/e2e/*.test.mjs
 // (node:test + playwright-core), which drive the workbench in Chromium like a user.
 // Writes test-results/e2e.json; screenshots go to test-results/screenshots/.
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import * as path from 'node:path';
 import { installExtension } from './codeServer.mjs';
-import { NODE22, RESULTS_DIR, ROOT, VSIX, codeServerVersion, requireCodeServer } from './paths.mjs';
+import { HOST_VSIX, NODE22, RESULTS_DIR, ROOT, codeServerVersion, hostTarget, requireCodeServer } from './paths.mjs';
 import { run, tapCounts, writeResults } from './prepare.mjs';
 import { makeTempDir, removeDir } from './tempDirs.mjs';
 
@@ -17,11 +17,12 @@ const TAP = path.join(RESULTS_DIR, 'e2e.tap');
 async function runLayer() {
   requireCodeServer();
   console.log(codeServerVersion());
-  run('npm', ['run', 'package']);
+  // The package a user of this platform installs: only its own SQLite binary (scripts/package.mjs).
+  run('npm', ['run', 'package', '--', `--targets=${hostTarget()}`]);
 
   const extensionsDir = await makeTempDir('trac-backup-extensions-');
   try {
-    console.log((await installExtension(VSIX, extensionsDir)).trim());
+    console.log((await installExtension(HOST_VSIX, extensionsDir)).trim());
     if (!readdirSync(extensionsDir).some((name) => name.startsWith('trac-backup.trac-backup-'))) {
       throw new Error(`the .vsix did not install into ${extensionsDir}`);
     }
@@ -33,6 +34,7 @@ async function runLayer() {
       .map((name) => path.join(dir, name));
     const filter = process.argv.slice(2);
     const selected = filter.length ? files.filter((file) => filter.some((part) => file.includes(part))) : files;
+    mkdirSync(RESULTS_DIR, { recursive: true }); // a fresh clone has none: the tap reporter does not make it
     rmSync(TAP, { force: true });
     const result = spawnSync(
       NODE22,

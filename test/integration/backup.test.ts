@@ -100,7 +100,7 @@ describe('Trac: Back Up Environment', () => {
     assert.ok(result.linkedFiles >= 40, `only ${result.linkedFiles} files were linked`);
     const [row] = await api.listBackups(env);
     assert.equal(row.path, result.dest);
-    assert.match(row.description, /incremental, [\d.]+ (B|KB|MB) new/);
+    assert.match(row.tooltip, /Incremental: [\d.]+ (B|KB|MB) of new data/);
   });
 
   it('does not list its backups as environments', async () => {
@@ -120,17 +120,17 @@ describe('Trac: Back Up Environment', () => {
 
   it('verifies each new backup at once (tracBackup.verifyAfterBackup), and the row says so', async () => {
     const [row] = await api.listBackups(env);
-    assert.match(row.description, /verified/);
+    assert.match(row.tooltip, /\$\(pass\) Verified/);
     assert.match(row.tooltip, /Verified/);
   });
 
   it('shares verifications with the CLI: verified there shows verified here, verified here lets the CLI link from it', async () => {
     const made = runCli(['hotcopy', env, path.join(backups, 'trac-1.6-populated-by-cli'), '--json']);
     const fromCli = (JSON.parse(made) as BackupResult).dest;
-    const unverified = await backupRow(fromCli, (row) => !/verified/.test(row.description));
+    const unverified = await backupRow(fromCli, (row) => /Never verified/.test(row.tooltip));
     assert.doesNotMatch(unverified.tooltip, /Verified/);
     runCli(['verify', fromCli]);
-    const shown = await backupRow(fromCli, (row) => /verified/.test(row.description));
+    const shown = await backupRow(fromCli, (row) => /\$\(pass\) Verified/.test(row.tooltip));
     assert.match(shown.tooltip, /Verified/);
 
     const second = (JSON.parse(runCli(['hotcopy', env, path.join(backups, 'trac-1.6-populated-by-cli-2'), '--json'])) as BackupResult).dest;
@@ -167,7 +167,7 @@ describe('Trac: Back Up Environment', () => {
       [path.relative(row.path, file).split(path.sep).join('/')],
     );
     const [after] = await api.listBackups(env);
-    assert.match(after.description, /1 problem/);
+    assert.match(after.tooltip, /Failed verification .*\(1 problem\)/);
     assert.match(after.tooltip, /Failed verification/);
   });
 

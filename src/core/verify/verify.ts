@@ -4,7 +4,7 @@ import { AttachmentRow, attachmentRelativePath, describeAttachmentRow } from '..
 import { DatabaseCheck, DatabaseCheckKind } from '../sqlite/databaseCheck';
 import { checkDatabaseOffThread } from '../sqlite/databaseCheckThread';
 import { DEFAULT_DATABASE_URL, parseDatabaseUrl } from '../trac/databaseUrl';
-import { VERSION_PREFIX } from '../trac/environment';
+import { VERSION_PREFIX, whyNotAnEnvironment } from '../trac/environment';
 import { checkExternalDatabase } from './externalDatabaseCheck';
 import { CancelledError, describeError, errnoCode, throwIfAborted } from '../shared/errors';
 import { hashFile } from '../fs/fileCopy';
@@ -143,6 +143,12 @@ export async function verifyBackup(backupPath: string, options: VerifyOptions = 
     return result(manifest, { vanished: true });
   };
   if (!manifest) {
+    // A folder that is neither this tool's backup nor an environment: said in one line, unread.
+    const notAnEnvironment = problems.length === 0 ? await whyNotAnEnvironment(backup) : undefined;
+    if (notAnEnvironment) {
+      problems.push({ path: '.', problem: `is not a Trac backup or environment: ${notAnEnvironment}` });
+      return result(undefined);
+    }
     notes.push('No metadata: file sizes and checksums were not checked, only that every file can be read.');
   }
   const databaseUrl = await checkEnvironmentFiles(backup, problems);

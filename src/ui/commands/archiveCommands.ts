@@ -1,3 +1,5 @@
+import { existsSync } from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { exportArchive, formatBytes, formatDuration, restoreFromArchive } from '../../core';
@@ -5,6 +7,7 @@ import { backupsInUse } from '../backupsInUse';
 import { registerCommand } from '../commandRunner';
 import { EnvironmentRegistry } from '../environmentRegistry';
 import { logSwept } from '../leftoverSweep';
+import { showWithPathButtons } from '../pathActions';
 import { pickBackup } from '../pickBackup';
 import { pickEnvironment } from '../pickEnvironment';
 import { PhaseProgress, notificationProgress, withNotificationProgress } from '../progressReporter';
@@ -20,15 +23,20 @@ export function registerArchiveCommands(registry: EnvironmentRegistry, log: vsco
       if (!chosen) {
         return undefined;
       }
-      const file =
+      const picked =
         target ??
         (await vscode.window.showSaveDialog({
-          defaultUri: vscode.Uri.file(`${chosen.backup}.tar.gz`),
+          defaultUri: vscode.Uri.file(path.join(exportFolderFor(chosen.listed.environment.path), `${path.basename(chosen.backup)}.tar.gz`)),
           filters: ARCHIVE_FILTERS,
           saveLabel: 'Export',
           title: `Export ${path.basename(chosen.backup)} as a .tar.gz archive`,
         }));
-      if (!file) {
+      if (!picked) {
+        return undefined;
+      }
+      const file = vscode.Uri.file(withoutDoubledExtension(picked.fsPath));
+      // The dialog asked before replacing the name it was given, not the one it is turned into.
+      if (file.fsPath !== picked.fsPath && !(await mayReplace(file.fsPath))) {
         return undefined;
       }
       backupsInUse.refuseWhileDeleted(chosen.backup, 'export');
@@ -46,7 +54,7 @@ export function registerArchiveCommands(registry: EnvironmentRegistry, log: vsco
       );
       const summary = `Exported ${path.basename(chosen.backup)} to ${result.archive}: ${formatBytes(result.archiveBytes)} (${formatDuration(result.durationMs)}).`;
       log.info(summary);
-      void vscode.window.showInformationMessage(summary);
+      void showWithPathButtons(summary, result.archive);
       return result;
     }),
 
@@ -106,6 +114,41 @@ export function registerArchiveCommands(registry: EnvironmentRegistry, log: vsco
       }
     }),
   ];
+}
+
+/**
+ * Where an archive is proposed: the environment's workspace folder (in code-server its Explorer
+ * can download it), else the first one, else the home folder; never the backup folder itself,
+ * as an archive is meant to leave the machine.
+ */
+function exportFolderFor(environment: string): string {
+  const folder =
+    vscode.workspace.getWorkspaceFolder(vscode.Uri.file(environment)) ??
+    vscode.workspace.workspaceFolders?.find((candidate) => candidate.uri.scheme === 'file');
+  return folder?.uri.fsPath ?? os.homedir();
+}
+
+/** True when nothing is at `file`, or the user says to replace it. */
+async function mayReplace(file: string): Promise<boolean> {
+  if (!existsSync(file)) {
+    return true;
+  }
+  const replace: vscode.MessageItem = { title: 'Replace' };
+  const answer = await vscode.window.showWarningMessage(
+    `${path.basename(file)} already exists. Replace it?`,
+    { modal: true, detail: file },
+    replace,
+    { title: 'Cancel', isCloseAffordance: true },
+  );
+  return answer === replace;
+}
+
+/**
+ * The simple file dialog (code-server's, and VS Code's with files.simpleDialog.enable) adds the
+ * filter's extension to a proposed name that already ends in it: `x.tar.gz.tar.gz` is `x.tar.gz`.
+ */
+export function withoutDoubledExtension(file: string): string {
+  return file.replace(/(\.tar\.gz|\.tgz)\.(tar\.gz|tgz)$/i, '$1');
 }
 
 /** A cancellable progress notification opened now and closed by done(); Cancel aborts `controller`. */

@@ -4,12 +4,11 @@ import { formatBytes, formatDuration } from '../../core';
 import { BackupRun, runBackup } from '../backupRunner';
 import { registerCommand } from '../commandRunner';
 import { EnvironmentRegistry } from '../environmentRegistry';
+import { showWithPathButtons } from '../pathActions';
 import { pickEnvironment } from '../pickEnvironment';
 import { withNotificationProgress } from '../progressReporter';
 import { VerifyStatusStore } from '../verifyStatus';
 import { VERIFY_WEIGHTS, recordVerification } from './verifyCommand';
-
-const REVEAL = 'Reveal in File Explorer';
 
 /** "Trac: Back Up Environment": a hot backup into the backup folder, with progress and cancel. */
 export function registerBackupCommand(
@@ -42,11 +41,7 @@ export function registerBackupCommand(
       `${formatDuration(result.durationMs)} (Trac's writers held for ${formatDuration(result.lockMs)}).`;
     log.info(`${summary} → ${result.dest}`);
     const checked = verified ? ' Verified.' : '';
-    void vscode.window.showInformationMessage(`${summary} Saved as ${path.basename(result.dest)}.${checked}`, REVEAL).then((choice) => {
-      if (choice === REVEAL) {
-        void vscode.commands.executeCommand('revealFileInOS', vscode.Uri.file(result.dest));
-      }
-    });
+    void showWithPathButtons(`${summary} Saved as ${path.basename(result.dest)}.${checked}`, result.dest);
     return result;
   });
 }

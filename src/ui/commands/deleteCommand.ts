@@ -1,12 +1,13 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { BackupInfo, deleteBackup, describeError, formatBytes, sweepDeadWork } from '../../core';
+import { BackupInfo, deleteBackup, describeError, formatBytes, localDateTime, plural, sweepDeadWork } from '../../core';
 import { backupsInUse } from '../backupsInUse';
 import { registerCommand } from '../commandRunner';
 import { EnvironmentRegistry } from '../environmentRegistry';
 import { BackupNode } from '../environmentTree';
 import { logSwept } from '../leftoverSweep';
 import { findBackup, pickBackup } from '../pickBackup';
+import { withViewProgress } from '../progressReporter';
 
 const DELETE = 'Delete';
 
@@ -24,10 +25,12 @@ export function registerDeleteCommand(registry: EnvironmentRegistry, log: vscode
     }
     const paths = backups.map((backup) => backup.path);
     backupsInUse.refuseDeleteInUse(paths);
-    const lines = backups.map((backup) => `${backup.name} — made ${backup.createdAt.toLocaleString()} — ${formatBytes(backup.bytes)}`);
-    const message = backups.length === 1 ? `Delete the backup ${backups[0].name}?` : `Delete these ${backups.length} backups?`;
+    // Named as the tree names them (the date), the folder after it.
+    const lines = backups.map((backup) => `${localDateTime(backup.createdAt)} · ${formatBytes(backup.bytes)} (${backup.name})`);
+    const message =
+      backups.length === 1 ? `Delete the backup of ${localDateTime(backups[0].createdAt)}?` : `Delete these ${backups.length} backups?`;
     const detail = `${lines.join('\n')}\n\n${backups.length === 1 ? 'It is' : 'They are'} deleted permanently (not moved to the trash).`;
-    const confirm: vscode.MessageItem = { title: DELETE };
+    const confirm: vscode.MessageItem = { title: backups.length === 1 ? DELETE : `Delete ${plural(backups.length, 'Backup')}` };
     const answer = await vscode.window.showWarningMessage(message, { modal: true, detail }, confirm, {
       title: 'Cancel',
       isCloseAffordance: true,
@@ -36,7 +39,9 @@ export function registerDeleteCommand(registry: EnvironmentRegistry, log: vscode
       return [];
     }
     backupsInUse.refuseDeleteInUse(paths); // a check may have started while the prompt was open
-    const { deleted, failed } = await backupsInUse.during(paths, 'deleted', () => deleteAll(paths, log));
+    const { deleted, failed } = await backupsInUse.during(paths, 'deleted', () =>
+      withViewProgress(`Deleting ${plural(paths.length, 'backup')}`, () => deleteAll(paths, log)),
+    );
     await registry.refresh();
     if (failed.length) {
       const done = deleted.length ? ` (${deleted.length} other${deleted.length === 1 ? ' was' : 's were'} deleted)` : '';

@@ -4,9 +4,14 @@ import { TracBackupError, whyNotAnEnvironment } from '../../core';
 import { registerCommand } from '../commandRunner';
 import { EnvironmentRegistry } from '../environmentRegistry';
 import { BackupNode, EnvironmentNode } from '../environmentTree';
+import { canRevealInOS, copyPath } from '../pathActions';
 
 /** Add Environment…, Remove from List, Refresh, Reveal. */
-export function registerEnvironmentCommands(registry: EnvironmentRegistry, log: vscode.LogOutputChannel): vscode.Disposable[] {
+export function registerEnvironmentCommands(
+  registry: EnvironmentRegistry,
+  log: vscode.LogOutputChannel,
+  extensionId: string,
+): vscode.Disposable[] {
   return [
     registerCommand('tracBackup.environment.add', log, async (folder?: vscode.Uri) => {
       const chosen = folder ?? (await pickFolder());
@@ -34,13 +39,16 @@ export function registerEnvironmentCommands(registry: EnvironmentRegistry, log: 
       await registry.hide(envPath);
     }),
     registerCommand('tracBackup.environments.refresh', log, () => registry.refresh()),
-    registerCommand('tracBackup.environment.reveal', log, (node?: EnvironmentNode) =>
-      node ? vscode.commands.executeCommand('revealFileInOS', vscode.Uri.file(node.path)) : undefined,
-    ),
-    registerCommand('tracBackup.backup.reveal', log, (node?: BackupNode) =>
-      node ? vscode.commands.executeCommand('revealFileInOS', vscode.Uri.file(node.path)) : undefined,
-    ),
+    // Reveal shows only where VS Code can do it (desktop, local: see canRevealInOS); Copy Path works everywhere.
+    registerCommand('tracBackup.environment.reveal', log, (node?: EnvironmentNode) => (node ? revealOrCopy(node.path) : undefined)),
+    registerCommand('tracBackup.backup.reveal', log, (node?: BackupNode) => (node ? revealOrCopy(node.path) : undefined)),
+    registerCommand('tracBackup.environment.copyPath', log, (node?: EnvironmentNode) => (node ? copyPath(node.path) : undefined)),
+    registerCommand('tracBackup.backup.copyPath', log, (node?: BackupNode) => (node ? copyPath(node.path) : undefined)),
     registerCommand('tracBackup.showLog', log, () => log.show()),
+    // The walkthrough by its full id (publisher.name#id), whatever the package is published as.
+    registerCommand('tracBackup.gettingStarted', log, () =>
+      vscode.commands.executeCommand('workbench.action.openWalkthrough', `${extensionId}#gettingStarted`, false),
+    ),
   ];
 }
 
@@ -54,4 +62,13 @@ async function pickFolder(): Promise<vscode.Uri | undefined> {
     defaultUri: vscode.workspace.workspaceFolders?.[0]?.uri,
   });
   return picked?.[0];
+}
+
+/** Reveal in the system's file manager where that works; elsewhere (a keybinding in a browser) the path is copied instead. */
+async function revealOrCopy(target: string): Promise<void> {
+  if (canRevealInOS()) {
+    await vscode.commands.executeCommand('revealFileInOS', vscode.Uri.file(target));
+  } else {
+    await copyPath(target);
+  }
 }

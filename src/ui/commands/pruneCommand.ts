@@ -1,14 +1,14 @@
 import * as vscode from 'vscode';
-import { formatBytes, hasRetentionRule, pruneBackups, PruneResult } from '../../core';
+import { formatBytes, hasRetentionRule, localDateTime, plural, pruneBackups, PruneResult } from '../../core';
 import { explainBackupFolderError } from '../backupFolderSetting';
 import { backupsInUse } from '../backupsInUse';
 import { registerCommand } from '../commandRunner';
 import { EnvironmentRegistry } from '../environmentRegistry';
 import { logSwept } from '../leftoverSweep';
 import { pickEnvironment } from '../pickEnvironment';
+import { STATUS_MESSAGE_MS, withViewProgress } from '../progressReporter';
 import { OPEN_RETENTION_SETTING, settings } from '../settings';
 
-const PRUNE = 'Delete Them';
 const SHOWN_PER_LIST = 12;
 
 /** "Trac: Prune Backups…": shows exactly which backups go and which stay, deletes after confirmation. */
@@ -53,9 +53,10 @@ export function registerPruneCommand(registry: EnvironmentRegistry, log: vscode.
       );
       return plan;
     }
-    const confirm: vscode.MessageItem = { title: PRUNE };
+    // Deleted for good, as Delete Backup does (deleteBackup: no trash, which on another disk is a copy then a delete).
+    const confirm: vscode.MessageItem = { title: `Delete ${plural(plan.remove.length, 'Backup')}` };
     const answer = await vscode.window.showWarningMessage(
-      `Delete ${plan.remove.length} of the ${plan.remove.length + plan.keep.length} backups of ${listed.environment.name}?`,
+      `Permanently delete ${plan.remove.length} of the ${plan.remove.length + plan.keep.length} backups of ${listed.environment.name}?`,
       { modal: true, detail: describePlan(plan) },
       confirm,
       { title: 'Cancel', isCloseAffordance: true },
@@ -66,7 +67,9 @@ export function registerPruneCommand(registry: EnvironmentRegistry, log: vscode.
     // What began to be verified or exported while the prompt was open stays too.
     const confirmed = plan.remove.map((entry) => entry.backup.path).filter((backup) => !backupsInUse.whatIsDone(backup));
     const result = await backupsInUse.during(confirmed, 'deleted', () =>
-      pruneBackups(listed.backupFolder, policy, { ...options, confirmed }),
+      withViewProgress(`Deleting ${plural(confirmed.length, 'backup')} of ${listed.environment.name}`, () =>
+        pruneBackups(listed.backupFolder, policy, { ...options, confirmed }),
+      ),
     );
     await registry.refresh();
     logSwept(log, result.swept);
@@ -74,8 +77,10 @@ export function registerPruneCommand(registry: EnvironmentRegistry, log: vscode.
     if (result.failed.length) {
       throw new Error(`Could not delete ${result.failed.map((entry) => `${entry.path} (${entry.error})`).join('; ')}`);
     }
-    void vscode.window.showInformationMessage(
-      `Deleted ${result.removed.length} backups of ${listed.environment.name}; ${result.keep.length} kept.`,
+    // The tree shows the result: a passing word in the status bar, no notification to dismiss.
+    vscode.window.setStatusBarMessage(
+      `$(check) Deleted ${plural(result.removed.length, 'backup')} of ${listed.environment.name}; ${result.keep.length} kept`,
+      STATUS_MESSAGE_MS,
     );
     return result;
   });
@@ -97,14 +102,15 @@ function keepWhatIsInUse(plan: PruneResult): PruneResult {
 
 /** Both lists, each backup with its date, size and reasons, as the prompt shows them. */
 export function describePlan(plan: PruneResult): string {
+  // By the date the tree's rows show, the folder's name after it.
   const line = (entry: PruneResult['keep'][number]) =>
-    `  ${entry.backup.name} — ${entry.backup.createdAt.toLocaleString()} — ${formatBytes(entry.backup.bytes)}: ${entry.reasons.join('; ')}`;
+    `  ${localDateTime(entry.backup.createdAt)} · ${formatBytes(entry.backup.bytes)} (${entry.backup.name}): ${entry.reasons.join('; ')}`;
   const list = (entries: PruneResult['keep']) => [
     ...entries.slice(0, SHOWN_PER_LIST).map(line),
     ...(entries.length > SHOWN_PER_LIST ? [`  … and ${entries.length - SHOWN_PER_LIST} more`] : []),
   ];
   return [
-    `Will be deleted (${plan.remove.length}):`,
+    `Will be deleted permanently (${plan.remove.length}), not moved to the trash:`,
     ...list(plan.remove),
     '',
     `Will stay (${plan.keep.length}):`,

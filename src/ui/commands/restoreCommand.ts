@@ -13,11 +13,11 @@ import {
 } from '../../core';
 import { registerCommand } from '../commandRunner';
 import { EnvironmentRegistry, ListedEnvironment } from '../environmentRegistry';
+import { showWithPathButtons } from '../pathActions';
 import { pickBackup } from '../pickBackup';
 import { withNotificationProgress } from '../progressReporter';
 import { restorePrompt } from '../restorePrompt';
 
-const REVEAL_KEPT = 'Reveal Previous Environment';
 /** Checking the backup and the copy each read every byte once, as the copy does. */
 export const RESTORE_WEIGHTS = { check: 1, recover: 0, copy: 1, verify: 1, swap: 0 };
 
@@ -40,7 +40,9 @@ export async function restoreWithPrompt(
   backup: string,
 ): Promise<RestoreResult | undefined> {
   const environment = listed.environment;
-  const plan = await describeRestore(backup, environment.path);
+  // One time for the prompt and the restore: the kept-aside name the prompt shows is the folder made.
+  const now = new Date();
+  const plan = await describeRestore(backup, environment.path, { now });
   const live = plan.aside ? await detectLiveTrac(environment.path) : undefined;
   if (live?.others.length) {
     // Another window's (or the CLI's) backup or restore: not Trac, and not something to restore over.
@@ -60,7 +62,13 @@ export async function restoreWithPrompt(
   log.info(`Restoring ${environment.path} from ${backup}${live?.running ? ' although Trac seems to be running' : ''}`);
   const result = await withNotificationProgress(`Restoring ${environment.name}`, (signal, reporterFor) =>
     registry.withoutWatches(() =>
-      restore(backup, environment.path, { replace: true, force: live?.running === true, signal, onProgress: reporterFor(RESTORE_WEIGHTS) }),
+      restore(backup, environment.path, {
+        replace: true,
+        force: live?.running === true,
+        now,
+        signal,
+        onProgress: reporterFor(RESTORE_WEIGHTS),
+      }),
     ),
   );
   await reportRestored(registry, log, environment.name, result);
@@ -102,9 +110,6 @@ export async function reportRestored(
     : '';
   const summary = `Restored ${environmentName} (${formatBytes(result.bytes)} in ${result.files} files, ${formatDuration(result.durationMs)}).${kept}${inside}`;
   log.info(summary);
-  void vscode.window.showInformationMessage(summary, ...(result.aside ? [REVEAL_KEPT] : [])).then((choice) => {
-    if (choice === REVEAL_KEPT && result.aside) {
-      void vscode.commands.executeCommand('revealFileInOS', vscode.Uri.file(result.aside));
-    }
-  });
+  // The kept copy is what a person may want next (to compare, to take something back from).
+  void (result.aside ? showWithPathButtons(summary, result.aside) : vscode.window.showInformationMessage(summary));
 }

@@ -5,7 +5,7 @@ import { backupsInUse } from '../backupsInUse';
 import { registerCommand } from '../commandRunner';
 import { EnvironmentRegistry } from '../environmentRegistry';
 import { pickBackup } from '../pickBackup';
-import { withNotificationProgress } from '../progressReporter';
+import { STATUS_MESSAGE_MS, withNotificationProgress } from '../progressReporter';
 import { VerifyStatusStore } from '../verifyStatus';
 
 /** The database check reads every page once; the files phase reads every byte. */
@@ -34,7 +34,7 @@ export function registerVerifyCommand(
 }
 
 /**
- * Stores the result for the tree and tells the user: quietly when it passed, loudly when not. A
+ * Stores the result for the tree and tells the user: on the row when it passed, in a notification when not. A
  * backup deleted or moved while it was checked (by another window, the CLI, a person) has no
  * result to store: that is what is said.
  */
@@ -48,10 +48,9 @@ export async function recordVerification(statuses: VerifyStatusStore, log: vscod
   await statuses.set(result.backup, result);
   if (result.ok) {
     const notes = result.notes.length ? ` (${result.notes.join(' ')})` : '';
+    // Said once, on the row (its icon and tooltip): a pass needs nothing from the user.
     log.info(`Verified ${result.backup}: ${result.checkedFiles} files, database ${result.database.check}: ok${notes}`);
-    void vscode.window.showInformationMessage(
-      `Backup ${name} verified: ${result.checkedFiles} files match, the database passes ${result.database.check}.`,
-    );
+    vscode.window.setStatusBarMessage(`$(pass) Backup ${name} verified`, STATUS_MESSAGE_MS);
     return;
   }
   log.error(

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { LiveTracReport } from '../../../src/core/trac/liveTrac';
 import { RestorePlan } from '../../../src/core/restore/restorePlan';
+import { localDateTime } from '../../../src/core/shared/format';
 import { RESTORE, RESTORE_ANYWAY, restorePrompt } from '../../../src/ui/restorePrompt';
 
 const plan: RestorePlan = {
@@ -76,4 +77,11 @@ test('the prompt says where an external database goes when it is restored inside
   );
   assert.match(prompt.detail, /The database goes inside the environment, to \/srv\/trac\/project\/db\/trac\.db/);
   assert.match(prompt.detail, /\/var\/lib\/trac\/project\.db, where it was backed up from, is not touched/);
+});
+
+test('the prompt names the backup by the date its row in the tree shows', () => {
+  const prompt = restorePrompt(plan, 'Project');
+  const shown = localDateTime(new Date(plan.backupCreatedAt)); // the tree's label (environmentTree's backupItem)
+  assert.equal(prompt.message, `Restore Project from the backup of ${shown}?`);
+  assert.match(prompt.detail, new RegExp(`\\(made ${shown}\\)`));
 });

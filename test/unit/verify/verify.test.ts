@@ -57,6 +57,24 @@ describe('verifyBackup', () => {
     assert.equal(quick.database.check, 'quick_check');
   });
 
+  it('says in one problem that a folder which is neither a backup nor an environment is not one, without reading it all', async () => {
+    const folder = path.join(tmp, 'just-files');
+    for (let i = 0; i < 30; i++) {
+      await fs.mkdir(path.join(folder, `dir${i}`), { recursive: true });
+      await fs.writeFile(path.join(folder, `dir${i}`, 'notes.txt'), `file ${i}\n`);
+    }
+    const phases: string[] = [];
+
+    const result = await verifyBackup(folder, { onProgress: (event) => phases.push(event.phase) });
+
+    assert.equal(result.ok, false);
+    assert.equal(result.problems.length, 1, JSON.stringify(result.problems));
+    assert.equal(result.problems[0].path, '.');
+    assert.match(result.problems[0].problem, /is not a Trac backup or environment: it has no VERSION file/);
+    assert.equal(result.checkedFiles, 0);
+    assert.deepEqual([...new Set(phases)], ['scan']);
+  });
+
   it('fails when one byte of an attachment is flipped, naming the attachment', async () => {
     const backup = await freshBackup();
     const file = path.join(backup, ATTACHMENT);
