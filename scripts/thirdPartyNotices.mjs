@@ -42,7 +42,16 @@ function withDependencies(root, names) {
 
 function licenceText(dir) {
   const file = readdirSync(dir).find((name) => /^(licen[cs]e|copying)(\.(md|txt))?$/i.test(name));
-  return file ? readFileSync(path.join(dir, file), 'utf8').trim() : undefined;
+  return file ? readFileSync(path.join(dir, file), 'utf8').trim() : readmeLicence(dir);
+}
+
+/** A package without a licence file (pg-types, pgpass) gives its licence in the README's "License" section. */
+function readmeLicence(dir) {
+  const readme = readdirSync(dir).find((name) => /^readme(\.md)?$/i.test(name));
+  if (!readme) return undefined;
+  const match = /^#+\s*licen[cs]e\s*\n([\s\S]*?)(?=^#+\s|(?![\s\S]))/im.exec(readFileSync(path.join(dir, readme), 'utf8'));
+  const text = match?.[1].trim();
+  return text && /copyright|permission/i.test(text) ? text : undefined;
 }
 
 /** Writes NOTICES at root; returns the folders of the packages bundled into dist/ (so that packaging leaves them out). */
