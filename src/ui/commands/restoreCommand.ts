@@ -15,7 +15,7 @@ import { registerCommand } from '../commandRunner';
 import { EnvironmentRegistry, ListedEnvironment } from '../environmentRegistry';
 import { pickBackup } from '../pickBackup';
 import { withNotificationProgress } from '../progressReporter';
-import { restorePrompt } from '../restorePrompt';
+import { RESTORE_ANYWAY, restorePrompt } from '../restorePrompt';
 
 const REVEAL_KEPT = 'Reveal Previous Environment';
 /** Checking the backup and the copy each read every byte once, as the copy does. */
@@ -52,15 +52,17 @@ export async function restoreWithPrompt(
     log.info(`Restore of ${environment.path} from ${backup}: refused, ${live.others.map(describeHolder).join('; ')} is working on it`);
     return undefined;
   }
+  // Restore Anyway (Trac running, or others connected to its server database) goes on as force would.
+  const anyway = restorePrompt(plan, environment.name, live).confirm === RESTORE_ANYWAY;
   if (!(await askToRestore(plan, environment.name, live))) {
     log.info(`Restore of ${environment.path} from ${backup}: cancelled at the prompt`);
     return undefined;
   }
 
-  log.info(`Restoring ${environment.path} from ${backup}${live?.running ? ' although Trac seems to be running' : ''}`);
+  log.info(`Restoring ${environment.path} from ${backup}${anyway ? ' although Trac seems to be using it' : ''}`);
   const result = await withNotificationProgress(`Restoring ${environment.name}`, (signal, reporterFor) =>
     registry.withoutWatches(() =>
-      restore(backup, environment.path, { replace: true, force: live?.running === true, signal, onProgress: reporterFor(RESTORE_WEIGHTS) }),
+      restore(backup, environment.path, { replace: true, force: anyway, signal, onProgress: reporterFor(RESTORE_WEIGHTS) }),
     ),
   );
   await reportRestored(registry, log, environment.name, result);
