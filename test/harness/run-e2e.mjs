@@ -7,7 +7,7 @@ import { existsSync, readdirSync, rmSync } from 'node:fs';
 import * as path from 'node:path';
 import { installExtension } from './codeServer.mjs';
 import { NODE22, RESULTS_DIR, ROOT, VSIX, codeServerVersion, requireCodeServer } from './paths.mjs';
-import { run, tapCounts, writeResults } from './prepare.mjs';
+import { compileTests, run, tapCounts, writeResults } from './prepare.mjs';
 import { makeTempDir, removeDir } from './tempDirs.mjs';
 
 const LAYER = 'e2e';
@@ -18,6 +18,8 @@ async function runLayer() {
   requireCodeServer();
   console.log(codeServerVersion());
   run('npm', ['run', 'package']);
+  // Tests that start database servers use test/support (compiled into out/).
+  compileTests();
 
   const extensionsDir = await makeTempDir('trac-backup-extensions-');
   try {

@@ -40,7 +40,9 @@ export async function restoreWithPrompt(
   backup: string,
 ): Promise<RestoreResult | undefined> {
   const environment = listed.environment;
-  const plan = await describeRestore(backup, environment.path);
+  // One time for the prompt and the restore: the names it shows are the names the restore gives.
+  const now = new Date();
+  const plan = await describeRestore(backup, environment.path, { now });
   const live = plan.aside ? await detectLiveTrac(environment.path) : undefined;
   if (live?.others.length) {
     // Another window's (or the CLI's) backup or restore: not Trac, and not something to restore over.
@@ -62,7 +64,7 @@ export async function restoreWithPrompt(
   log.info(`Restoring ${environment.path} from ${backup}${anyway ? ' although Trac seems to be using it' : ''}`);
   const result = await withNotificationProgress(`Restoring ${environment.name}`, (signal, reporterFor) =>
     registry.withoutWatches(() =>
-      restore(backup, environment.path, { replace: true, force: anyway, signal, onProgress: reporterFor(RESTORE_WEIGHTS) }),
+      restore(backup, environment.path, { replace: true, force: anyway, now, signal, onProgress: reporterFor(RESTORE_WEIGHTS) }),
     ),
   );
   await reportRestored(registry, log, environment.name, result);
