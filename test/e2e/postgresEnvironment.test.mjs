@@ -19,7 +19,6 @@ import {
   screenshot,
   screenshotOnFailure,
   treeRow,
-  treeRows,
   viewPane,
   waitUntil,
 } from '../harness/workbench.mjs';
@@ -111,6 +110,8 @@ test('Restore on the backup row names server, database and contents; then the ba
     await screenshot(page, 'postgres-restore-prompt');
     await clickDialogButton(page, 'Restore', `Restore ${LABEL}`);
     await notification(page, `Restored ${LABEL}`).waitFor({ timeout: 90_000 });
+    // The notification says where the old data is kept, as the prompt did.
+    await notification(page, aside).waitFor({ timeout: 10_000 });
     await screenshot(page, 'postgres-restore-done');
     assert.equal(await tickets(), 60, 'the ticket added after the backup is still there');
     assert.equal(await tickets(aside), 61, `the old data is not kept as ${aside}`);

@@ -93,11 +93,11 @@ describe('a PostgreSQL environment (a real PostgreSQL 15 server)', function () {
     const asked: string[] = [];
     const original = vscode.window.showWarningMessage;
     // The modal cannot be clicked from here (the e2e test clicks it): answer with the confirm button.
-    (vscode.window as { showWarningMessage: unknown }).showWarningMessage = async (message: string, ...rest: unknown[]) => {
+    (vscode.window as { showWarningMessage: unknown }).showWarningMessage = (message: string, ...rest: unknown[]) => {
       const options = rest[0] as vscode.MessageOptions | undefined;
       asked.push(`${message}\n${options?.detail ?? ''}`);
       const buttons = rest.slice(1) as vscode.MessageItem[];
-      return buttons.find((button) => !button.isCloseAffordance);
+      return Promise.resolve(buttons.find((button) => !button.isCloseAffordance));
     };
     let result: { serverDatabase?: { aside?: string | null } } | undefined;
     try {

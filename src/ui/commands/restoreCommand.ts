@@ -104,7 +104,11 @@ export async function reportRestored(
   const inside = result.databaseInside
     ? ` Its database is inside it (${result.databaseInside.file}); ${result.databaseInside.backedUpFrom} was not touched.`
     : '';
-  const summary = `Restored ${environmentName} (${formatBytes(result.bytes)} in ${result.files} files, ${formatDuration(result.durationMs)}).${kept}${inside}`;
+  const server = result.serverDatabase;
+  const keptData = server?.aside
+    ? ` The data ${server.display} held is kept as the ${server.display.startsWith('postgres') ? 'schema' : 'database'} ${server.aside}.`
+    : '';
+  const summary = `Restored ${environmentName} (${formatBytes(result.bytes)} in ${result.files} files, ${formatDuration(result.durationMs)}).${kept}${keptData}${inside}`;
   log.info(summary);
   void vscode.window.showInformationMessage(summary, ...(result.aside ? [REVEAL_KEPT] : [])).then((choice) => {
     if (choice === REVEAL_KEPT && result.aside) {
