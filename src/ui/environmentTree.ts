@@ -14,6 +14,7 @@ import { EnvironmentRegistry, ListedEnvironment } from './environmentRegistry';
 import { relativeAge } from './relativeAge';
 import { displayPath } from './settings';
 import { OffsiteSnapshotRows, OffsiteTreeNode, isOffsiteNode, offsiteItem } from './offsiteTree';
+import { serverDatabaseWording } from './serverDatabaseRow';
 import { VerifyStatus, VerifyStatusStore } from './verifyStatus';
 
 export const VIEW_ID = 'tracBackup.environments';
@@ -278,27 +279,8 @@ function isKeptByRestore(backup: BackupInfo): boolean {
 
 /** The database row of a PostgreSQL or MySQL/MariaDB environment: server and database, size, version, reachable. */
 function serverDatabaseRow(display: string, server: EnvironmentDetails['server']): DetailNode {
-  if (!server) {
-    return new DetailNode('Database', display, new vscode.ThemeIcon('database'));
-  }
-  if (!server.reachable) {
-    return new DetailNode('Database', `${display} (unreachable)`, new vscode.ThemeIcon('warning'), server.error);
-  }
-  const parts = [display];
-  if (server.bytes !== undefined) {
-    parts.push(formatBytes(server.bytes));
-  }
-  if (server.version) {
-    parts.push(`version ${server.version}`);
-  }
-  const tooltip = [
-    display,
-    server.tickets !== undefined ? `${server.tickets} tickets` : undefined,
-    server.wikiPages !== undefined ? `${server.wikiPages} wiki pages` : undefined,
-  ]
-    .filter(Boolean)
-    .join(', ');
-  return new DetailNode('Database', parts.join(' · '), new vscode.ThemeIcon('database'), tooltip);
+  const wording = serverDatabaseWording(display, server);
+  return new DetailNode('Database', wording.description, new vscode.ThemeIcon(wording.reachable ? 'database' : 'warning'), wording.tooltip);
 }
 
 function detailsOf(listed: ListedEnvironment): DetailNode[] {

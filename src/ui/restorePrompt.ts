@@ -56,6 +56,10 @@ export function restorePrompt(plan: RestorePlan, environmentName: string, live?:
         '. Those changes will not be in the restored environment; they stay in the kept copy.',
     );
   }
+  const othersConnected = (plan.serverDatabase?.otherConnections.length ?? 0) > 0;
+  if (othersConnected) {
+    lines.push('', '⚠ Others are connected to that database (listed above): stop Trac and whatever else uses it first, or restore anyway.');
+  }
   const running = live?.running === true;
   if (running) {
     const processes = live.processes.map((process) => `  ${process.pid}: ${process.command}`);
@@ -69,6 +73,6 @@ export function restorePrompt(plan: RestorePlan, environmentName: string, live?:
   return {
     message: `Restore ${environmentName} from the backup of ${date}?`,
     detail: lines.join('\n'),
-    confirm: running ? RESTORE_ANYWAY : RESTORE,
+    confirm: running || othersConnected ? RESTORE_ANYWAY : RESTORE,
   };
 }

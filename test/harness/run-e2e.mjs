@@ -7,7 +7,7 @@ import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import * as path from 'node:path';
 import { installExtension } from './codeServer.mjs';
 import { HOST_VSIX, NODE22, RESULTS_DIR, ROOT, codeServerVersion, hostTarget, requireCodeServer } from './paths.mjs';
-import { run, tapCounts, writeResults } from './prepare.mjs';
+import { compileTests, run, tapCounts, writeResults } from './prepare.mjs';
 import { makeTempDir, removeDir } from './tempDirs.mjs';
 
 const LAYER = 'e2e';
@@ -19,6 +19,8 @@ async function runLayer() {
   console.log(codeServerVersion());
   // The package a user of this platform installs: only its own SQLite binary (scripts/package.mjs).
   run('npm', ['run', 'package', '--', `--targets=${hostTarget()}`]);
+  // Tests that start database servers use test/support (compiled into out/).
+  compileTests();
 
   const extensionsDir = await makeTempDir('trac-backup-extensions-');
   try {

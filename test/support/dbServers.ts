@@ -1,5 +1,5 @@
 import { ChildProcess, execFile, execFileSync, spawn } from 'node:child_process';
-import { chownSync, chmodSync, mkdirSync, mkdtempSync, promises as fs, rmSync, writeFileSync } from 'node:fs';
+import { chownSync, chmodSync, mkdirSync, mkdtempSync, promises as fs, rmSync, statSync, writeFileSync } from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -44,6 +44,22 @@ process.on('exit', () => {
   }
 });
 
+/**
+ * Where a server's folder goes: the temporary folder, when the postgres and mysql users can reach
+ * it; else the system's (code-server's extension host gets a TMPDIR inside a folder of mode 0700).
+ */
+function serverTempBase(): string {
+  const base = os.tmpdir();
+  for (let dir = base; ; dir = path.dirname(dir)) {
+    if ((statSync(dir).mode & 0o001) === 0) {
+      return '/tmp';
+    }
+    if (path.dirname(dir) === dir) {
+      return base;
+    }
+  }
+}
+
 function randomPassword(): string {
   return `pw-${Math.random().toString(36).slice(2)}-${Date.now().toString(36)}`;
 }
@@ -64,7 +80,7 @@ export interface PostgresServer {
 }
 
 export async function startPostgres(): Promise<PostgresServer> {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'trac-backup-pg-'));
+  const dir = mkdtempSync(path.join(serverTempBase(), 'trac-backup-pg-'));
   chmodSync(dir, 0o755);
   const pgDir = path.join(dir, 'pg');
   mkdirSync(pgDir);
@@ -199,7 +215,7 @@ export interface MariadbServer {
 }
 
 export async function startMariadb(): Promise<MariadbServer> {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'trac-backup-my-'));
+  const dir = mkdtempSync(path.join(serverTempBase(), 'trac-backup-my-'));
   chmodSync(dir, 0o755);
   const myDir = path.join(dir, 'my');
   mkdirSync(myDir);

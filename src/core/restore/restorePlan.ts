@@ -11,7 +11,7 @@ import { RestoreLeftover, findRestoreLeftovers } from '../work/restoreLeftovers'
 import { chooseAsidePath } from '../catalog/backupNames';
 import { RestoreTarget, inspectTarget, requireBackupFolder, restoreWarnings } from './restoreTarget';
 import { retryWhileBusy, withReadOnlyDatabase } from '../sqlite/sqlite';
-import type { ServerRestorePlan } from './serverRestore';
+import { ServerRestorePlan, findServerDump, planServerRestore } from './serverRestore';
 
 export type { EnvironmentChanges } from '../trac/environmentChanges';
 
@@ -80,6 +80,7 @@ export async function describeRestore(
   const createdAt = await backupDate(backup, manifest);
   const restored = manifest ? { files: manifest.fileCount, bytes: manifest.bytes } : await measureTree(backup);
   const aside = replacing ? await chooseAsidePath(environment, now) : null;
+  const serverPlan = options.serverPlan ?? (await planServerDatabase(backup, manifest, environment, now));
   return {
     backup: options.shownAs ?? backup,
     environment,
@@ -94,8 +95,8 @@ export async function describeRestore(
       ? { file: ownPath, exists: ownPathExists, aside: ownPathExists ? await chooseAsidePath(ownPath, now, true) : null }
       : null,
     databaseInside: placement?.where === 'inside' ? { file: placement.file, backedUpFrom: placement.backedUpFrom } : null,
-    warnings: options.serverPlan ? [] : restoreWarnings(manifest, options.databaseNote, environment, aside, 'before'),
-    ...(options.serverPlan && { serverDatabase: options.serverPlan }),
+    warnings: serverPlan ? [] : restoreWarnings(manifest, options.databaseNote, environment, aside, 'before'),
+    ...(serverPlan && { serverDatabase: serverPlan }),
     changedSinceBackup: replacing ? await readChanges(target.database, createdAt) : undefined,
     leftovers: await findRestoreLeftovers(environment, target.database ? [target.database] : []),
   };
@@ -136,4 +137,18 @@ async function readChanges(databaseFile: string | undefined, since: Date): Promi
   } catch {
     return undefined;
   }
+}
+
+/**
+ * What a restore would do to the server database of a PostgreSQL or MySQL backup, when the caller
+ * asks before restoring (the extension): the same plan the restore makes, at the same `now`.
+ */
+async function planServerDatabase(
+  backup: string,
+  manifest: BackupManifest | undefined,
+  environment: string,
+  now: Date,
+): Promise<ServerRestorePlan | undefined> {
+  const dump = await findServerDump(backup, manifest);
+  return dump ? (await planServerRestore(dump, environment, { now })).plan : undefined;
 }

@@ -16,7 +16,7 @@ import { EnvironmentRegistry, ListedEnvironment } from '../environmentRegistry';
 import { showWithPathButtons } from '../pathActions';
 import { pickBackup } from '../pickBackup';
 import { withNotificationProgress } from '../progressReporter';
-import { restorePrompt } from '../restorePrompt';
+import { RESTORE_ANYWAY, restorePrompt } from '../restorePrompt';
 
 /** Checking the backup and the copy each read every byte once, as the copy does. */
 export const RESTORE_WEIGHTS = { check: 1, recover: 0, copy: 1, verify: 1, swap: 0 };
@@ -54,21 +54,17 @@ export async function restoreWithPrompt(
     log.info(`Restore of ${environment.path} from ${backup}: refused, ${live.others.map(describeHolder).join('; ')} is working on it`);
     return undefined;
   }
+  // Restore Anyway (Trac running, or others connected to its server database) goes on as force would.
+  const anyway = restorePrompt(plan, environment.name, live).confirm === RESTORE_ANYWAY;
   if (!(await askToRestore(plan, environment.name, live))) {
     log.info(`Restore of ${environment.path} from ${backup}: cancelled at the prompt`);
     return undefined;
   }
 
-  log.info(`Restoring ${environment.path} from ${backup}${live?.running ? ' although Trac seems to be running' : ''}`);
+  log.info(`Restoring ${environment.path} from ${backup}${anyway ? ' although Trac seems to be using it' : ''}`);
   const result = await withNotificationProgress(`Restoring ${environment.name}`, (signal, reporterFor) =>
     registry.withoutWatches(() =>
-      restore(backup, environment.path, {
-        replace: true,
-        force: live?.running === true,
-        now,
-        signal,
-        onProgress: reporterFor(RESTORE_WEIGHTS),
-      }),
+      restore(backup, environment.path, { replace: true, force: anyway, now, signal, onProgress: reporterFor(RESTORE_WEIGHTS) }),
     ),
   );
   await reportRestored(registry, log, environment.name, result);
@@ -108,7 +104,11 @@ export async function reportRestored(
   const inside = result.databaseInside
     ? ` Its database is inside it (${result.databaseInside.file}); ${result.databaseInside.backedUpFrom} was not touched.`
     : '';
-  const summary = `Restored ${environmentName} (${formatBytes(result.bytes)} in ${result.files} files, ${formatDuration(result.durationMs)}).${kept}${inside}`;
+  const server = result.serverDatabase;
+  const keptData = server?.aside
+    ? ` The data ${server.display} held is kept as the ${server.display.startsWith('postgres') ? 'schema' : 'database'} ${server.aside}.`
+    : '';
+  const summary = `Restored ${environmentName} (${formatBytes(result.bytes)} in ${result.files} files, ${formatDuration(result.durationMs)}).${kept}${keptData}${inside}`;
   log.info(summary);
   // The kept copy is what a person may want next (to compare, to take something back from).
   void (result.aside ? showWithPathButtons(summary, result.aside) : vscode.window.showInformationMessage(summary));

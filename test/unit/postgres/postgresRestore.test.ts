@@ -5,6 +5,7 @@ import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { hotcopy } from '../../../src/core/backup/hotcopy';
 import { restore } from '../../../src/core/restore/restore';
+import { describeRestore } from '../../../src/core/restore/restorePlan';
 import { verifyBackup } from '../../../src/core/verify/verify';
 import { attachmentRelativePath } from '../../../src/core/trac/attachments';
 import { TracBackupError } from '../../../src/core/shared/errors';
@@ -85,6 +86,23 @@ describe('restore and verify of a PostgreSQL environment (a real PostgreSQL 15 s
     await attachmentsAgree(env, database);
     // The next ticket Trac makes gets id 61: the sequence came back too.
     assert.equal(await server.admin("SELECT nextval('public.ticket_id_seq')", database), '61');
+  });
+
+  it('describeRestore (what the extension asks before restoring) names the server database, both contents and the aside the restore then uses', async () => {
+    const { env, database, backup } = await backedUp();
+    await server.admin("INSERT INTO public.ticket (summary, status) VALUES ('after the backup', 'new')", database);
+    const now = new Date();
+    const plan = await describeRestore(backup, env, { now });
+    assert.ok(plan.serverDatabase, 'the plan says nothing of the server database');
+    assert.equal(plan.serverDatabase.display, `postgres://127.0.0.1:${server.port}/${database}`);
+    assert.equal(plan.serverDatabase.holdsNow?.tickets, 61);
+    assert.equal(plan.serverDatabase.backupHolds?.tickets, 60);
+    assert.deepEqual(plan.warnings, []);
+    assert.match(plan.serverDatabase.aside ?? '', /^public_before_restore_\d{8}_\d{6}$/);
+    const result = await restore(backup, env, { replace: true, now });
+    assert.equal(result.serverDatabase?.aside, plan.serverDatabase.aside);
+    assert.equal(await tickets(database), 60);
+    assert.equal(await tickets(database, plan.serverDatabase.aside!), 61);
   });
 
   it('restores into another database (--database-url), whose URL the restored trac.ini names; refuses other connections, naming them', async () => {

@@ -85,3 +85,23 @@ test('the prompt names the backup by the date its row in the tree shows', () => 
   assert.equal(prompt.message, `Restore Project from the backup of ${shown}?`);
   assert.match(prompt.detail, new RegExp(`\\(made ${shown}\\)`));
 });
+
+test('a server database others are connected to: the prompt names them and asks to Restore Anyway (which the command passes as force)', () => {
+  const serverDatabase = {
+    kind: 'postgres' as const,
+    display: 'postgres://db.example:5432/trac',
+    database: 'trac',
+    holdsNow: { bytes: 9_000_000, version: '45', tickets: 61, wikiPages: 40 },
+    backupHolds: { tickets: 60, wikiPages: 40 },
+    aside: 'public_before_restore_20261126_121000',
+    inPlace: false,
+    otherConnections: ['pid 4242 trac@10.0.0.7 (tracd)'],
+    rewritesConfig: false,
+  };
+  const prompt = restorePrompt({ ...plan, serverDatabase }, 'Project');
+  assert.match(prompt.detail, /holds 61 tickets, 40 wiki pages now; the backup holds 60 tickets, 40 wiki pages/);
+  assert.match(prompt.detail, /kept, not deleted, as the schema public_before_restore_20261126_121000/);
+  assert.match(prompt.detail, /pid 4242 trac@10\.0\.0\.7 \(tracd\)/);
+  assert.equal(prompt.confirm, RESTORE_ANYWAY);
+  assert.equal(restorePrompt({ ...plan, serverDatabase: { ...serverDatabase, otherConnections: [] } }, 'Project').confirm, RESTORE);
+});
