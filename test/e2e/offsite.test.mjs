@@ -83,6 +83,10 @@ test('Send to Offsite Repository: the password asked once, the repository initia
 
     await fs.appendFile(path.join(env, 'conf', 'trac.ini'), '\n# changed after the first send\n');
     await backUp();
+    // The tree must show the new backup before its row is right-clicked: a row replaced by the
+    // refresh meanwhile sends its command no backup (which then asks which one).
+    const backupRows = pane.locator('.monaco-list-row[aria-level="3"]', { hasText: /\d{4}-\d\d-\d\d \d\d:\d\d:\d\d/ });
+    await waitUntil(async () => (await backupRows.count()) === 2, 'the second backup in the tree', 60_000);
     await clickContextMenu(page, newestBackupRow(), 'Send to Offsite Repository');
     await waitUntil(async () => (await snapshotFiles()) === 2, 'the second snapshot in the repository', 120_000);
     assert.equal(await page.locator('.quick-input-widget .quick-input-box input').isVisible(), false, 'the password was asked again');
@@ -112,10 +116,11 @@ test('the Offsite row lists both snapshots; Restore from Offsite… on the newes
     );
     assert.match(config, /changed after the first send/);
     assert.doesNotMatch(config, /changed after the second send/);
-    assert.deepEqual(
-      (await fs.readdir(session.workspace)).filter((name) => name.startsWith('.') && name.includes('.fetch-')),
-      [],
-      'a fetch work folder was left',
+    // The restore removes its fetch work folder once the environment is in place: a moment later.
+    await waitUntil(
+      async () => (await fs.readdir(session.workspace)).every((name) => !(name.startsWith('.') && name.includes('.fetch-'))),
+      'the fetch work folder removed after the restore',
+      30_000,
     );
     await screenshot(page, 'offsite-restored');
   });
