@@ -1,10 +1,9 @@
 import * as path from 'node:path';
-import { describeSnapshot, restoreFromOffsite, RestoreFromOffsiteResult, TracBackupError } from '../core';
+import { describeSnapshot, restoreFromOffsite, RestoreFromOffsiteResult } from '../core';
 import { CliCommand, EXIT_FAILURE, EXIT_OK, parseVerbArgs } from './command';
-import { canAsk, confirm } from './confirm';
 import { OFFSITE_HELP, OFFSITE_OPTIONS, cliRepository, withLockWait } from './offsiteOptions';
 import { withProgressBar, writeResult } from './progressBar';
-import { question, replacedWhat, report } from './restore';
+import { confirmOnTerminal, report } from './restore';
 
 const HELP = `Usage: trac-backup fetch <repository> <snapshot|latest> <environment>
                            [--yes] [--force] [--restic <path>] [-o k=v]… [--json]
@@ -55,18 +54,7 @@ export const fetchCommand: CliCommand = {
                 context.stderr.write(`Fetching snapshot ${chosen.shortId} (${describeSnapshot(chosen)})…\n`);
               }
             },
-            confirm: async (plan) => {
-              progress.clear();
-              if (!canAsk(context)) {
-                throw new TracBackupError(
-                  'TARGET_EXISTS',
-                  `${replacedWhat(plan)}; there is no terminal to ask on: pass --yes to confirm.`,
-                  plan.environment,
-                );
-              }
-              declined = !(await confirm(question(plan), context));
-              return !declined;
-            },
+            confirm: confirmOnTerminal(context, progress, () => (declined = true)),
           }),
         ),
       );

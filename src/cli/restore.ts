@@ -101,18 +101,7 @@ export const restoreCommand: CliCommand = {
           signal: context.signal,
           onProgress,
           // Asked only once the backup checked out and no Trac was found using the environment.
-          confirm: async (plan) => {
-            progress.clear();
-            if (!canAsk(context)) {
-              throw new TracBackupError(
-                'TARGET_EXISTS',
-                `${replacedWhat(plan)}; there is no terminal to ask on: pass --yes to confirm.`,
-                plan.environment,
-              );
-            }
-            declined = !(await confirm(question(plan), context));
-            return !declined;
-          },
+          confirm: confirmOnTerminal(context, progress, () => (declined = true)),
         };
         return isArchive(backup).then((archive) =>
           archive
@@ -147,7 +136,29 @@ async function isArchive(backup: string): Promise<boolean> {
 }
 
 /** What would be replaced, in words: the environment, and the database its trac.ini names when that goes back too. */
-export function replacedWhat(plan: RestorePlan): string {
+/**
+ * The restore's question asked on the terminal (the progress bar cleared first); without a terminal,
+ * a refusal that says to pass --yes. `onDeclined` hears a No.
+ */
+export function confirmOnTerminal(context: CliContext, progress: { clear(): void }, onDeclined: () => void) {
+  return async (plan: RestorePlan): Promise<boolean> => {
+    progress.clear();
+    if (!canAsk(context)) {
+      throw new TracBackupError(
+        'TARGET_EXISTS',
+        `${replacedWhat(plan)}; there is no terminal to ask on: pass --yes to confirm.`,
+        plan.environment,
+      );
+    }
+    const yes = await confirm(question(plan), context);
+    if (!yes) {
+      onDeclined();
+    }
+    return yes;
+  };
+}
+
+function replacedWhat(plan: RestorePlan): string {
   const parts = [
     plan.aside ? `${plan.environment} exists and restoring replaces it (kept as ${plan.aside})` : undefined,
     plan.database?.aside ? `the database ${plan.database.file} (kept as ${plan.database.aside})` : undefined,
@@ -158,7 +169,7 @@ export function replacedWhat(plan: RestorePlan): string {
   return parts.length > 0 ? parts.join(' and ') : `Restoring to ${plan.environment} needs a yes`;
 }
 
-export function question(plan: RestorePlan): string {
+function question(plan: RestorePlan): string {
   const lines = [`Restore ${plan.backup} (made ${new Date(plan.backupCreatedAt).toLocaleString()}) to ${plan.environment}?`];
   if (plan.aside) {
     lines.push(`It replaces ${plan.replaced.files} files (${formatBytes(plan.replaced.bytes)}) there, which are kept in ${plan.aside}.`);

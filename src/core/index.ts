@@ -83,5 +83,5 @@ export { expandHome, pathKey, samePathKey } from './fs/paths';
 export { CancelledError, TracBackupError, describeError, errnoCode, isCancelled } from './shared/errors';
 export type { TracBackupErrorCode } from './shared/errors';
 export type { Progress } from './shared/progress';
-export { fileStamp, formatAge, formatBytes, formatDuration, localDateTime, plural } from './shared/format';
+export { ageInLargestUnit, fileStamp, formatAge, formatBytes, formatDuration, localDateTime, plural } from './shared/format';
 export { TOOL_NAME, TOOL_VERSION } from './shared/toolInfo';

@@ -1,6 +1,7 @@
 import * as os from 'node:os';
 import * as vscode from 'vscode';
-import { describeError, formatAge, formatBytes, listOffsiteSnapshots, localDateTime, OffsiteSnapshot, shownLocation } from '../core';
+import { relativeAge } from './relativeAge';
+import { describeError, formatBytes, listOffsiteSnapshots, localDateTime, OffsiteSnapshot, shownLocation } from '../core';
 import type { ListedEnvironment } from './environmentRegistry';
 import { OffsiteAccess, offsiteSettings } from './offsiteAccess';
 
@@ -163,7 +164,12 @@ export function offsiteItem(node: OffsiteTreeNode): vscode.TreeItem {
     const item = new vscode.TreeItem(localDateTime(made), vscode.TreeItemCollapsibleState.None);
     item.id = `offsiteSnapshot:${node.listed.environment.path}:${snapshot.id}`;
     const host = snapshot.host && snapshot.host !== os.hostname() ? `from ${snapshot.host}` : undefined;
-    item.description = [snapshot.bytes === undefined ? undefined : formatBytes(snapshot.bytes), formatAge(made), snapshot.shortId, host]
+    item.description = [
+      snapshot.bytes === undefined ? undefined : formatBytes(snapshot.bytes),
+      relativeAge(made, undefined, 'short'),
+      snapshot.shortId,
+      host,
+    ]
       .filter(Boolean)
       .join(' · ');
     item.tooltip = [

@@ -1,13 +1,5 @@
 import * as vscode from 'vscode';
-
-const STEPS: Array<[number, Intl.RelativeTimeFormatUnit]> = [
-  [60 * 60 * 24 * 365, 'year'],
-  [60 * 60 * 24 * 30, 'month'],
-  [60 * 60 * 24 * 7, 'week'],
-  [60 * 60 * 24, 'day'],
-  [60 * 60, 'hour'],
-  [60, 'minute'],
-];
+import { ageInLargestUnit } from '../core';
 
 const formats = new Map<string, Intl.RelativeTimeFormat>();
 
@@ -36,12 +28,10 @@ export function relativeAge(
   style: Intl.RelativeTimeFormatStyle = 'long',
   locale: string = vscode.env.language,
 ): string {
-  const seconds = Math.max(0, Math.round((now.getTime() - then.getTime()) / 1000));
   const format = formatFor(locale, style);
-  for (const [size, unit] of STEPS) {
-    if (seconds >= size) {
-      return format.format(-Math.floor(seconds / size), unit);
-    }
+  const age = ageInLargestUnit(then, now);
+  if (age) {
+    return format.format(-age.count, age.unit);
   }
   return format.format(0, 'second');
 }

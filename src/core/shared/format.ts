@@ -23,24 +23,26 @@ export function formatDuration(ms: number): string {
   return `${minutes} min ${Math.round((ms % 60_000) / 1000)} s`;
 }
 
+const AGE_UNITS: Array<[number, 'year' | 'month' | 'week' | 'day' | 'hour' | 'minute']> = [
+  [60 * 60 * 24 * 365, 'year'],
+  [60 * 60 * 24 * 30, 'month'],
+  [60 * 60 * 24 * 7, 'week'],
+  [60 * 60 * 24, 'day'],
+  [60 * 60, 'hour'],
+  [60, 'minute'],
+];
+
+/** How long ago `then` was as a count of its largest whole unit; undefined under a minute. */
+export function ageInLargestUnit(then: Date, now: Date = new Date()): { count: number; unit: (typeof AGE_UNITS)[number][1] } | undefined {
+  const seconds = Math.max(0, Math.round((now.getTime() - then.getTime()) / 1000));
+  const found = AGE_UNITS.find(([size]) => seconds >= size);
+  return found && { count: Math.floor(seconds / found[0]), unit: found[1] };
+}
+
 /** How long ago `then` was, in the largest sensible unit: "just now", "5 minutes ago", "3 days ago". */
 export function formatAge(then: Date, now: Date = new Date()): string {
-  const seconds = Math.max(0, Math.round((now.getTime() - then.getTime()) / 1000));
-  const steps: Array<[number, string]> = [
-    [60 * 60 * 24 * 365, 'year'],
-    [60 * 60 * 24 * 30, 'month'],
-    [60 * 60 * 24 * 7, 'week'],
-    [60 * 60 * 24, 'day'],
-    [60 * 60, 'hour'],
-    [60, 'minute'],
-  ];
-  for (const [size, name] of steps) {
-    if (seconds >= size) {
-      const count = Math.floor(seconds / size);
-      return `${count} ${name}${count === 1 ? '' : 's'} ago`;
-    }
-  }
-  return 'just now';
+  const age = ageInLargestUnit(then, now);
+  return age ? `${age.count} ${age.unit}${age.count === 1 ? '' : 's'} ago` : 'just now';
 }
 
 /** Two digits: 7 → "07". */
