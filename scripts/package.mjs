@@ -51,6 +51,7 @@ const FORBIDDEN = [
   /^extension\/node_modules\/better-sqlite3\/(deps|src)\//,
   /^extension\/node_modules\/better-sqlite3\/binding\.gyp$/,
   /^extension\/node_modules\/node-addon-api\//,
+  /^extension\/node_modules\/(@types|undici-types)\//,
 ];
 
 function fail(message) {
@@ -81,6 +82,8 @@ function build() {
 function ignoreFileFor(target, bundled) {
   const lines = [readFileSync(path.join(ROOT, '.vscodeignore'), 'utf8'), '# bundled into dist/ by esbuild'];
   lines.push(...bundled.map((folder) => `${folder}/**`));
+  // Type declarations a runtime dependency names (mysql2 → @types/node → undici-types) never run.
+  lines.push('# type declarations only', 'node_modules/@types/**', 'node_modules/undici-types/**');
   if (target !== 'universal') {
     lines.push(`# only the ${target} prebuild`);
     lines.push(
