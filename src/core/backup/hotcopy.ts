@@ -318,15 +318,24 @@ class HotcopyRun {
         createdAt,
         databaseState: sourceState.database,
       } = await this.snapshotUnderLock(snapshotter, suspects, storedAt));
-      this.enter('finish');
-      // The attachments stay as they were under the lock; the snapshot is not in the source tree.
-      const unlocked = (relative: string) => !inAttachments(relative) && relative !== storedAt;
-      await this.mirror.sync(await this.walk(inAttachments), unlocked);
-      if (source.snapshot.external) {
-        database = { ...database, configRewritten: await this.rewriteConfig(storedAt, database.url, sourceState) };
+      // The snapshot's check (on a thread of its own) goes on while the rest of the tree is brought in.
+      const databaseChecked = this.verifyDatabase(storedAt);
+      void databaseChecked.catch(() => undefined); // handled: its failure is thrown where it is awaited, below
+      try {
+        this.enter('finish');
+        // The attachments stay as they were under the lock; the snapshot is not in the source tree.
+        const unlocked = (relative: string) => !inAttachments(relative) && relative !== storedAt;
+        await this.mirror.sync(await this.walk(inAttachments), unlocked);
+        if (source.snapshot.external) {
+          database = { ...database, configRewritten: await this.rewriteConfig(storedAt, database.url, sourceState) };
+        }
+      } catch (error) {
+        // The temporary folder is removed next: not while the check still reads the snapshot in it.
+        await databaseChecked.catch(() => undefined);
+        throw error;
       }
       this.enter('verify');
-      database = { ...database, ...(await this.verifyDatabase(storedAt)) };
+      database = { ...database, ...(await databaseChecked) };
     } else if (server) {
       let version: string | undefined;
       ({ lockMs, lockWaitMs, createdAt, version } = await dumpServerDatabase(this.serverDumpContext(), server));
@@ -360,6 +369,7 @@ class HotcopyRun {
       lockMs: round(lockMs),
       durationMs: round(performance.now() - this.started),
       filesReadOnly: true,
+      seal: { at: new Date().toISOString(), folder: folderIdentity(await fs.stat(this.temp)) },
       ...reuse,
       sourceState,
       entries,

@@ -6,7 +6,7 @@ import { TracBackupError, errnoCode } from '../shared/errors';
 import { hashFile, readOnlyMode } from '../fs/fileCopy';
 import { TreeEntry } from '../fs/fileTree';
 import { destinationError } from '../fs/fsErrors';
-import { ManifestFile, readManifest } from '../catalog/manifest';
+import { BackupManifest, MANIFEST_FILE, ManifestFile, folderIdentity, readManifest } from '../catalog/manifest';
 import { FileReuse } from '../fs/treeMirror';
 import { unchangedSinceVerified } from '../catalog/verificationStore';
 
@@ -36,11 +36,13 @@ const LINK_FAILS_FOR_FILE: Record<string, string> = {
  * is copied, even with equal content, so that every backup keeps its source's times.
  *
  * A link carries the previous backup's bytes into the new backup, so they must still be the
- * bytes its metadata's SHA-256 describes. Cheap proof first: the previous backup passed a
- * verification (`verifiedAt`) and the file has not changed since (its ctime, which any write,
- * chmod or new link moves, even one that puts the mtime back, is older). Otherwise its content
- * is hashed and compared: equal, it is linked; different (rot, an edit), it is copied from the
- * environment instead, and `damageNote` says the previous backup is damaged.
+ * bytes its metadata's SHA-256 describes. Cheap proof first: the file has not changed (its ctime,
+ * which any write, chmod or link moves, even one that puts the mtime back) since a moment its
+ * bytes were known to match: the previous backup's seal (its metadata file was written after
+ * every file of it was in place, with SHA-256s of the bytes copied: see `sealedBefore`), or the
+ * start of a passed verification (`verifiedAt`). Otherwise its content is hashed and compared:
+ * equal, it is linked; different (rot, an edit), it is copied from the environment instead, and
+ * `damageNote` says the previous backup is damaged.
  */
 export class PreviousBackup implements FileReuse {
   /** Why some files were copied although they were unchanged; set once. */
@@ -60,6 +62,8 @@ export class PreviousBackup implements FileReuse {
     private readonly destination: string,
     /** When the previous backup's last passed verification began (ms), if it passed one since it was made. */
     private readonly verifiedAtMs: number | undefined,
+    /** The ctime of the previous backup's metadata file, where it vouches for the files (see sealedBefore). */
+    private readonly sealCtimeMs: number | undefined,
   ) {}
 
   /**
@@ -104,7 +108,8 @@ export class PreviousBackup implements FileReuse {
       }
     }
     const verifiedAtMs = options.verifiedAt === undefined ? undefined : Date.parse(options.verifiedAt);
-    return new PreviousBackup(root, files, destination, Number.isNaN(verifiedAtMs) ? undefined : verifiedAtMs);
+    const seal = await sealedBefore(root, manifest.seal);
+    return new PreviousBackup(root, files, destination, Number.isNaN(verifiedAtMs) ? undefined : verifiedAtMs, seal);
   }
 
   /** One sentence on the files of the previous backup that no longer match their checksum, when there are some. */
@@ -160,7 +165,8 @@ export class PreviousBackup implements FileReuse {
   }
 
   private unchangedSinceVerified(stats: fsSync.Stats): boolean {
-    return unchangedSinceVerified(stats.ctimeMs, this.verifiedAtMs);
+    // The same clock on both sides (the file system's), so no margin: a change after the seal is stamped at or after it.
+    return (this.sealCtimeMs !== undefined && stats.ctimeMs < this.sealCtimeMs) || unchangedSinceVerified(stats.ctimeMs, this.verifiedAtMs);
   }
 
   /** Hashes the previous backup's file: true when it is still what its metadata says. */
@@ -193,6 +199,42 @@ export class PreviousBackup implements FileReuse {
     }
   }
 }
+
+/**
+ * A backup's seal: the ctime of its metadata file, which the backup wrote after every file of it
+ * was in place (`seal.at`, the clock's reading just before). A file of the backup whose ctime is
+ * older has not been written, chmodded or linked since its SHA-256 was taken from the bytes
+ * copied. It vouches only for the folder the backup made (`seal.folder`: not a copy of it, which
+ * holds files as new as its metadata) while the metadata file is untouched (its ctime within a
+ * moment of `seal.at`: a later edit or chmod moves it, and would make newer changes look sealed).
+ * Backups made before seals have none.
+ */
+async function sealedBefore(root: string, seal: BackupManifest['seal']): Promise<number | undefined> {
+  const sealedAtMs = typeof seal?.at === 'string' ? Date.parse(seal.at) : NaN;
+  if (Number.isNaN(sealedAtMs)) {
+    return undefined;
+  }
+  const [folder, metadata] = await Promise.all([
+    fs.stat(root).catch(() => undefined),
+    fs.lstat(path.join(root, MANIFEST_FILE)).catch(() => undefined),
+  ]);
+  const identity = folder && folderIdentity(folder);
+  if (
+    !identity ||
+    identity.dev !== seal?.folder?.dev ||
+    identity.ino !== seal.folder.ino ||
+    identity.birthtimeMs !== seal.folder.birthtimeMs ||
+    !metadata?.isFile() ||
+    Math.abs(metadata.ctimeMs - sealedAtMs) > SEAL_WRITE_MS ||
+    metadata.ctimeMs > Date.now()
+  ) {
+    return undefined;
+  }
+  return metadata.ctimeMs;
+}
+
+/** How long writing the metadata file may take after `seal.at` was read (a large one, a slow disk), and clocks' ticks. */
+const SEAL_WRITE_MS = 10_000;
 
 function refusal(linkDest: string, problem: string): TracBackupError {
   return new TracBackupError('INVALID_ARGUMENT', `Can't link unchanged files from ${linkDest}: it ${problem}.`, linkDest);

@@ -93,6 +93,13 @@ export interface BackupManifest {
    * source modes. Absent in backups made before this.
    */
   filesReadOnly?: boolean;
+  /**
+   * The backup's seal: the clock's reading once every file of it was in place, just before this
+   * metadata was written (ISO 8601), and the identity of the backup's own folder. With the
+   * metadata file's ctime it tells a later incremental backup which files are unchanged since
+   * their SHA-256 was taken (see previousBackup.ts). Absent in older backups.
+   */
+  seal?: { at: string; folder: FolderIdentity };
   /** True when unchanged files were hard-linked from the backup at `linkDest` rather than copied. */
   incremental?: boolean;
   /** The previous backup files were linked from (absolute; it may have been deleted since). */
