@@ -11,6 +11,8 @@ import {
   refuseExistingDestination,
 } from './backupDestination';
 import { DatabaseSnapshotter, verifySnapshot } from '../sqlite/databaseSnapshot';
+import { DatabaseCheckThread, startDatabaseCheckThread } from '../sqlite/databaseCheckThread';
+import { sharedHashPool } from '../fs/hashPool';
 import { CancelledError, TracBackupError, throwIfAborted } from '../shared/errors';
 import { readDatabaseState } from './changedSinceBackup';
 import { hashFile, readOnlyMode } from '../fs/fileCopy';
@@ -227,6 +229,7 @@ class HotcopyRun {
   private readonly keepOwners: boolean;
   /** The environment's folder as the backup began: a walk checks it is still that folder. */
   private rootStats?: { dev: number; ino: number };
+  private checkThread?: DatabaseCheckThread;
 
   constructor(
     private readonly source: HotcopySource,
@@ -260,9 +263,13 @@ class HotcopyRun {
     this.lockingWarning = snapshot ? await lockingWarning(snapshot.file) : undefined;
     const server = this.source.server && (await openDumpSession(this.source.server.location, this.source.server.config));
     const snapshotter = snapshot ? DatabaseSnapshotter.open(snapshot.file) : undefined;
+    // The threads that hash the copies and check the snapshot at the end start now, while the tree is walked.
+    sharedHashPool().warmUp();
+    this.checkThread = snapshotter && startDatabaseCheckThread();
     try {
       return await this.buildWith(snapshotter, server);
     } finally {
+      this.checkThread?.stop();
       snapshotter?.close();
       await server?.close();
     }
@@ -554,7 +561,7 @@ class HotcopyRun {
   /** Checks the snapshot, hashes it and gives it the source database's mode and mtime. */
   private async verifyDatabase(storedAt: string): Promise<Partial<ManifestDatabase>> {
     const file = path.join(this.temp, ...storedAt.split('/'));
-    const { version } = await verifySnapshot(file, this.signal);
+    const { version } = await verifySnapshot(file, this.signal, this.checkThread);
     const record = this.mirror.records.get(storedAt)!;
     record.sha256 = await hashFile(file, this.signal);
     record.size = (await fs.stat(file)).size;

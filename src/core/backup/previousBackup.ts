@@ -6,7 +6,8 @@ import { TracBackupError, errnoCode } from '../shared/errors';
 import { hashFile, readOnlyMode } from '../fs/fileCopy';
 import { TreeEntry } from '../fs/fileTree';
 import { destinationError } from '../fs/fsErrors';
-import { BackupManifest, MANIFEST_FILE, ManifestFile, folderIdentity, readManifest } from '../catalog/manifest';
+import { ManifestFile, readManifest } from '../catalog/manifest';
+import { sealedBefore } from '../catalog/backupSeal';
 import { FileReuse } from '../fs/treeMirror';
 import { unchangedSinceVerified } from '../catalog/verificationStore';
 
@@ -108,7 +109,7 @@ export class PreviousBackup implements FileReuse {
       }
     }
     const verifiedAtMs = options.verifiedAt === undefined ? undefined : Date.parse(options.verifiedAt);
-    const seal = await sealedBefore(root, manifest.seal);
+    const seal = await sealedBefore(root, manifest);
     return new PreviousBackup(root, files, destination, Number.isNaN(verifiedAtMs) ? undefined : verifiedAtMs, seal);
   }
 
@@ -199,42 +200,6 @@ export class PreviousBackup implements FileReuse {
     }
   }
 }
-
-/**
- * A backup's seal: the ctime of its metadata file, which the backup wrote after every file of it
- * was in place (`seal.at`, the clock's reading just before). A file of the backup whose ctime is
- * older has not been written, chmodded or linked since its SHA-256 was taken from the bytes
- * copied. It vouches only for the folder the backup made (`seal.folder`: not a copy of it, which
- * holds files as new as its metadata) while the metadata file is untouched (its ctime within a
- * moment of `seal.at`: a later edit or chmod moves it, and would make newer changes look sealed).
- * Backups made before seals have none.
- */
-async function sealedBefore(root: string, seal: BackupManifest['seal']): Promise<number | undefined> {
-  const sealedAtMs = typeof seal?.at === 'string' ? Date.parse(seal.at) : NaN;
-  if (Number.isNaN(sealedAtMs)) {
-    return undefined;
-  }
-  const [folder, metadata] = await Promise.all([
-    fs.stat(root).catch(() => undefined),
-    fs.lstat(path.join(root, MANIFEST_FILE)).catch(() => undefined),
-  ]);
-  const identity = folder && folderIdentity(folder);
-  if (
-    !identity ||
-    identity.dev !== seal?.folder?.dev ||
-    identity.ino !== seal.folder.ino ||
-    identity.birthtimeMs !== seal.folder.birthtimeMs ||
-    !metadata?.isFile() ||
-    Math.abs(metadata.ctimeMs - sealedAtMs) > SEAL_WRITE_MS ||
-    metadata.ctimeMs > Date.now()
-  ) {
-    return undefined;
-  }
-  return metadata.ctimeMs;
-}
-
-/** How long writing the metadata file may take after `seal.at` was read (a large one, a slow disk), and clocks' ticks. */
-const SEAL_WRITE_MS = 10_000;
 
 function refusal(linkDest: string, problem: string): TracBackupError {
   return new TracBackupError('INVALID_ARGUMENT', `Can't link unchanged files from ${linkDest}: it ${problem}.`, linkDest);

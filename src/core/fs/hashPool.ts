@@ -75,6 +75,13 @@ export class HashPool {
     });
   }
 
+  /** Starts the threads now (idle and unreferenced until a hash), so that the first files copied do not wait for them. */
+  warmUp(): void {
+    while (this.workers.length < this.size) {
+      this.workers.push(this.start());
+    }
+  }
+
   /** Stops the threads (a pool is started again on the next hash). */
   async close(): Promise<void> {
     const workers = this.workers.splice(0);
@@ -100,7 +107,6 @@ export class HashPool {
   private start(): HashWorker {
     const worker = new Worker(WORKER_SOURCE, { eval: true });
     const slot: HashWorker = { worker, pending: new Map() };
-    worker.unref();
     worker.on('message', (message: { id: number; sha256?: string; bytes?: number; error?: ErrnoLike }) => {
       const job = slot.pending.get(message.id);
       slot.pending.delete(message.id);
@@ -128,6 +134,8 @@ export class HashPool {
     };
     worker.on('error', failAll);
     worker.on('exit', (code) => failAll(new Error(`the hashing thread stopped (exit code ${code})`)));
+    // After the listeners: adding a 'message' listener refs the thread again.
+    worker.unref();
     return slot;
   }
 }

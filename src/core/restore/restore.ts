@@ -6,6 +6,8 @@ import { LiveTracReport, detectLiveTrac, tracRunningError } from '../trac/liveTr
 import { BackupManifest, readManifest } from '../catalog/manifest';
 import { Progress, ProgressCounter, ProgressTracker } from '../shared/progress';
 import { RestoreCopy, checkCopy, checkMoved, copyBackup, moveBackup } from './restoreCopy';
+import { startDatabaseCheckThread } from '../sqlite/databaseCheckThread';
+import { sharedHashPool } from '../fs/hashPool';
 import { RestorePlan, describeRestore } from './restorePlan';
 import { releaseJournal, removeJournal, writeJournal } from '../work/restoreJournal';
 import { canKeepOwners } from '../fs/owners';
@@ -159,6 +161,7 @@ async function runRestore(source: RestoreSource, env: string, options: RestoreOp
     signal,
     onProgress: (event) => progress.forward(event),
     trustedSince: passedSinceMade(record) ? record.verifiedAt : undefined,
+    trustSeal: !source.archive,
   });
   if (!verified.ok) {
     throw damagedBackupError(source, verified.problems);
@@ -240,10 +243,17 @@ async function buildCopy(copy: RestoreCopy, source: RestoreSource, workspace: Wo
   if (source.archive) {
     await workspace.makeFolder(copy.temp);
   }
-  const copied = await copyBackup(copy, progress.tracker(), signal);
-  progress.enter('verify', signal);
-  await checkCopy(copy, copied.mirror, progress.tracker(), signal);
-  return copied;
+  // The threads that hash the copies and check the database at the end start now, while the backup is walked.
+  sharedHashPool().warmUp();
+  const thread = copy.databasePath || copy.external ? startDatabaseCheckThread() : undefined;
+  try {
+    const copied = await copyBackup(copy, progress.tracker(), signal);
+    progress.enter('verify', signal);
+    await checkCopy(copy, copied.mirror, progress.tracker(), signal, thread);
+    return copied;
+  } finally {
+    thread?.stop();
+  }
 }
 
 /**

@@ -1,7 +1,7 @@
 import type { Stats } from 'node:fs';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import { checkDatabaseOffThread } from '../sqlite/databaseCheckThread';
+import { DatabaseCheckThread, checkDatabaseOffThread } from '../sqlite/databaseCheckThread';
 import { whyNotAnEnvironment } from '../trac/environment';
 import { TracBackupError, errnoCode, throwIfAborted } from '../shared/errors';
 import { ExternalDatabase } from '../catalog/externalDatabase';
@@ -128,7 +128,14 @@ async function makeInitenvFolders(
  * checksums are those of the copies as written (see copyFileHashed), compared with the metadata
  * as they were made (matchManifest).
  */
-export async function checkCopy(copy: RestoreCopy, mirror: TreeMirror, tracker: ProgressCounter, signal?: AbortSignal): Promise<void> {
+/** `thread`: started beforehand (while the copy ran) for the first database's check. */
+export async function checkCopy(
+  copy: RestoreCopy,
+  mirror: TreeMirror,
+  tracker: ProgressCounter,
+  signal?: AbortSignal,
+  thread?: DatabaseCheckThread,
+): Promise<void> {
   const expected = mirror.manifestEntries().map((entry) => (entry.type === 'file' ? { ...entry, sha256: '' } : entry));
   const files = expected.filter((entry) => entry.type === 'file');
   tracker.expect(
@@ -150,8 +157,10 @@ export async function checkCopy(copy: RestoreCopy, mirror: TreeMirror, tracker: 
     ...(copy.databasePath ? [path.join(copy.temp, ...copy.databasePath.split('/'))] : []),
     ...(copy.external ? [copy.external.temp] : []),
   ];
-  for (const file of databases) {
-    const check = await checkDatabaseOffThread(file, 'quick_check', { signal, what: 'The restore' });
+  for (const [index, file] of databases.entries()) {
+    const options = { signal, what: 'The restore' };
+    const check =
+      index === 0 && thread ? await thread.check(file, 'quick_check', options) : await checkDatabaseOffThread(file, 'quick_check', options);
     problems.push(...check.problems.map((problem) => `the database ${problem}`));
   }
   if (problems.length > 0) {

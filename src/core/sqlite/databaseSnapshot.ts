@@ -1,5 +1,5 @@
 import { existsSync, promises as fs } from 'node:fs';
-import { checkDatabaseOffThread } from './databaseCheckThread';
+import { DatabaseCheckThread, checkDatabaseOffThread } from './databaseCheckThread';
 import { TracBackupError, describeError, isCancelled, throwIfAborted } from '../shared/errors';
 import { formatDuration } from '../shared/format';
 import { BUSY_TIMEOUT_MS, DatabaseBusyError, SqliteDatabase, openDatabase, openReadOnly, retryWhileBusy, sqliteSideFiles } from './sqlite';
@@ -163,8 +163,10 @@ export class DatabaseSnapshotter {
  * from it, in a worker thread (see databaseCheckThread.ts); then removes any side file left beside
  * it (the snapshot is ours: nothing else has it open).
  */
-export async function verifySnapshot(file: string, signal?: AbortSignal): Promise<{ version?: string }> {
-  const check = await checkDatabaseOffThread(file, 'integrity_check', { signal, what: 'The backup' });
+export async function verifySnapshot(file: string, signal?: AbortSignal, thread?: DatabaseCheckThread): Promise<{ version?: string }> {
+  const check = thread
+    ? await thread.check(file, 'integrity_check', { signal, what: 'The backup' })
+    : await checkDatabaseOffThread(file, 'integrity_check', { signal, what: 'The backup' });
   if (!check.ok) {
     throw new TracBackupError(
       'DATABASE_CORRUPT',

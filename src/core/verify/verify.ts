@@ -10,6 +10,7 @@ import { CancelledError, describeError, errnoCode, throwIfAborted } from '../sha
 import { hashFile } from '../fs/fileCopy';
 import { unchangedSinceVerified } from '../catalog/verificationStore';
 import { TreeEntry, walkTree } from '../fs/fileTree';
+import { sealedBefore } from '../catalog/backupSeal';
 import { BackupManifest, MANIFEST_FILE, readManifest } from '../catalog/manifest';
 import { PathProblem, compareWithManifest } from './compareWithManifest';
 import { isSafeRelative } from '../fs/paths';
@@ -42,6 +43,12 @@ export interface VerifyOptions {
    * copy then reads each file once, and compares what it wrote with the metadata.
    */
   trustedSince?: string;
+  /**
+   * Files unchanged since the backup's seal (see catalog/backupSeal.ts: their ctime older than the
+   * metadata file's, written once every file was in place with the SHA-256 of the bytes copied)
+   * are compared by size too. A restore passes it; a verification asked for never does.
+   */
+  trustSeal?: boolean;
 }
 
 export interface VerifyResult {
@@ -161,10 +168,14 @@ export async function verifyBackup(backupPath: string, options: VerifyOptions = 
   if (external.note) {
     notes.push(external.note);
   }
+  // The database's check (on a thread of its own) goes on while the tree is walked.
+  const databaseChecked = databasePath ? checkDatabaseAt(backup, databasePath, check, signal) : undefined;
+  void databaseChecked?.catch(() => undefined); // handled: its failure is thrown where it is awaited
   let entries: TreeEntry[];
   try {
     entries = await walkTree(backup, { signal, exclude: (relative) => relative === MANIFEST_FILE });
   } catch (error) {
+    await databaseChecked?.catch(() => undefined);
     rethrowIfCancelled(error, signal);
     const file = (error as NodeJS.ErrnoException).path;
     if (!errnoCode(error) || !file) {
@@ -199,9 +210,9 @@ export async function verifyBackup(backupPath: string, options: VerifyOptions = 
       );
     }
   }
-  if (databasePath) {
+  if (databasePath && databaseChecked) {
     emit({ phase: 'database', path: databasePath });
-    const found = await checkDatabaseAt(backup, databasePath, check, signal);
+    const found = await databaseChecked;
     problems.push(...found.problems.map((problem) => ({ path: databasePath, problem })));
     version = found.version;
     if (found.attachmentsError) {
@@ -217,7 +228,7 @@ export async function verifyBackup(backupPath: string, options: VerifyOptions = 
   let checked = { checkedFiles: 0, checkedBytes: 0 };
   try {
     if (manifest) {
-      const unchanged = await trustedUnchanged(backup, options.trustedSince);
+      const unchanged = await trustedUnchanged(backup, manifest, options);
       let trustedFiles = 0;
       const comparison = await compareWithManifest(entries, manifest.entries, {
         signal,
@@ -254,16 +265,28 @@ const VANISHED = 'was deleted or moved while it was being checked';
  * the metadata itself is (looked at after it was read: a change before or since shows). Undefined
  * when nothing is vouched for.
  */
-async function trustedUnchanged(backup: string, trustedSince: string | undefined): Promise<((entry: TreeEntry) => boolean) | undefined> {
+async function trustedUnchanged(
+  backup: string,
+  manifest: BackupManifest,
+  options: Pick<VerifyOptions, 'trustedSince' | 'trustSeal'>,
+): Promise<((entry: TreeEntry) => boolean) | undefined> {
+  const sealed = options.trustSeal ? await sealedBefore(backup, manifest) : undefined;
+  const verified = await verifiedSince(backup, options.trustedSince);
+  if (sealed === undefined && verified === undefined) {
+    return undefined;
+  }
+  return (entry) =>
+    (sealed !== undefined && entry.ctimeMs < sealed) || (verified !== undefined && unchangedSinceVerified(entry.ctimeMs, verified));
+}
+
+/** When the verification `trustedSince` names began (ms), provided the metadata is unchanged since. */
+async function verifiedSince(backup: string, trustedSince: string | undefined): Promise<number | undefined> {
   const since = trustedSince === undefined ? NaN : Date.parse(trustedSince);
   if (Number.isNaN(since)) {
     return undefined;
   }
   const metadata = await fs.lstat(path.join(backup, MANIFEST_FILE)).catch(() => undefined);
-  if (!metadata || !unchangedSinceVerified(metadata.ctimeMs, since)) {
-    return undefined;
-  }
-  return (entry) => unchangedSinceVerified(entry.ctimeMs, since);
+  return metadata && unchangedSinceVerified(metadata.ctimeMs, since) ? since : undefined;
 }
 
 /** The folder's identity (device and inode) as the check begins, or why it cannot be checked. */

@@ -29,7 +29,7 @@ async function verifiedBackup(env: string, dest: string): Promise<string> {
   return backup;
 }
 
-describe('a restore of a verified backup reads its files once', () => {
+describe('a restore of a verified or sealed backup reads its files once', () => {
   let tmp: string;
   let env: string;
   before(async () => {
@@ -53,18 +53,37 @@ describe('a restore of a verified backup reads its files once', () => {
     assert.ok(read < 2.5 * BIG_BYTES, `the restore read ${(read / MB).toFixed(1)} MB for ${result.bytes / MB} MB of files`);
   });
 
-  it('still reads, and refuses, a file changed after the verification (even with its mtime and mode put back)', async () => {
-    const backup = await verifiedBackup(env, path.join(tmp, 'backups', 'tampered'));
-    const file = path.join(backup, BIG);
-    const stats = await fs.stat(file);
-    await fs.chmod(file, 0o644);
-    const handle = await fs.open(file, 'r+');
-    await handle.write(Buffer.from('tampered'), 0, 8, BIG_BYTES / 2);
-    await handle.close();
-    await fs.chmod(file, stats.mode & 0o7777);
-    await fs.utimes(file, stats.atime, stats.mtime);
-    const restored = path.join(tmp, 'restored-tampered');
-    await assert.rejects(restore(backup, restored), refusal('BACKUP_DAMAGED', backup, BIG.split(path.sep).join('/')));
-    await assert.rejects(fs.lstat(restored), { code: 'ENOENT' });
+  it('reads each file of a backup never verified once too: its seal vouches for the files unchanged since it was made', async () => {
+    const { dest: backup } = await hotcopy(env, path.join(tmp, 'backups', 'sealed'));
+    const before = bytesRead();
+    const restored = path.join(tmp, 'restored-sealed');
+    const result = await restore(backup, restored);
+    const read = bytesRead() - before;
+    assert.equal(await sha256(path.join(restored, BIG)), await sha256(path.join(env, BIG)));
+    assert.ok(read < 2.5 * BIG_BYTES, `the restore read ${(read / MB).toFixed(1)} MB for ${result.bytes / MB} MB of files`);
   });
+
+  for (const made of ['verified', 'sealed'] as const) {
+    it(`still reads, and refuses, a file of a ${made} backup changed since (even with its mtime and mode put back)`, async () => {
+      const backup =
+        made === 'verified'
+          ? await verifiedBackup(env, path.join(tmp, 'backups', 'tampered'))
+          : (await hotcopy(env, path.join(tmp, 'backups', 'tampered-sealed'))).dest;
+      await tamper(path.join(backup, BIG));
+      const restored = path.join(tmp, `restored-tampered-${made}`);
+      await assert.rejects(restore(backup, restored), refusal('BACKUP_DAMAGED', backup, BIG.split(path.sep).join('/')));
+      await assert.rejects(fs.lstat(restored), { code: 'ENOENT' });
+    });
+  }
 });
+
+/** Eight bytes in the middle of the file rewritten, its mode and times put back. */
+async function tamper(file: string): Promise<void> {
+  const stats = await fs.stat(file);
+  await fs.chmod(file, 0o644);
+  const handle = await fs.open(file, 'r+');
+  await handle.write(Buffer.from('tampered'), 0, 8, BIG_BYTES / 2);
+  await handle.close();
+  await fs.chmod(file, stats.mode & 0o7777);
+  await fs.utimes(file, stats.atime, stats.mtime);
+}
