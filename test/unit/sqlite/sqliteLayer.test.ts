@@ -112,7 +112,7 @@ describe('the SQLite layer (better-sqlite3, or node:sqlite where it cannot load)
     assert.equal(out.code, 'SQLITE_UNAVAILABLE');
     assert.match(
       out.message,
-      /^No SQLite layer loads on platform linux-x64, Node 22[^(]*\(better-sqlite3: .*GLIBC_2\.33' not found.*\)\. Reinstall the extension or the CLI/,
+      /^No SQLite layer loads on platform linux-x64, Node 22[^(]*\(better-sqlite3: .*GLIBC_2\.33' not found.*\)\. better-sqlite3's binary needs glibc 2\.34, which this Linux does not have, so only Node's node:sqlite can read databases here, or run it with a Node that has node:sqlite/,
     );
   });
 
@@ -122,9 +122,14 @@ describe('the SQLite layer (better-sqlite3, or node:sqlite where it cannot load)
     const desktop101 = whatToDoWithoutSqlite(versions('22.15.1', '35.5.1'));
     assert.match(
       desktop101,
-      /^Reinstall the extension \(its better-sqlite3 binary did not load\), or update VS Code to one whose Node is 22\.16 or newer/,
+      /^Reinstall the extension \(its better-sqlite3 binary did not load\): update VS Code to one whose Node is 22\.16 or newer/,
     );
     assert.match(desktop101, /this one's is 22\.15\.1: Help > About/);
+    // An Ubuntu 20.04 desktop: reinstalling cannot help there.
+    assert.match(
+      whatToDoWithoutSqlite(versions('22.15.1', '35.5.1'), true),
+      /^better-sqlite3's binary needs glibc 2\.34, which this Linux does not have, so only Node's node:sqlite can read databases here: update VS Code to one whose Node is 22\.16/,
+    );
     assert.match(whatToDoWithoutSqlite(versions('22.17.0', '37.2.0')), /^Reinstall the extension .* or update VS Code \(Help > About/);
     assert.match(whatToDoWithoutSqlite(versions('22.12.0')), /^Run with Node 22\.16 or newer \(this is Node 22\.12\.0\)/);
     assert.match(whatToDoWithoutSqlite(versions('24.1.0')), /^Reinstall the extension or the CLI .*node -e "require\('node:sqlite'\)"/);
