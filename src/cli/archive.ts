@@ -47,6 +47,9 @@ export const archiveCommand: CliCommand = {
     const result = await withProgressBar(context, ({ onProgress, onSwept }) =>
       exportArchive(backup, file, { signal: context.signal, onProgress, onSwept }),
     );
+    if (result.permissionsWarning) {
+      context.stderr.write(`warning: ${result.permissionsWarning}\n`);
+    }
     writeResult(context, values.json, result, () => {
       context.stdout.write(
         `Archived ${result.backup} to ${result.archive}: ${result.files} files, ${formatBytes(result.bytes)} ` +

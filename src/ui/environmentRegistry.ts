@@ -333,10 +333,6 @@ export class EnvironmentRegistry implements vscode.Disposable {
     return listed;
   }
 
-  /**
-   * Without the SQLite binding the tree still lists environments from their files; say once,
-   * clearly, what is wrong and what to do, with the runtime in the log.
-   */
   /** Once, which SQLite layer reads the databases (better-sqlite3, or node:sqlite where it cannot load). */
   private logSqliteLayer(): void {
     if (!this.sqliteLayerLogged && this.listed.some((entry) => entry.details?.database?.layer)) {
@@ -345,6 +341,10 @@ export class EnvironmentRegistry implements vscode.Disposable {
     }
   }
 
+  /**
+   * Without the SQLite binding the tree still lists environments from their files; say once,
+   * clearly, what is wrong and what to do, with the runtime in the log.
+   */
   private warnIfBindingUnavailable(): void {
     const failed = this.listed.find((entry) => entry.details?.database?.bindingUnavailable);
     if (!failed || this.bindingWarned) {

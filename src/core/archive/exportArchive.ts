@@ -15,6 +15,7 @@ import { sqliteSideFiles } from '../sqlite/sqlite';
 import { tarStream } from './tarWriter';
 import { Progress } from '../shared/progress';
 import { SweptWork, releaseWork, sweepDeadWork, workPathFor } from '../work/workFolder';
+import { ownerOnlyWarning } from '../fs/ownerOnly';
 
 /** archive: writing an archive; extract: unpacking one. */
 export type ArchivePhase = 'archive' | 'extract';
@@ -52,6 +53,8 @@ export interface ExportArchiveResult {
   durationMs: number;
   /** Partial archives that killed exports had left in the archive's folder, removed first. */
   swept: SweptWork[];
+  /** Where the archive could not be made readable by its owner only (Windows): what to do (fs/ownerOnly.ts). */
+  permissionsWarning?: string;
 }
 
 /**
@@ -65,7 +68,8 @@ export interface ExportArchiveResult {
  * from the archive would refuse it), and a live environment (SQLite side files beside its
  * database, or Trac using it). The archive is written to a hidden sibling file and put in place
  * only once complete and flushed to disk; an existing file is never replaced. It is readable
- * by its owner only: it holds the whole Trac database.
+ * by its owner only: it holds the whole Trac database (on Windows it has its folder's
+ * permissions instead, and permissionsWarning says so).
  */
 export async function exportArchive(
   backupPath: string,
@@ -123,6 +127,7 @@ export async function exportArchive(
   } finally {
     releaseWork(temp.path);
   }
+  const permissionsWarning = ownerOnlyWarning('archive', archive);
   return {
     archive,
     backup,
@@ -131,6 +136,7 @@ export async function exportArchive(
     archiveBytes: (await fs.stat(archive)).size,
     durationMs: Date.now() - started,
     swept,
+    ...(permissionsWarning && { permissionsWarning }),
   };
 }
 

@@ -178,7 +178,8 @@ async function whyNotUnchanged(dir: string, read?: BackupManifest): Promise<stri
  * half backup listed as a backup), then removed. Refuses what is not a backup, or not any more
  * (changed since it was made). Files it shares
  * with other backups through hard links stay in those: unlinking one name leaves the others.
- * (On Windows, deleting a read-only file clears its read-only flag, which the other links share.)
+ * (On Windows deleting a read-only file clears the read-only flag all its links share: removeTree
+ * puts it back on theirs, see fs/sharedReadOnly.ts.)
  */
 export async function deleteBackup(backupPath: string, signal?: AbortSignal): Promise<void> {
   throwIfAborted(signal, 'Deleting the backup');

@@ -5,6 +5,7 @@ import { errnoCode, throwIfAborted } from '../shared/errors';
 import { yielder } from '../shared/pool';
 import { isTransientFsError, removeWithRetry } from './retry';
 import { recordedMode } from './modes';
+import { keepingSharedReadOnly } from './sharedReadOnly';
 
 export type EntryKind = 'file' | 'directory' | 'symlink';
 
@@ -191,9 +192,15 @@ export async function measureTree(root: string, signal?: AbortSignal): Promise<{
 
 /**
  * Removes a folder and everything in it, even where a copied mode left a folder read-only
- * (which stops a non-root user from deleting its entries). Missing is fine.
+ * (which stops a non-root user from deleting its entries). Missing is fine. Files it shares with
+ * backups beside it through hard links keep their read-only mode there (sharedReadOnly.ts: on
+ * Windows deleting a name clears the flag all the names share).
  */
 export async function removeTree(dir: string): Promise<void> {
+  await keepingSharedReadOnly(dir, undefined, () => removeWholeTree(dir));
+}
+
+async function removeWholeTree(dir: string): Promise<void> {
   try {
     // One attempt: a folder left read-only is not cured by waiting (made writable below).
     await removeWithRetry(dir, { budgetMs: 0 });

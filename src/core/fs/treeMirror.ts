@@ -10,6 +10,7 @@ import { ManifestEntry } from '../catalog/manifest';
 import { runPool, yielder } from '../shared/pool';
 import { ProgressCounter } from '../shared/progress';
 import { recordedMode } from './modes';
+import { keepingSharedReadOnly } from './sharedReadOnly';
 
 /** What was copied for one path: the source's identity at copy time, and the copy's checksum. */
 export interface MirrorRecord {
@@ -229,7 +230,7 @@ export class TreeMirror {
     throwIfAborted(this.options.signal);
     const target = this.target(entry.relative);
     if (this.records.has(entry.relative)) {
-      await fs.rm(target, { force: true });
+      await this.removeTarget(entry.relative, () => fs.rm(target, { force: true }));
       this.records.delete(entry.relative);
     }
     const copyOptions = {
@@ -307,8 +308,16 @@ export class TreeMirror {
     }
   }
 
+  /**
+   * Removes what is at `relative` in the target: a file there may be a hard link to a previous
+   * backup's, whose read-only mode a removal on Windows would clear (sharedReadOnly.ts).
+   */
+  private removeTarget(relative: string, remove: () => Promise<void>): Promise<void> {
+    return keepingSharedReadOnly(this.targetRoot, relative, remove);
+  }
+
   private async remove(relative: string): Promise<void> {
-    await fs.rm(this.target(relative), { recursive: true, force: true });
+    await this.removeTarget(relative, () => fs.rm(this.target(relative), { recursive: true, force: true }));
     const prefix = `${relative}/`;
     for (const key of [...this.records.keys()]) {
       if (key === relative || key.startsWith(prefix)) {

@@ -123,7 +123,7 @@ async function backupDate(backup: string, manifest: BackupManifest | undefined):
 }
 
 /** How long the prompt waits for a database Trac keeps locked before leaving its changes unknown. */
-const CHANGES_WAIT_MS = 500;
+export const CHANGES_WAIT_MS = 500;
 
 async function readChanges(databaseFile: string | undefined, since: Date): Promise<EnvironmentChanges | undefined> {
   if (!databaseFile) {

@@ -165,13 +165,40 @@ export function sqliteLayer(prefer?: SqliteLayerName): SqliteLayer {
 }
 
 function unavailable(failures: string[], cause?: unknown): TracBackupError {
+  const glibcTooOld = failures.some((failure) => failure.startsWith('better-sqlite3:') && /GLIBC(XX)?_\d/.test(failure));
   return new TracBackupError(
     'SQLITE_UNAVAILABLE',
-    `No SQLite layer loads on ${runtimeDescription()} (${failures.join('; ')}). ` +
-      'Use VS Code 1.101 or newer, or run the CLI with Node 22.16 or newer; if it persists, report this platform.',
+    `No SQLite layer loads on ${runtimeDescription()} (${failures.join('; ')}). ${whatToDoWithoutSqlite(process.versions, glibcTooOld)}`,
     undefined,
     { cause },
   );
+}
+
+/**
+ * What to do where neither layer loads, by where this runs. In desktop VS Code the extension
+ * host is Electron's Node: VS Code 1.101 has Node 22.15.1, whose node:sqlite has no backup(), so
+ * there only better-sqlite3 works (reinstalling the extension puts its binary back) until an
+ * update brings Node 22.16 or newer; Electron 37.2.0's Node was built without node:sqlite at all.
+ * Elsewhere (the CLI, a remote extension host) it is the Node that runs it. Where better-sqlite3
+ * failed for an old glibc (`glibcTooOld`), reinstalling does not help: only node:sqlite can.
+ */
+export function whatToDoWithoutSqlite(versions: NodeJS.ProcessVersions = process.versions, glibcTooOld = false): string {
+  const [major, minor] = versions.node.split('.').map(Number);
+  const nodeSqliteCan = major > NODE_SQLITE_MINIMUM[0] || (major === NODE_SQLITE_MINIMUM[0] && minor >= NODE_SQLITE_MINIMUM[1]);
+  const minimum = NODE_SQLITE_MINIMUM.join('.');
+  const reinstall = glibcTooOld
+    ? `better-sqlite3's binary needs glibc 2.34, which this Linux does not have, so only Node's node:sqlite can read databases here`
+    : 'Reinstall the extension (its better-sqlite3 binary did not load)';
+  if (versions.electron) {
+    return nodeSqliteCan
+      ? `${reinstall}, or update VS Code (Help > About names its Node and Electron); if it persists, report this platform.`
+      : `${reinstall}: update VS Code to one whose Node is ${minimum} or newer (this one's is ${versions.node}: Help > About); ` +
+          `the CLI runs with any Node ${minimum} or newer.`;
+  }
+  return nodeSqliteCan
+    ? `${glibcTooOld ? reinstall : 'Reinstall the extension or the CLI (its better-sqlite3 binary did not load)'}, or run it with a Node that has node:sqlite ` +
+        `(node -e "require('node:sqlite')" says); if it persists, report this platform.`
+    : `Run with Node ${minimum} or newer (this is Node ${versions.node}); in VS Code use 1.101 or newer; if it persists, report this platform.`;
 }
 
 /** Loads the SQLite layer (see sqliteLayer) and describes the runtime with it: what `trac-backup --runtime` prints. */

@@ -47,7 +47,7 @@ const SERVER_WAIT_MS = 1000;
  * How long the list waits for a database another process keeps locked (a Trac writing, a
  * BEGIN EXCLUSIVE) before it shows the database as busy: the list must come at once.
  */
-const LIST_WAIT_MS = 250;
+export const LIST_WAIT_MS = 250;
 
 /**
  * Sizes and versions worth seeing at a glance. Reads the database read-only, never waiting in

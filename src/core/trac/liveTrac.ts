@@ -42,7 +42,7 @@ export interface LiveTracOptions {
   tryLock?: boolean;
 }
 
-const DEFAULT_LOCK_TIMEOUT_MS = 300;
+export const DEFAULT_LOCK_TIMEOUT_MS = 300;
 
 /**
  * Finds out whether Trac (or anything else) is using an environment right now: its SQLite

@@ -54,7 +54,10 @@ export function registerArchiveCommands(registry: EnvironmentRegistry, log: vsco
       );
       const summary = `Exported ${path.basename(chosen.backup)} to ${result.archive}: ${formatBytes(result.archiveBytes)} (${formatDuration(result.durationMs)}).`;
       log.info(summary);
-      void showWithPathButtons(summary, result.archive);
+      if (result.permissionsWarning) {
+        log.warn(result.permissionsWarning);
+      }
+      void showWithPathButtons(result.permissionsWarning ? `${summary} ${result.permissionsWarning}` : summary, result.archive);
       return result;
     }),
 

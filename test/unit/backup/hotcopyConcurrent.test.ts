@@ -9,7 +9,12 @@ import { buildLargeEnvironment } from '../../support/largeEnvironment';
 import { WriterSummary } from '../../support/tracWriter';
 import { startWriter } from '../../support/writerProcess';
 
-/** Machines are noisy: generous bounds, never tight timings. */
+/**
+ * How long a writer may wait for a backup's lock on an idle machine. On a busy one the hold
+ * itself stretches (the snapshot and the stat of files/ get less CPU), and a writer may wait as
+ * long as the longest hold, with as much again to spare: what it must never wait for is the copy
+ * of the attachments' bytes, which the bounds on the hold below rule out at any speed.
+ */
 const MAX_WRITER_WAIT_MS = 1000;
 
 /** Runs `rounds` hotcopies while a writer process adds and deletes attachments, checking each backup. */
@@ -60,14 +65,25 @@ describe('hotcopy while Trac writes', () => {
     for (const run of [smallRun, largeRun]) {
       assert.ok(run.summary.attachmentsAdded > 0 && run.summary.attachmentsDeleted > 0, 'the writer was busy');
       assert.equal(run.summary.busyErrors, 0);
-      assert.ok(run.summary.maxWaitMs < MAX_WRITER_WAIT_MS, `writer waited ${run.summary.maxWaitMs} ms`);
+      assert.ok(
+        run.summary.maxWaitMs < Math.max(MAX_WRITER_WAIT_MS, 2 * run.maxLockMs),
+        `writer waited ${run.summary.maxWaitMs} ms (longest hold ${run.maxLockMs} ms)`,
+      );
     }
     const bytesRatio = largeRun.results[0].bytes / smallRun.results[0].bytes;
     assert.ok(bytesRatio > 20, `the large environment has ${bytesRatio.toFixed(0)}x the bytes`);
-    // The lock covers the snapshot and a stat of files/, never the copy of the attachments' bytes.
-    assert.ok(largeRun.maxLockMs < Math.max(250, 10 * smallRun.maxLockMs), `lock ${largeRun.maxLockMs} ms on the large one`);
-    for (const result of largeRun.results) {
-      assert.ok(result.lockMs < result.durationMs / 3, `lock ${result.lockMs} ms of ${result.durationMs} ms`);
+    // The lock covers the snapshot and a stat of files/, never the copy of the attachments' bytes
+    // (most of the large one's 43 MB, which under the lock would make it most of the backup). It is
+    // measured against the backup it is part of, at the same moment and so the same speed: the two
+    // environments are backed up a minute apart on a machine whose load comes and goes, and the
+    // large one's lock rightly takes longer (a larger database, 50 times the files to stat).
+    for (const [name, run] of [
+      ['small', smallRun],
+      ['large', largeRun],
+    ] as const) {
+      for (const result of run.results) {
+        assert.ok(result.lockMs < result.durationMs / 3, `${name}: lock ${result.lockMs} ms of ${result.durationMs} ms`);
+      }
     }
   });
 });

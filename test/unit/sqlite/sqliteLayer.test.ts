@@ -4,7 +4,15 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { checkDatabaseOffThread } from '../../../src/core/sqlite/databaseCheckThread';
-import { forcedLayer, isBusy, openDatabase, runtimeDescription, sqliteLayer, sqliteLayerInUse } from '../../../src/core/sqlite/sqlite';
+import {
+  forcedLayer,
+  isBusy,
+  openDatabase,
+  runtimeDescription,
+  sqliteLayer,
+  sqliteLayerInUse,
+  whatToDoWithoutSqlite,
+} from '../../../src/core/sqlite/sqlite';
 import { copyFixture, makeTempDir, removeTempDir } from '../../support/fixtures';
 import { openTracDatabase } from '../../support/database';
 
@@ -104,8 +112,27 @@ describe('the SQLite layer (better-sqlite3, or node:sqlite where it cannot load)
     assert.equal(out.code, 'SQLITE_UNAVAILABLE');
     assert.match(
       out.message,
-      /^No SQLite layer loads on platform linux-x64, Node 22[^(]*\(better-sqlite3: .*GLIBC_2\.33' not found.*\)\. Use VS Code 1\.101/,
+      /^No SQLite layer loads on platform linux-x64, Node 22[^(]*\(better-sqlite3: .*GLIBC_2\.33' not found.*\)\. better-sqlite3's binary needs glibc 2\.34, which this Linux does not have, so only Node's node:sqlite can read databases here, or run it with a Node that has node:sqlite/,
     );
+  });
+
+  it('where neither loads, says what to do by where it runs: desktop VS Code (Electron) or a plain Node', () => {
+    const versions = (node: string, electron?: string) => ({ ...process.versions, node, electron }) as NodeJS.ProcessVersions;
+    // VS Code 1.101: Electron 35.5.1 with Node 22.15.1, whose node:sqlite has no backup().
+    const desktop101 = whatToDoWithoutSqlite(versions('22.15.1', '35.5.1'));
+    assert.match(
+      desktop101,
+      /^Reinstall the extension \(its better-sqlite3 binary did not load\): update VS Code to one whose Node is 22\.16 or newer/,
+    );
+    assert.match(desktop101, /this one's is 22\.15\.1: Help > About/);
+    // An Ubuntu 20.04 desktop: reinstalling cannot help there.
+    assert.match(
+      whatToDoWithoutSqlite(versions('22.15.1', '35.5.1'), true),
+      /^better-sqlite3's binary needs glibc 2\.34, which this Linux does not have, so only Node's node:sqlite can read databases here: update VS Code to one whose Node is 22\.16/,
+    );
+    assert.match(whatToDoWithoutSqlite(versions('22.17.0', '37.2.0')), /^Reinstall the extension .* or update VS Code \(Help > About/);
+    assert.match(whatToDoWithoutSqlite(versions('22.12.0')), /^Run with Node 22\.16 or newer \(this is Node 22\.12\.0\)/);
+    assert.match(whatToDoWithoutSqlite(versions('24.1.0')), /^Reinstall the extension or the CLI .*node -e "require\('node:sqlite'\)"/);
   });
 
   // The tests below run with both layers (npm run test:unit runs sqlite/ a second time with TRAC_BACKUP_SQLITE=node).
