@@ -1,5 +1,8 @@
 // A backup's life in the tree, as a person lives it: verify it from its row, restore it through
-// the prompt (Cancel first, then Restore), and delete it through the prompt.
+// the prompt (Cancel first, then Restore), delete it through the prompt, and restore the archive
+// exported from it, whose progress shows as every short job's: in the view, a notification only
+// for a part that lasts a second.
+/* global window, document, MutationObserver -- in page.evaluate, run in the page */
 import assert from 'node:assert/strict';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
@@ -7,6 +10,7 @@ import { after, before, test } from 'node:test';
 import {
   clickContextMenu,
   clickDialogButton,
+  cutOffRows,
   dialogText,
   notification,
   openViewContainer,
@@ -18,6 +22,8 @@ import {
   treeRows,
   viewPane,
   waitUntil,
+  rowsDescribed,
+  rowsNotDescribed,
 } from '../harness/workbench.mjs';
 
 const LABEL = 'Populated Project';
@@ -49,7 +55,7 @@ after(async () => {
 });
 
 /** The row of the backup made in before(), not the copy a restore keeps. */
-const backupRow = () => pane.locator('.monaco-list-row[aria-level="3"]', { hasNotText: 'kept before restore' }).first();
+const backupRow = () => rowsNotDescribed(pane, 3, 'kept').first();
 
 test('Verify Backup from the row shows the result on the row', async () => {
   const { page } = session;
@@ -137,8 +143,11 @@ test('Restore from the row asks first: Cancel changes nothing, Restore swaps the
     assert.equal(kept.length, 1, 'the previous environment was not kept');
     assert.match(await fs.readFile(path.join(session.workspace, kept[0], 'conf', 'trac.ini'), 'utf8'), /edited after the backup/);
     await treeRow(pane, LABEL).waitFor();
-    await pane.locator('.monaco-list-row[aria-level="3"]', { hasText: 'kept before restore' }).waitFor();
+    await rowsDescribed(pane, 3, 'kept').waitFor();
     await screenshot(page, 'restore-kept-in-tree');
+    // Every kind of row here (environment, database, attachments, total, backups, a backup, the
+    // kept copy) reads whole at the default sidebar width.
+    assert.deepEqual(await cutOffRows(pane), [], 'rows cut off at the default sidebar width');
     await runCommand(page, 'Notifications: Clear All Notifications');
   });
 });
@@ -164,7 +173,64 @@ test('Delete Backup asks first, then removes only that backup', async () => {
     assert.deepEqual(await folders(), [], 'the backup is still there');
     await fs.access(path.join(env, 'VERSION'));
     // The copy the restore kept is another row: it stays.
-    await pane.locator('.monaco-list-row[aria-level="3"]', { hasText: 'kept before restore' }).waitFor();
+    await rowsDescribed(pane, 3, 'kept').waitFor();
     await screenshot(page, 'delete-done');
+  });
+});
+
+test('Restore from Archive… shows a notification only for a part that lasts longer than a second', async () => {
+  const { page } = session;
+  await screenshotOnFailure(page, 'restore-archive', async () => {
+    const [archive] = (await fs.readdir(session.workspace)).filter((name) => name.endsWith('.tar.gz'));
+    assert.ok(archive, 'no archive left by the export test');
+    const keptBefore = (await fs.readdir(session.workspace)).filter((name) => name.includes('.before-restore-'));
+    // When each progress notification first shows, on the page's clock (a toast may come and go between two looks).
+    await page.evaluate(() => {
+      const shown = (window.__notificationsShown = {});
+      new MutationObserver(() => {
+        for (const toast of document.querySelectorAll('.notifications-toasts .notification-toast')) {
+          const title = /^(Unpacking|Restoring)\b/.exec(toast.innerText.trim())?.[1];
+          if (title && !(title in shown)) shown[title] = performance.now();
+        }
+      }).observe(document.body, { childList: true, subtree: true, characterData: true });
+    });
+    const now = () => page.evaluate(() => performance.now());
+
+    await clickContextMenu(page, treeRow(pane, LABEL), 'Restore from Archive…');
+    const input = page.locator('.quick-input-widget .quick-input-box input');
+    await input.waitFor();
+    await input.fill(path.join(session.workspace, archive));
+    // The dialog lists the file once it has read the path; its button then takes it.
+    await page.locator('.quick-input-widget .monaco-list-row', { hasText: archive }).first().waitFor();
+    const chosenAt = await now();
+    await page.locator('.quick-input-widget .monaco-button', { hasText: 'Restore from This Archive' }).click();
+    await dialogText(page, `Restore ${LABEL}`);
+    const confirmedAt = await now();
+    await clickDialogButton(page, 'Restore', `Restore ${LABEL}`);
+    await waitUntil(
+      async () => (await fs.readdir(session.workspace)).filter((name) => name.includes('.before-restore-')).length > keptBefore.length,
+      'the restore to keep the environment it replaced',
+      60_000,
+    );
+    await notification(page, `Restoring ${LABEL}`).waitFor({ state: 'detached', timeout: 30_000 });
+    const shown = await page.evaluate(() => window.__notificationsShown);
+    console.log(
+      `notifications shown: ${JSON.stringify(shown)}, archive chosen at ${Math.round(chosenAt)}, prompt answered at ${Math.round(confirmedAt)}`,
+    );
+    // The notification opens a second after its part begins, or never: never at once.
+    if (shown.Unpacking !== undefined) {
+      assert.ok(
+        shown.Unpacking - chosenAt >= 950,
+        `"Unpacking" showed ${Math.round(shown.Unpacking - chosenAt)} ms after the archive was chosen`,
+      );
+    }
+    if (shown.Restoring !== undefined) {
+      assert.ok(
+        shown.Restoring - confirmedAt >= 950,
+        `"Restoring" showed ${Math.round(shown.Restoring - confirmedAt)} ms after the prompt was answered`,
+      );
+    }
+    await screenshot(page, 'restore-archive-done');
+    await runCommand(page, 'Notifications: Clear All Notifications');
   });
 });
