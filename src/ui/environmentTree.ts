@@ -144,16 +144,16 @@ export function environmentItem(listed: ListedEnvironment): vscode.TreeItem {
 }
 
 /**
- * What the row says beside the name, short enough for the default sidebar width: its size and
- * the age of its newest backup ("1.2 MB · 3 min. ago"); the path is in the tooltip.
+ * What the row says beside the name, short enough for the default sidebar width also while the
+ * row shows its Back Up button (focused or hovered): the age of its newest backup ("3 min. ago",
+ * "no backup"). Its size is on the Total row below and in the tooltip, with the path.
  */
 function environmentFacts(listed: ListedEnvironment): string {
   if (listed.problems.length) {
     return 'cannot be backed up';
   }
   const newest = listed.backups.find((backup) => !isKeptBeforeRestore(backup.name) && !backup.problem);
-  const size = listed.details ? [formatBytes(listed.details.bytes)] : [];
-  return [...size, newest ? relativeAge(newest.createdAt, undefined, 'short') : 'no backup'].join(' · ');
+  return newest ? relativeAge(newest.createdAt, undefined, 'short') : 'no backup';
 }
 
 export function environmentTooltip(listed: ListedEnvironment): vscode.MarkdownString {

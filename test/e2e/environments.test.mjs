@@ -18,6 +18,7 @@ import {
   treeRow,
   treeRows,
   viewPane,
+  waitUntil,
 } from '../harness/workbench.mjs';
 
 let session;
@@ -63,10 +64,15 @@ test('in the Default Dark Modern theme the rows, their words and icons stand out
   const { page } = session;
   await screenshotOnFailure(page, 'environments-dark', async () => {
     const pane = viewPane(page, 'Environments');
-    // As a person sets it: workbench.colorTheme in the user settings, which VS Code applies at once.
-    const file = path.join(session.server.userDataDir, 'User', 'settings.json');
-    const settings = JSON.parse(await fs.readFile(file, 'utf8'));
-    await fs.writeFile(file, JSON.stringify({ ...settings, 'workbench.colorTheme': 'Default Dark Modern' }, null, 2));
+    // As a person picks it: Preferences: Color Theme, which sets workbench.colorTheme.
+    await runCommand(page, 'Preferences: Color Theme');
+    const input = page.locator('.quick-input-widget .quick-input-box input');
+    await input.fill('Default Dark Modern');
+    await page
+      .locator('.quick-input-widget .monaco-list-row', { has: page.locator('.label-name', { hasText: /^Default Dark Modern$/ }) })
+      .first()
+      .waitFor();
+    await page.keyboard.press('Enter');
     await page.locator('.monaco-workbench.vs-dark').waitFor({ timeout: 30_000 });
     await moveMouseAway(page);
     await treeRows(pane, 2).first().waitFor();
@@ -107,6 +113,11 @@ test('in the Default Dark Modern theme the rows, their words and icons stand out
     assert.deepEqual(faint, [], 'hard to read on the dark side bar');
     assert.deepEqual(await cutOffRows(pane), [], 'rows cut off at the default sidebar width');
     await screenshot(page, 'environments-dark');
+    const file = path.join(session.server.userDataDir, 'User', 'settings.json');
+    await waitUntil(
+      async () => JSON.parse(await fs.readFile(file, 'utf8'))['workbench.colorTheme'] === 'Default Dark Modern',
+      'workbench.colorTheme in the user settings',
+    );
   });
 });
 
