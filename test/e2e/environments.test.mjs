@@ -66,7 +66,15 @@ test('in the Default Dark Modern theme the rows, their words and icons stand out
     const pane = viewPane(page, 'Environments');
     // As a person picks it: Preferences: Color Theme, whose entry "Dark Modern" sets
     // workbench.colorTheme to "Default Dark Modern".
-    await runCommand(page, 'Preferences: Color Theme');
+    // (runCommand waits for the palette to close: this command opens a picker in its place.)
+    await page.keyboard.press('F1');
+    const input = page.locator('.quick-input-widget .quick-input-box input');
+    await input.fill('>Preferences: Color Theme');
+    await page
+      .locator('.quick-input-widget .monaco-list-row', { has: page.locator('.label-name', { hasText: /^Preferences: Color Theme$/ }) })
+      .first()
+      .click();
+    await page.locator('.quick-input-widget .quick-input-box input[placeholder^="Select Color Theme"]').waitFor();
     await page
       .locator('.quick-input-widget .monaco-list-row', { has: page.locator('.label-name', { hasText: /^Dark Modern$/ }) })
       .first()
