@@ -200,8 +200,9 @@ test('Restore from Archive… shows a notification only for a part that lasts lo
     const input = page.locator('.quick-input-widget .quick-input-box input');
     await input.waitFor();
     await input.fill(path.join(session.workspace, archive));
-    // The dialog lists the file once it has read the path; its button then takes it.
-    await page.locator('.quick-input-widget .monaco-list-row', { hasText: archive }).first().waitFor();
+    // Once the dialog has read the typed path (its list shows), its button takes that path.
+    await page.waitForFunction((box) => box.value.endsWith('.tar.gz'), await input.elementHandle());
+    await page.locator('.quick-input-widget .monaco-list-row').first().waitFor();
     const chosenAt = await now();
     await page.locator('.quick-input-widget .monaco-button', { hasText: 'Restore from This Archive' }).click();
     await dialogText(page, `Restore ${LABEL}`);
