@@ -248,3 +248,20 @@ export async function cutOffRows(pane) {
       .map((row) => row.innerText.replace(/\s+/g, ' ').trim()),
   );
 }
+
+/**
+ * Types `file` into the simple file dialog's path box (code-server's open and save dialogs), once
+ * the box keeps it: while the dialog still reads its first folder it may rewrite what was typed.
+ */
+export async function typeInFileDialog(page, file, timeout = TIMEOUT_MS) {
+  const input = page.locator('.quick-input-widget .quick-input-box input');
+  await input.waitFor();
+  const deadline = Date.now() + timeout;
+  for (;;) {
+    await input.fill(file);
+    await page.locator('.quick-input-widget .monaco-list-row').first().waitFor();
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    if ((await input.inputValue()) === file) return;
+    if (Date.now() > deadline) throw new Error(`the file dialog does not keep the path ${file}`);
+  }
+}
