@@ -1,20 +1,11 @@
-import * as path from 'node:path';
 import * as vscode from 'vscode';
-import {
-  BackupInfo,
-  EnvironmentDetails,
-  defaultBackupFolder,
-  formatBytes,
-  formatDuration,
-  isKeptBeforeRestore,
-  localDateTime,
-  plural,
-} from '../core';
+import { BackupInfo, defaultBackupFolder, formatBytes, formatDuration, isKeptBeforeRestore, localDateTime, plural } from '../core';
 import { EnvironmentRegistry, ListedEnvironment } from './environmentRegistry';
 import { relativeAge } from './relativeAge';
 import { displayPath } from './settings';
+import { backupRowAccessibleLabel, backupRowDescription } from './backupRow';
+import { databaseRowWording } from './databaseRow';
 import { OffsiteSnapshotRows, OffsiteTreeNode, isOffsiteNode, offsiteItem } from './offsiteTree';
-import { serverDatabaseWording } from './serverDatabaseRow';
 import { VerifyStatus, VerifyStatusStore } from './verifyStatus';
 
 export const VIEW_ID = 'tracBackup.environments';
@@ -153,16 +144,16 @@ export function environmentItem(listed: ListedEnvironment): vscode.TreeItem {
 }
 
 /**
- * What the row says beside the name, short enough for the default sidebar width: its size and
- * the age of its newest backup ("1.2 MB · 3 min. ago"); the path is in the tooltip.
+ * What the row says beside the name, short enough for the default sidebar width also while the
+ * row shows its Back Up button (focused or hovered): the age of its newest backup ("3 min. ago",
+ * "no backup"). Its size is on the Total row below and in the tooltip, with the path.
  */
 function environmentFacts(listed: ListedEnvironment): string {
   if (listed.problems.length) {
     return 'cannot be backed up';
   }
   const newest = listed.backups.find((backup) => !isKeptBeforeRestore(backup.name) && !backup.problem);
-  const size = listed.details ? [formatBytes(listed.details.bytes)] : [];
-  return [...size, newest ? relativeAge(newest.createdAt, undefined, 'short') : 'no backup'].join(' · ');
+  return newest ? relativeAge(newest.createdAt, undefined, 'short') : 'no backup';
 }
 
 export function environmentTooltip(listed: ListedEnvironment): vscode.MarkdownString {
@@ -221,8 +212,8 @@ export function backupItem(backup: BackupInfo, status: VerifyStatus | undefined)
   const verified = status ? (status.ok ? 'verified' : plural(status.problems, 'problem')) : 'never verified';
   // The label is its date: its age would only repeat it (it is in the tooltip, and the
   // environment's row gives the newest backup's).
-  item.description = isKeptByRestore(backup) ? 'kept before restore' : formatBytes(backup.bytes);
-  item.accessibilityInformation = { label: `${localDateTime(backup.createdAt)}, ${String(item.description)}, ${verified}` };
+  item.description = backupRowDescription(backup);
+  item.accessibilityInformation = { label: backupRowAccessibleLabel(backup, localDateTime(backup.createdAt), verified) };
   item.resourceUri = vscode.Uri.file(backup.path);
   item.contextValue = BACKUP_CONTEXT;
   item.iconPath = backup.problem
@@ -277,42 +268,18 @@ function isKeptByRestore(backup: BackupInfo): boolean {
   return isKeptBeforeRestore(backup.name);
 }
 
-/** The database row of a PostgreSQL or MySQL/MariaDB environment: server and database, size, version, reachable. */
-function serverDatabaseRow(display: string, server: EnvironmentDetails['server']): DetailNode {
-  const wording = serverDatabaseWording(display, server);
-  return new DetailNode('Database', wording.description, new vscode.ThemeIcon(wording.reachable ? 'database' : 'warning'), wording.tooltip);
-}
-
 function detailsOf(listed: ListedEnvironment): DetailNode[] {
   // The reason is the label (what is read first); "Problem" is what the icon says.
   const rows: DetailNode[] = listed.problems.map(
     (problem) => new DetailNode(problem, '', new vscode.ThemeIcon('warning', new vscode.ThemeColor('list.warningForeground')), problem),
   );
   const { environment, details } = listed;
-  const database = environment.database;
-  if (database?.kind === 'other') {
-    rows.push(new DetailNode('Database', `${database.display} (not SQLite: backups not supported yet)`, new vscode.ThemeIcon('database')));
-  } else if (database && database.kind !== 'sqlite') {
-    rows.push(serverDatabaseRow(database.display, details?.server));
-  } else if (database && details?.database) {
-    const info = details.database;
-    const shown = database.external ? database.file : path.relative(environment.path, database.file);
-    const parts = [shown];
-    if (info.bytes !== undefined) {
-      parts.push(formatBytes(info.bytes));
-    }
-    if (info.version) {
-      parts.push(`version ${info.version}`);
-    }
-    if (info.busy) {
-      parts.push('database busy');
-    }
-    const tooltip = info.error
-      ? `Cannot read it: ${info.error}`
-      : info.busy
-        ? `${database.file} is locked by another process (Trac writing?): its version is read at the next refresh.`
-        : database.file;
-    rows.push(new DetailNode('Database', parts.join(' · '), new vscode.ThemeIcon('database'), tooltip));
+  const database = databaseRowWording(environment, details);
+  if (database) {
+    const icon = database.reachable
+      ? new vscode.ThemeIcon('database')
+      : new vscode.ThemeIcon('warning', new vscode.ThemeColor('list.warningForeground'));
+    rows.push(new DetailNode('Database', database.description, icon, database.tooltip));
   }
   if (details) {
     rows.push(

@@ -151,40 +151,57 @@ class DeferredProgress implements vscode.Progress<{ message?: string; increment?
 }
 
 /**
- * Runs an operation of the core with its progress in the Trac view at once and, when it takes
- * longer than a second, in a cancellable notification titled `title` (a sub-second job never
- * flashes one): `work` gets the AbortSignal the notification's Cancel fires, and makes the
- * reporter(s) its progress goes to.
+ * A job's progress in the Trac view at once and, when it lasts longer than a second, in a
+ * cancellable notification titled `title` (a sub-second job never flashes one); Cancel aborts
+ * `controller`. done() ends both. For a job in parts with a question between them (Restore from
+ * Archive: unpack, the prompt, restore), one per part; withNotificationProgress for the others.
+ */
+export class QuietProgress {
+  private readonly deferred = new DeferredProgress();
+  private finish!: () => void;
+  private readonly finished = new Promise<void>((resolve) => (this.finish = resolve));
+  private readonly timer: ReturnType<typeof setTimeout>;
+
+  constructor(title: string, controller: AbortController) {
+    void vscode.window.withProgress({ location: { viewId: VIEW_ID } }, () => this.finished);
+    this.timer = setTimeout(() => {
+      void vscode.window.withProgress(
+        { location: vscode.ProgressLocation.Notification, title, cancellable: true },
+        async (progress, token) => {
+          this.deferred.attach(progress);
+          const abort = token.onCancellationRequested(() => controller.abort());
+          try {
+            await this.finished;
+          } finally {
+            abort.dispose();
+          }
+        },
+      );
+    }, NOTIFY_AFTER_MS);
+  }
+
+  /** A reporter of the core's progress events, with the share each phase takes of the bar. */
+  readonly reporterFor: ReporterFor = (phaseWeights) => notificationProgress(this.deferred, phaseWeights);
+
+  done(): void {
+    clearTimeout(this.timer);
+    this.finish();
+  }
+}
+
+/**
+ * Runs an operation of the core with its progress as QuietProgress shows it: `work` gets the
+ * AbortSignal the notification's Cancel fires, and makes the reporter(s) its progress goes to.
  */
 export async function withNotificationProgress<T>(
   title: string,
   work: (signal: AbortSignal, reporterFor: ReporterFor) => Promise<T>,
 ): Promise<T> {
   const controller = new AbortController();
-  const deferred = new DeferredProgress();
-  const running = work(controller.signal, (phaseWeights) => notificationProgress(deferred, phaseWeights));
-  const settled = running.then(
-    () => undefined,
-    () => undefined,
-  );
-  void vscode.window.withProgress({ location: { viewId: VIEW_ID } }, () => settled);
-  const timer = setTimeout(() => {
-    void vscode.window.withProgress(
-      { location: vscode.ProgressLocation.Notification, title, cancellable: true },
-      async (progress, token) => {
-        deferred.attach(progress);
-        const abort = token.onCancellationRequested(() => controller.abort());
-        try {
-          await settled;
-        } finally {
-          abort.dispose();
-        }
-      },
-    );
-  }, NOTIFY_AFTER_MS);
+  const progress = new QuietProgress(title, controller);
   try {
-    return await running;
+    return await work(controller.signal, progress.reporterFor);
   } finally {
-    clearTimeout(timer);
+    progress.done();
   }
 }

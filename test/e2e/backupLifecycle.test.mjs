@@ -1,12 +1,19 @@
 // A backup's life in the tree, as a person lives it: verify it from its row, restore it through
-// the prompt (Cancel first, then Restore), and delete it through the prompt.
+// the prompt (Cancel first, then Restore), delete it through the prompt, and restore the archive
+// exported from it, whose progress shows as every short job's: in the view, a notification only
+// for a part that lasts a second.
 import assert from 'node:assert/strict';
 import { promises as fs } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import * as path from 'node:path';
 import { after, before, test } from 'node:test';
+import { ROOT } from '../harness/paths.mjs';
+import { makeTempDir, removeDir } from '../harness/tempDirs.mjs';
 import {
   clickContextMenu,
   clickDialogButton,
+  cutOffRows,
   dialogText,
   notification,
   openViewContainer,
@@ -16,11 +23,20 @@ import {
   screenshotOnFailure,
   treeRow,
   treeRows,
+  typeInFileDialog,
   viewPane,
   waitUntil,
+  rowsDescribed,
+  rowsNotDescribed,
 } from '../harness/workbench.mjs';
 
 const LABEL = 'Populated Project';
+const CLI = path.join(ROOT, 'dist', 'cli.js');
+
+function cli(args) {
+  const result = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8' });
+  assert.equal(result.status, 0, `trac-backup ${args.join(' ')}: ${result.stderr}`);
+}
 
 let session;
 let env;
@@ -49,7 +65,7 @@ after(async () => {
 });
 
 /** The row of the backup made in before(), not the copy a restore keeps. */
-const backupRow = () => pane.locator('.monaco-list-row[aria-level="3"]', { hasNotText: 'kept before restore' }).first();
+const backupRow = () => rowsNotDescribed(pane, 3, 'kept').first();
 
 test('Verify Backup from the row shows the result on the row', async () => {
   const { page } = session;
@@ -137,8 +153,11 @@ test('Restore from the row asks first: Cancel changes nothing, Restore swaps the
     assert.equal(kept.length, 1, 'the previous environment was not kept');
     assert.match(await fs.readFile(path.join(session.workspace, kept[0], 'conf', 'trac.ini'), 'utf8'), /edited after the backup/);
     await treeRow(pane, LABEL).waitFor();
-    await pane.locator('.monaco-list-row[aria-level="3"]', { hasText: 'kept before restore' }).waitFor();
+    await rowsDescribed(pane, 3, 'kept').waitFor();
     await screenshot(page, 'restore-kept-in-tree');
+    // Every kind of row here (environment, database, attachments, total, backups, a backup, the
+    // kept copy) reads whole at the default sidebar width.
+    assert.deepEqual(await cutOffRows(pane), [], 'rows cut off at the default sidebar width');
     await runCommand(page, 'Notifications: Clear All Notifications');
   });
 });
@@ -164,7 +183,74 @@ test('Delete Backup asks first, then removes only that backup', async () => {
     assert.deepEqual(await folders(), [], 'the backup is still there');
     await fs.access(path.join(env, 'VERSION'));
     // The copy the restore kept is another row: it stays.
-    await pane.locator('.monaco-list-row[aria-level="3"]', { hasText: 'kept before restore' }).waitFor();
+    await rowsDescribed(pane, 3, 'kept').waitFor();
     await screenshot(page, 'delete-done');
   });
 });
+
+test('Restore from Archive… shows a notification only for a part that lasts longer than a second', async () => {
+  const { page } = session;
+  await screenshotOnFailure(page, 'restore-archive', async () => {
+    // An archive whose unpacking and check last more than a second (80 MB that gzip cannot
+    // shrink), so that its notification shows: when, is what is checked.
+    await fs.writeFile(path.join(env, 'files', 'attachments', 'large.bin'), randomBytes(80 * 1024 * 1024));
+    const folder = await makeTempDir('trac-backup-large-archive-');
+    try {
+      cli(['hotcopy', env, path.join(folder, 'large-backup')]);
+      cli(['archive', path.join(folder, 'large-backup'), path.join(folder, 'large-backup.tar.gz')]);
+      await restoreFromArchive(path.join(folder, 'large-backup.tar.gz'));
+    } finally {
+      await removeDir(folder);
+    }
+  });
+});
+
+/** Restore from Archive… on the environment's row, answered Restore: checks when its notifications show. */
+async function restoreFromArchive(archive) {
+  const { page } = session;
+  const keptBefore = (await fs.readdir(session.workspace)).filter((name) => name.includes('.before-restore-'));
+  // When each progress notification first shows (looked for every 50 ms while the restore runs).
+  const shown = {};
+  let watching = true;
+  const watch = (async () => {
+    while (watching) {
+      for (const title of ['Unpacking', 'Restoring']) {
+        if (!(title in shown) && (await notification(page, `${title} `).count()) > 0) shown[title] = Date.now();
+      }
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  })();
+
+  await clickContextMenu(page, treeRow(pane, LABEL), 'Restore from Archive…');
+  await typeInFileDialog(page, archive);
+  const chosenAt = Date.now();
+  await page.locator('.quick-input-widget .monaco-button', { hasText: 'Restore from This Archive' }).click();
+  await dialogText(page, `Restore ${LABEL}`);
+  const confirmedAt = Date.now();
+  await clickDialogButton(page, 'Restore', `Restore ${LABEL}`);
+  await waitUntil(
+    async () => (await fs.readdir(session.workspace)).filter((name) => name.includes('.before-restore-')).length > keptBefore.length,
+    'the restore to keep the environment it replaced',
+    60_000,
+  );
+  await notification(page, `Restoring ${LABEL}`).waitFor({ state: 'detached', timeout: 30_000 });
+  watching = false;
+  await watch;
+  console.log(`notifications shown: ${JSON.stringify(shown)}, archive chosen at ${chosenAt}, prompt answered at ${confirmedAt}`);
+  // The notification opens a second after its part begins, or never: never at once.
+  if (shown.Unpacking !== undefined) {
+    assert.ok(
+      shown.Unpacking - chosenAt >= 950,
+      `"Unpacking" showed ${Math.round(shown.Unpacking - chosenAt)} ms after the archive was chosen`,
+    );
+  }
+  if (shown.Restoring !== undefined) {
+    assert.ok(
+      shown.Restoring - confirmedAt >= 950,
+      `"Restoring" showed ${Math.round(shown.Restoring - confirmedAt)} ms after the prompt was answered`,
+    );
+  }
+  assert.ok(shown.Unpacking !== undefined, 'the unpacking lasted over a second and showed no notification');
+  await screenshot(page, 'restore-archive-done');
+  await runCommand(page, 'Notifications: Clear All Notifications');
+}

@@ -21,6 +21,8 @@ import {
   treeRows,
   viewPane,
   waitUntil,
+  rowsDescribed,
+  rowsNotDescribed,
 } from '../harness/workbench.mjs';
 
 const LABEL = 'Populated Project';
@@ -36,7 +38,7 @@ async function backupFolders() {
 }
 
 /** The rows of backups made by Back Up (not a copy a restore kept), newest first. */
-const backupRows = () => pane.locator('.monaco-list-row[aria-level="3"]', { hasNotText: 'kept before restore' });
+const backupRows = () => rowsNotDescribed(pane, 3, 'kept');
 
 async function backUp(count) {
   await runCommand(session.page, 'Trac: Back Up Environment');
@@ -165,7 +167,7 @@ test('the kept-aside name the restore prompt promises is the folder the restore 
       60_000,
     );
     assert.equal(path.join(session.workspace, kept), promised);
-    await pane.locator('.monaco-list-row[aria-level="3"]', { hasText: 'kept before restore' }).waitFor({ timeout: 30_000 });
+    await rowsDescribed(pane, 3, 'kept').waitFor({ timeout: 30_000 });
     assert.ok((await treeRows(pane, 3).count()) >= 2);
   });
 });

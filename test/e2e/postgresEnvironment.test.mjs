@@ -21,6 +21,8 @@ import {
   treeRow,
   viewPane,
   waitUntil,
+  cutOffRows,
+  moveMouseAway,
 } from '../harness/workbench.mjs';
 
 const require = createRequire(import.meta.url);
@@ -56,19 +58,26 @@ after(async () => {
 const tickets = async (schema = 'public') => Number(await server.admin(`SELECT count(*) FROM "${schema}".ticket`, DATABASE));
 const display = () => `postgres://127.0.0.1:${server.port}/${DATABASE}`;
 
-test('the environment row shows its server and database, size and version, never the password', async () => {
+test('the environment row shows its database and size (the server in the tooltip), never the password, nothing cut off', async () => {
   const { page } = session;
   await screenshotOnFailure(page, 'postgres-tree', async () => {
     await treeRow(pane, LABEL).click();
-    const databaseRow = pane.locator('.monaco-list-row[aria-level="2"]', { hasText: display() });
-    // The row settles once the server has answered (size and version, read off the server).
-    await pane.locator('.monaco-list-row[aria-level="2"]', { hasText: /version 45/ }).waitFor();
+    // The row settles once the server has answered (the size of its tables, read off the server).
+    const databaseRow = pane.locator('.monaco-list-row[aria-level="2"]', { hasText: new RegExp(`${DATABASE} · [\\d.]+ (KB|MB)`) });
+    await databaseRow.waitFor();
     const text = await databaseRow.innerText();
     assert.match(text, /Database/);
-    assert.match(text, /[\d.]+ (KB|MB)/);
     assert.doesNotMatch(text, /unreachable/);
     assert.ok(!(await pane.innerText()).includes(PASSWORD), 'the tree shows the password');
+    assert.deepEqual(await cutOffRows(pane), [], 'rows cut off at the default sidebar width');
     await screenshot(page, 'postgres-tree');
+    // The server and Trac's database version are in the tooltip.
+    await databaseRow.hover();
+    const hover = page.locator('.monaco-hover, .workbench-hover', { hasText: display() });
+    await hover.first().waitFor();
+    assert.match(await hover.first().innerText(), /Trac database version 45/);
+    await screenshot(page, 'postgres-tree-tooltip');
+    await moveMouseAway(page);
   });
 });
 

@@ -219,3 +219,49 @@ export async function waitUntil(check, what, timeout = TIMEOUT_MS) {
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }
+
+/** The rows at depth `level` whose description (the words beside the label) is exactly `text`. */
+export function rowsDescribed(pane, level, text) {
+  return pane.locator(`.monaco-list-row[aria-level="${level}"]`, { has: describedAs(pane, text) });
+}
+
+/** The rows at depth `level` whose description is not exactly `text`. */
+export function rowsNotDescribed(pane, level, text) {
+  return pane.locator(`.monaco-list-row[aria-level="${level}"]`, { hasNot: describedAs(pane, text) });
+}
+
+function describedAs(pane, text) {
+  return pane.page().locator('.label-description', { hasText: new RegExp(`^${escapeRegExp(text)}$`) });
+}
+
+/**
+ * The rows of a tree view pane whose label or description the side bar cuts off (ends in an
+ * ellipsis), as "label description": what a person cannot read without hovering.
+ */
+export async function cutOffRows(pane) {
+  return pane.locator('.monaco-list-row').evaluateAll((rows) =>
+    rows
+      .filter((row) => {
+        const label = row.querySelector('.monaco-icon-label-container');
+        return label && label.scrollWidth > label.clientWidth + 1;
+      })
+      .map((row) => row.innerText.replace(/\s+/g, ' ').trim()),
+  );
+}
+
+/**
+ * Types `file` into the simple file dialog's path box (code-server's open and save dialogs), once
+ * the box keeps it: while the dialog still reads its first folder it may rewrite what was typed.
+ */
+export async function typeInFileDialog(page, file, timeout = TIMEOUT_MS) {
+  const input = page.locator('.quick-input-widget .quick-input-box input');
+  await input.waitFor();
+  const deadline = Date.now() + timeout;
+  for (;;) {
+    await input.fill(file);
+    await page.locator('.quick-input-widget .monaco-list-row').first().waitFor();
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    if ((await input.inputValue()) === file) return;
+    if (Date.now() > deadline) throw new Error(`the file dialog does not keep the path ${file}`);
+  }
+}

@@ -10,7 +10,7 @@ import { logSwept } from '../leftoverSweep';
 import { showWithPathButtons } from '../pathActions';
 import { pickBackup } from '../pickBackup';
 import { pickEnvironment } from '../pickEnvironment';
-import { PhaseProgress, notificationProgress, withNotificationProgress } from '../progressReporter';
+import { PhaseProgress, QuietProgress, withNotificationProgress } from '../progressReporter';
 import { RESTORE_WEIGHTS, askToRestore, reportRestored } from './restoreCommand';
 
 const ARCHIVE_FILTERS = { 'Gzipped tar archives': ['tar.gz', 'tgz'] };
@@ -84,8 +84,10 @@ export function registerArchiveCommands(registry: EnvironmentRegistry, log: vsco
       const environment = listed.environment;
       const archiveFile = file.fsPath;
       const controller = new AbortController();
-      const unpacking = new ProgressNotification(`Unpacking ${path.basename(archiveFile)}`, controller);
-      let restoring: ProgressNotification | undefined;
+      // Like every job: in the view at once, a notification only for a part that lasts a second.
+      const unpacking = new QuietProgress(`Unpacking ${path.basename(archiveFile)}`, controller);
+      const reportUnpacking = unpacking.reporterFor();
+      let restoring: { progress: QuietProgress; report: (event: PhaseProgress) => void } | undefined;
       try {
         // One core operation: unpacked beside the environment, checked, the prompt, then moved into place.
         const result = await registry.withoutWatches(() =>
@@ -100,20 +102,21 @@ export function registerArchiveCommands(registry: EnvironmentRegistry, log: vsco
               log.info(
                 `Restoring ${environment.path} from ${archiveFile}${plan.live?.running ? ' although Trac seems to be running' : ''}`,
               );
-              restoring = new ProgressNotification(`Restoring ${environment.name}`, controller, RESTORE_WEIGHTS);
+              const progress = new QuietProgress(`Restoring ${environment.name}`, controller);
+              restoring = { progress, report: progress.reporterFor(RESTORE_WEIGHTS) };
               return true;
             },
             signal: controller.signal,
-            onProgress: (event) => (event.phase === 'extract' ? unpacking : restoring)?.report(event),
+            onProgress: (event) => (event.phase === 'extract' ? reportUnpacking(event) : restoring?.report(event)),
             onSwept: (folder) => log.info(`Removed ${folder}, an unpacked archive left by a restore that was stopped.`),
           }),
         );
-        restoring?.done();
+        restoring?.progress.done();
         await reportRestored(registry, log, environment.name, result);
         return result;
       } finally {
         unpacking.done();
-        restoring?.done();
+        restoring?.progress.done();
       }
     }),
   ];
@@ -152,30 +155,4 @@ async function mayReplace(file: string): Promise<boolean> {
  */
 export function withoutDoubledExtension(file: string): string {
   return file.replace(/(\.tar\.gz|\.tgz)\.(tar\.gz|tgz)$/i, '$1');
-}
-
-/** A cancellable progress notification opened now and closed by done(); Cancel aborts `controller`. */
-class ProgressNotification {
-  private finish!: () => void;
-  private reporter?: (event: PhaseProgress) => void;
-
-  constructor(title: string, controller: AbortController, phaseWeights?: Record<string, number>) {
-    const finished = new Promise<void>((resolve) => (this.finish = resolve));
-    void vscode.window.withProgress(
-      { location: vscode.ProgressLocation.Notification, title, cancellable: true },
-      async (progress, token) => {
-        this.reporter = notificationProgress(progress, phaseWeights);
-        token.onCancellationRequested(() => controller.abort());
-        await finished;
-      },
-    );
-  }
-
-  report(event: PhaseProgress): void {
-    this.reporter?.(event);
-  }
-
-  done(): void {
-    this.finish();
-  }
 }
