@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
+import { readFileSync, readdirSync, readlinkSync, statSync } from 'node:fs';
 import * as path from 'node:path';
 
 export interface UsingProcess {
@@ -91,7 +91,7 @@ export function describeCommand(args: string[]): string {
   return text.length > MAX_COMMAND_LENGTH ? `${text.slice(0, MAX_COMMAND_LENGTH - 1)}…` : text;
 }
 
-/** The first open file under one of the targets; undefined when none; null when they cannot be read. */
+/** The first open file (not folder) under one of the targets; undefined when none; null when they cannot be read. */
 function openFileUnder(procRoot: string, pid: number, targets: string[]): string | undefined | null {
   const fdDir = path.join(procRoot, String(pid), 'fd');
   let fds: string[];
@@ -107,11 +107,23 @@ function openFileUnder(procRoot: string, pid: number, targets: string[]): string
     } catch {
       continue;
     }
-    if (targets.some((target) => file === target || file.startsWith(`${target}/`))) {
+    if (targets.some((target) => file === target || file.startsWith(`${target}/`)) && !isFolder(path.join(fdDir, fd))) {
       return file;
     }
   }
   return undefined;
+}
+
+/**
+ * Trac holds files open (its database, its log); a folder held open is a walk through the tree
+ * (VS Code's file watcher, a search, a copy), which says nothing about Trac.
+ */
+function isFolder(fdLink: string): boolean {
+  try {
+    return statSync(fdLink).isDirectory();
+  } catch {
+    return false;
+  }
 }
 
 /** This process and its parents, up to init. */

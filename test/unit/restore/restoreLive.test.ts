@@ -103,6 +103,39 @@ describe('finding a Trac that uses the environment', () => {
     },
   );
 
+  it(
+    'does not take a process holding only folders open for Trac (VS Code\'s file watcher walks them); one holding a file is',
+    { skip: !onLinux && 'needs /proc' },
+    async () => {
+      const { env } = await scenario();
+      // Folders opened for reading, the way a watcher or a search walks a tree; the command line names no path.
+      const walker = startNode(
+        ['-e', 'const fs = require("fs"); const held = [process.env.WALK, process.env.WALK + "/db", process.env.WALK + "/files"].map((d) => fs.opendirSync(d)); console.log("walking"); setInterval(() => held.length, 1000)'],
+        { ...process.env, WALK: env },
+      );
+      const logger = startNode(
+        ['-e', 'const fs = require("fs"); const fd = fs.openSync(process.env.LOG, "a"); console.log("logging"); setInterval(() => fd, 1000)'],
+        { ...process.env, LOG: path.join(env, 'log', 'trac.log') },
+      );
+      try {
+        await walker.waitForLine((line) => line === 'walking');
+        await logger.waitForLine((line) => line === 'logging');
+
+        const report = await detectLiveTrac(env);
+
+        assert.ok(!report.processes.some((found) => found.pid === walker.child.pid), JSON.stringify(report.processes));
+        const holder = report.processes.find((found) => found.pid === logger.child.pid);
+        assert.equal(holder?.file, path.join(env, 'log', 'trac.log'), JSON.stringify(report.processes));
+      } finally {
+        walker.child.kill();
+        logger.child.kill();
+        await Promise.all([walker.exited, logger.exited]);
+      }
+      const alone = await detectLiveTrac(env);
+      assert.equal(alone.running, false, alone.summary);
+    },
+  );
+
   it('leaves out this process and the processes that started it', { skip: !onLinux && 'needs /proc' }, () => {
     const scan = findProcessesUsing([process.cwd(), ...process.argv]);
     assert.ok(!scan.processes.some((found) => found.pid === process.pid || found.pid === process.ppid), JSON.stringify(scan.processes));
