@@ -152,6 +152,9 @@ async function operation(name, ...args) {
 
 /** Runs fn while the writer works; returns fn's result and the writer's summary. */
 async function withWriter(support, env, fn) {
+  // The previous row's writes go out before the writer starts: a sync that has hundreds of MB to
+  // write stalls the writer's commits on the file system's journal, which is not our lock.
+  await settle();
   const writer = await support.startWriter(
     { environment: env, database: path.join(env, 'db', 'trac.db'), pauseMs: 2 },
     path.join(bin, 'tracWriter.js'),
