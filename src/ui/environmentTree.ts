@@ -5,10 +5,14 @@ import { relativeAge } from './relativeAge';
 import { displayPath } from './settings';
 import { backupRowAccessibleLabel, backupRowDescription } from './backupRow';
 import { databaseRowWording } from './databaseRow';
+import { problemHeadline } from './problemRow';
 import { OffsiteSnapshotRows, OffsiteTreeNode, isOffsiteNode, offsiteItem } from './offsiteTree';
 import { VerifyStatus, VerifyStatusStore } from './verifyStatus';
 
 export const VIEW_ID = 'tracBackup.environments';
+
+/** Shows a Problem row's whole sentence (the row's command). */
+export const SHOW_PROBLEM_COMMAND = 'tracBackup.environment.showProblem';
 
 const AGE_REFRESH_MS = 60_000;
 
@@ -30,6 +34,7 @@ export class DetailNode {
     readonly description: string,
     readonly icon: vscode.ThemeIcon,
     readonly tooltip?: string,
+    readonly command?: vscode.Command,
   ) {}
 }
 
@@ -115,6 +120,7 @@ export class EnvironmentTreeProvider implements vscode.TreeDataProvider<TreeNode
     item.description = element.description;
     item.iconPath = element.icon;
     item.tooltip = element.tooltip;
+    item.command = element.command;
     item.contextValue = 'tracDetail';
     return item;
   }
@@ -269,9 +275,15 @@ function isKeptByRestore(backup: BackupInfo): boolean {
 }
 
 function detailsOf(listed: ListedEnvironment): DetailNode[] {
-  // The reason is the label (what is read first); "Problem" is what the icon says.
+  // The reason in a few words is the label (what is read first); "Problem" is what the icon says;
+  // the whole sentence is the tooltip, and a click shows it.
   const rows: DetailNode[] = listed.problems.map(
-    (problem) => new DetailNode(problem, '', new vscode.ThemeIcon('warning', new vscode.ThemeColor('list.warningForeground')), problem),
+    (problem) =>
+      new DetailNode(problemHeadline(problem), '', new vscode.ThemeIcon('warning', new vscode.ThemeColor('list.warningForeground')), problem, {
+        command: SHOW_PROBLEM_COMMAND,
+        title: 'Show the Problem',
+        arguments: [problem],
+      }),
   );
   const { environment, details } = listed;
   const database = databaseRowWording(environment, details);

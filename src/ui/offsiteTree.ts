@@ -1,9 +1,8 @@
 import * as os from 'node:os';
 import * as vscode from 'vscode';
-import { relativeAge } from './relativeAge';
 import { describeError, formatBytes, listOffsiteSnapshots, localDateTime, OffsiteSnapshot, shownLocation } from '../core';
 import type { ListedEnvironment } from './environmentRegistry';
-import { OffsiteAccess, offsiteSettings } from './offsiteAccess';
+import { OffsiteAccess, locationName, offsiteSettings } from './offsiteAccess';
 
 /** contextValues of the offsite rows; package.json menus match on them. */
 export const OFFSITE_CONTEXT = { group: 'tracOffsite', snapshot: 'tracOffsiteSnapshot', message: 'tracOffsiteMessage' } as const;
@@ -152,7 +151,8 @@ export function offsiteItem(node: OffsiteTreeNode): vscode.TreeItem {
   if (node instanceof OffsiteGroupNode) {
     const item = new vscode.TreeItem('Offsite', vscode.TreeItemCollapsibleState.Collapsed);
     item.id = `offsite:${node.listed.environment.path}`;
-    item.description = shownLocation(node.location);
+    // The repository's folder name fits beside the row's Refresh button; where it is, in the tooltip.
+    item.description = locationName(node.location);
     item.tooltip = `Snapshots of this environment in the restic repository ${shownLocation(node.location)} (tracBackup.offsite.repository)`;
     item.iconPath = new vscode.ThemeIcon('cloud');
     item.contextValue = OFFSITE_CONTEXT.group;
@@ -164,12 +164,9 @@ export function offsiteItem(node: OffsiteTreeNode): vscode.TreeItem {
     const item = new vscode.TreeItem(localDateTime(made), vscode.TreeItemCollapsibleState.None);
     item.id = `offsiteSnapshot:${node.listed.environment.path}:${snapshot.id}`;
     const host = snapshot.host && snapshot.host !== os.hostname() ? `from ${snapshot.host}` : undefined;
-    item.description = [
-      snapshot.bytes === undefined ? undefined : formatBytes(snapshot.bytes),
-      relativeAge(made, undefined, 'short'),
-      snapshot.shortId,
-      host,
-    ]
+    // Like a backup's row: its date and size (and the machine, when another one sent it); the
+    // snapshot's id is in the tooltip.
+    item.description = [snapshot.bytes === undefined ? undefined : formatBytes(snapshot.bytes), host]
       .filter(Boolean)
       .join(' · ');
     item.tooltip = [

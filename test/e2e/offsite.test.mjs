@@ -10,6 +10,8 @@ import { after, before, test } from 'node:test';
 import {
   clickContextMenu,
   clickDialogButton,
+  cutOffRows,
+  moveMouseAway,
   notification,
   openViewContainer,
   openWorkbench,
@@ -99,8 +101,10 @@ test('the Offsite row lists both snapshots; Restore from Offsite… on the newes
     await runCommand(page, 'Notifications: Clear All Notifications');
     const offsite = treeRow(pane, 'Offsite');
     await offsite.click();
-    const snapshotRows = pane.locator('.monaco-list-row[aria-level="3"]', { hasText: /· [0-9a-f]{8}/ });
+    const snapshotRows = pane.locator('.monaco-list-row[aria-level="3"]', { has: page.locator('.codicon-cloud-download') });
     await waitUntil(async () => (await snapshotRows.count()) === 2, 'two snapshot rows under Offsite', 60_000);
+    await moveMouseAway(page);
+    assert.deepEqual(await cutOffRows(pane), [], 'rows cut off at the default sidebar width');
     await screenshot(page, 'offsite-snapshots');
     await fs.appendFile(path.join(env, 'conf', 'trac.ini'), '\n# changed after the second send\n');
     await clickContextMenu(page, snapshotRows.first(), 'Restore from Offsite…');

@@ -5,7 +5,18 @@ import assert from 'node:assert/strict';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { after, test } from 'node:test';
-import { openWorkbench, screenshot, screenshotOnFailure, waitUntil } from '../harness/workbench.mjs';
+import {
+  cutOffRows,
+  moveMouseAway,
+  notification,
+  openViewContainer,
+  openWorkbench,
+  screenshot,
+  screenshotOnFailure,
+  treeRow,
+  viewPane,
+  waitUntil,
+} from '../harness/workbench.mjs';
 import { makeWorkspace, removeDir } from '../harness/tempDirs.mjs';
 
 let session;
@@ -43,5 +54,17 @@ test('a schedule with environments only in user settings backs up in a window wi
     await hover.waitFor({ timeout: 10_000 });
     assert.match(await hover.innerText(), /old-project: not backed up: .*not a Trac environment|old-project.*cannot be backed up/is);
     await screenshot(page, 'schedule-user-settings-status-bar');
+
+    // In the tree, the environment that cannot be backed up opens on its Problem row: the reason
+    // in a few words that fit, the whole sentence (with its path) a click away.
+    await openViewContainer(page, 'Trac');
+    const pane = viewPane(page, 'Environments');
+    const problem = treeRow(pane, 'Not Trac: no VERSION file');
+    await problem.waitFor({ timeout: 30_000 });
+    await moveMouseAway(page);
+    assert.deepEqual(await cutOffRows(pane), [], 'rows cut off at the default sidebar width');
+    await screenshot(page, 'schedule-user-settings-problem-row');
+    await problem.click();
+    await notification(page, `Not a Trac environment: it has no VERSION file`).waitFor({ timeout: 30_000 });
   });
 });

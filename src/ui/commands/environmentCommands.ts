@@ -3,7 +3,7 @@ import * as vscode from 'vscode';
 import { TracBackupError, whyNotAnEnvironment } from '../../core';
 import { registerCommand } from '../commandRunner';
 import { EnvironmentRegistry } from '../environmentRegistry';
-import { BackupNode, EnvironmentNode } from '../environmentTree';
+import { BackupNode, EnvironmentNode, SHOW_PROBLEM_COMMAND } from '../environmentTree';
 import { canRevealInOS, copyPath } from '../pathActions';
 
 /** Add Environment…, Remove from List, Refresh, Reveal. */
@@ -45,6 +45,12 @@ export function registerEnvironmentCommands(
     registerCommand('tracBackup.environment.copyPath', log, (node?: EnvironmentNode) => (node ? copyPath(node.path) : undefined)),
     registerCommand('tracBackup.backup.copyPath', log, (node?: BackupNode) => (node ? copyPath(node.path) : undefined)),
     registerCommand('tracBackup.showLog', log, () => log.show()),
+    // A Problem row's whole sentence, asked for by a click on the row: once fixed, Refresh shows the environment again.
+    registerCommand(SHOW_PROBLEM_COMMAND, log, async (problem?: string) => {
+      if (problem && (await vscode.window.showWarningMessage(problem, 'Refresh')) === 'Refresh') {
+        await registry.refresh();
+      }
+    }),
     // The walkthrough by its full id (publisher.name#id), whatever the package is published as.
     registerCommand('tracBackup.gettingStarted', log, () =>
       vscode.commands.executeCommand('workbench.action.openWalkthrough', `${extensionId}#gettingStarted`, false),
