@@ -279,11 +279,17 @@ function detailsOf(listed: ListedEnvironment): DetailNode[] {
   // the whole sentence is the tooltip, and a click shows it.
   const rows: DetailNode[] = listed.problems.map(
     (problem) =>
-      new DetailNode(problemHeadline(problem), '', new vscode.ThemeIcon('warning', new vscode.ThemeColor('list.warningForeground')), problem, {
-        command: SHOW_PROBLEM_COMMAND,
-        title: 'Show the Problem',
-        arguments: [problem],
-      }),
+      new DetailNode(
+        problemHeadline(problem),
+        '',
+        new vscode.ThemeIcon('warning', new vscode.ThemeColor('list.warningForeground')),
+        problem,
+        {
+          command: SHOW_PROBLEM_COMMAND,
+          title: 'Show the Problem',
+          arguments: [problem],
+        },
+      ),
   );
   const { environment, details } = listed;
   const database = databaseRowWording(environment, details);

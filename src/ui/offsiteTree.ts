@@ -166,9 +166,7 @@ export function offsiteItem(node: OffsiteTreeNode): vscode.TreeItem {
     const host = snapshot.host && snapshot.host !== os.hostname() ? `from ${snapshot.host}` : undefined;
     // Like a backup's row: its date and size (and the machine, when another one sent it); the
     // snapshot's id is in the tooltip.
-    item.description = [snapshot.bytes === undefined ? undefined : formatBytes(snapshot.bytes), host]
-      .filter(Boolean)
-      .join(' · ');
+    item.description = [snapshot.bytes === undefined ? undefined : formatBytes(snapshot.bytes), host].filter(Boolean).join(' · ');
     item.tooltip = [
       `Snapshot ${snapshot.shortId} in ${shownLocation(node.location)}`,
       `Backup ${snapshot.backupName ?? '(unnamed)'} made ${made.toLocaleString()}${snapshot.host ? ` on ${snapshot.host}` : ''}`,

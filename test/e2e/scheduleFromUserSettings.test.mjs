@@ -11,6 +11,7 @@ import {
   notification,
   openViewContainer,
   openWorkbench,
+  runCommand,
   screenshot,
   screenshotOnFailure,
   treeRow,
@@ -64,6 +65,7 @@ test('a schedule with environments only in user settings backs up in a window wi
     await moveMouseAway(page);
     assert.deepEqual(await cutOffRows(pane), [], 'rows cut off at the default sidebar width');
     await screenshot(page, 'schedule-user-settings-problem-row');
+    await runCommand(page, 'Notifications: Clear All Notifications');
     await problem.click();
     await notification(page, `Not a Trac environment: it has no VERSION file`).waitFor({ timeout: 30_000 });
   });

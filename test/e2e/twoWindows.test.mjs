@@ -94,6 +94,9 @@ test('a restore in one window while the other backs up says so, instead of calli
     // B's backup goes on, whole; then the restore is possible again.
     await waitUntil(async () => (await backupFolders(env)).length === 2, "window B's backup on disk", 60_000);
     await notification(windowB, `Backing up ${LABEL}`).waitFor({ state: 'detached', timeout: 60_000 });
+    // Window A's tree must show the new backup before a row is right-clicked: a row replaced by the
+    // refresh meanwhile sends its command no backup (which then asks which one).
+    await waitUntil(async () => (await treeRows(paneA, 3).count()) === 2, "window B's backup in window A's tree", 60_000);
     await clickContextMenu(windowA, treeRows(paneA, 3).last(), 'Restore Backup…');
     await clickDialogButton(windowA, 'Restore', `Restore ${LABEL}`);
     await waitUntil(

@@ -104,17 +104,23 @@ describe('finding a Trac that uses the environment', () => {
   );
 
   it(
-    'does not take a process holding only folders open for Trac (VS Code\'s file watcher walks them); one holding a file is',
+    "does not take a process holding only folders open for Trac (VS Code's file watcher walks them); one holding a file is",
     { skip: !onLinux && 'needs /proc' },
     async () => {
       const { env } = await scenario();
       // Folders opened for reading, the way a watcher or a search walks a tree; the command line names no path.
       const walker = startNode(
-        ['-e', 'const fs = require("fs"); const held = [process.env.WALK, process.env.WALK + "/db", process.env.WALK + "/files"].map((d) => fs.opendirSync(d)); console.log("walking"); setInterval(() => held.length, 1000)'],
+        [
+          '-e',
+          'const fs = require("fs"); const held = [process.env.WALK, process.env.WALK + "/db", process.env.WALK + "/files"].map((d) => fs.opendirSync(d)); console.log("walking"); setInterval(() => held.length, 1000)',
+        ],
         { ...process.env, WALK: env },
       );
       const logger = startNode(
-        ['-e', 'const fs = require("fs"); const fd = fs.openSync(process.env.LOG, "a"); console.log("logging"); setInterval(() => fd, 1000)'],
+        [
+          '-e',
+          'const fs = require("fs"); const fd = fs.openSync(process.env.LOG, "a"); console.log("logging"); setInterval(() => fd, 1000)',
+        ],
         { ...process.env, LOG: path.join(env, 'log', 'trac.log') },
       );
       try {

@@ -25,9 +25,17 @@ describe('the Problem row of a broken environment', () => {
     ['a folder that is gone', (env) => fs.rm(env, { recursive: true }), 'Folder not found'],
     ['a file where the folder was', async (env) => (await fs.rm(env, { recursive: true }), fs.writeFile(env, '')), 'Not a folder'],
     ['no VERSION file', (env) => fs.rm(path.join(env, 'VERSION')), 'Not Trac: no VERSION file'],
-    ['a VERSION file of something else', (env) => fs.writeFile(path.join(env, 'VERSION'), 'Subversion FSFS repository\n'), 'Not Trac: odd VERSION file'],
+    [
+      'a VERSION file of something else',
+      (env) => fs.writeFile(path.join(env, 'VERSION'), 'Subversion FSFS repository\n'),
+      'Not Trac: odd VERSION file',
+    ],
     ['no conf/trac.ini', (env) => fs.rm(path.join(env, 'conf', 'trac.ini')), 'Not Trac: no trac.ini'],
-    ['a trac.ini that is not valid', (env) => fs.writeFile(path.join(env, 'conf', 'trac.ini'), 'no section header\n'), 'trac.ini is not valid'],
+    [
+      'a trac.ini that is not valid',
+      (env) => fs.writeFile(path.join(env, 'conf', 'trac.ini'), 'no section header\n'),
+      'trac.ini is not valid',
+    ],
     [
       'a database URL that is not one',
       (env) => fs.writeFile(path.join(env, 'conf', 'trac.ini'), '[trac]\ndatabase = not a url\n'),
