@@ -200,6 +200,7 @@ async function backUpLeased(source: HotcopySource, destination: string, options:
     }
     throw await whenSourceGone(error, source.root);
   } finally {
+    previous?.stopWarmUp();
     releaseWork(temp);
   }
 }
