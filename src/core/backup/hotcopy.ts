@@ -200,7 +200,6 @@ async function backUpLeased(source: HotcopySource, destination: string, options:
     }
     throw await whenSourceGone(error, source.root);
   } finally {
-    previous?.stopWarmUp();
     releaseWork(temp);
   }
 }
@@ -267,9 +266,12 @@ class HotcopyRun {
     // The threads that hash the copies and check the snapshot at the end start now, while the tree is walked.
     sharedHashPool().warmUp();
     this.checkThread = snapshotter && startDatabaseCheckThread();
+    // The previous backup's files are looked up ahead while the tree is walked, too.
+    this.previous?.warmUp();
     try {
       return await this.buildWith(snapshotter, server);
     } finally {
+      this.previous?.stopWarmUp();
       this.checkThread?.stop();
       snapshotter?.close();
       await server?.close();

@@ -114,18 +114,17 @@ export class PreviousBackup implements FileReuse {
     }
     const verifiedAtMs = options.verifiedAt === undefined ? undefined : Date.parse(options.verifiedAt);
     const seal = await sealedBefore(root, manifest);
-    const previous = new PreviousBackup(root, files, destination, Number.isNaN(verifiedAtMs) ? undefined : verifiedAtMs, seal);
-    previous.warmUp();
-    return previous;
+    return new PreviousBackup(root, files, destination, Number.isNaN(verifiedAtMs) ? undefined : verifiedAtMs, seal);
   }
 
   /**
    * Looks up the previous backup's files ahead of `reuse`, many at once on the thread pool, while
    * the environment is walked: each lookup reads folders and an inode that nothing has read since
    * that backup was made, and one at a time (as `reuse` goes) they cost as much as the walk itself.
-   * Only the cache is warmed: `reuse` looks again, so nothing here decides anything.
+   * Only the cache is warmed: `reuse` looks again, so nothing here decides anything. Stop it with
+   * `stopWarmUp` once the backup ends, however it ends.
    */
-  private warmUp(): void {
+  warmUp(): void {
     const paths = [...this.files.keys()];
     let next = 0;
     const lane = (): void => {

@@ -331,7 +331,8 @@ export class TreeMirror {
  * Files in flight at once. Each waits in turn for the thread pool (the copy) and the hash thread,
  * so with 4 the pool sat idle between them: on the 500 MB bench environment, cold, the copy took
  * 2.5 s with 4, 1.9–2.1 s with 16, no less with 32 or 64 or a larger pool, 4.4 s with 1. Copying
- * in inode order (as cp does) did not help there.
+ * in inode order (as cp does) did not help there. The pool is the extension host's too: while a
+ * backup of large files runs, other file calls there wait behind more queued copies.
  */
 const COPY_CONCURRENCY = 16;
 
